@@ -1,0 +1,93 @@
+# amlocal developer entry points (GNU make).
+#
+#   make venv        create .venv and install amlocal with the dev + azure extras
+#   make docker      make sure a Docker engine answers (installs/starts it as root)
+#   make base-image  find or build a local base image; name -> .amlocal/base-image
+#   make test        run the full test suite against real Docker containers
+#   make run         train + register the iris example (falls back to the
+#                    process backend when Docker is unavailable)
+#   make bench       run the benchmarks
+#   make clean       remove the virtualenv and build artifacts (keeps run history)
+#
+# Extra pytest arguments: make test PYTEST_ARGS='-k docker -x'
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(CURDIR)/$(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STATE_DIR := .amlocal
+BASE_IMAGE_FILE := $(STATE_DIR)/base-image
+PYTEST_ARGS ?=
+
+.PHONY: help venv docker base-image test run bench clean
+# Provisioning steps use apt/dpkg locks; keep them sequential.
+.NOTPARALLEL:
+
+help:
+	@sed -n '3,10s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+
+# --- virtualenv ------------------------------------------------------------
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	        echo "amlocal: '$(PYTHON) -m venv' is unavailable; installing python3-venv ..."; \
+	        export DEBIAN_FRONTEND=noninteractive; \
+	        apt-get update -q && apt-get install -y -q python3-venv python3-pip || exit 1; \
+	    else \
+	        echo "amlocal: ERROR: '$(PYTHON) -m venv' is unavailable; install python3-venv (or set PYTHON=...)." >&2; \
+	        exit 1; \
+	    fi; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -e '.[dev,azure]'
+	@touch $@
+
+# --- Docker engine and base image ------------------------------------------
+
+docker:
+	@scripts/ensure_docker.sh
+
+base-image: docker
+	@mkdir -p $(STATE_DIR)
+	@img=$$(scripts/ensure_base_image.sh) && [ -n "$$img" ] \
+	    && echo "$$img" > $(BASE_IMAGE_FILE).tmp && mv $(BASE_IMAGE_FILE).tmp $(BASE_IMAGE_FILE) \
+	    && echo "amlocal: base image $$img (recorded in $(BASE_IMAGE_FILE))"
+
+# --- main targets ------------------------------------------------------------
+
+# Docker tests must run (not skip) here: AMLOCAL_REQUIRE_DOCKER=1.
+test: venv docker base-image
+	AMLOCAL_BASE_IMAGE="$$(cat $(BASE_IMAGE_FILE))" AMLOCAL_REQUIRE_DOCKER=1 \
+	    $(VENV_PY) -m pytest -q tests $(PYTEST_ARGS)
+
+# Uses Docker when it can be made available; otherwise the process backend
+# (AMLOCAL_BASE_IMAGE is then left unset).
+run: venv
+	@AMLOCAL_ALLOW_NO_DOCKER=1 scripts/ensure_docker.sh
+	@set -e; \
+	if command -v docker >/dev/null 2>&1 && timeout 20 docker info >/dev/null 2>&1; then \
+	    img=$$(scripts/ensure_base_image.sh); \
+	    mkdir -p $(STATE_DIR); echo "$$img" > $(BASE_IMAGE_FILE); \
+	    echo "amlocal: running examples/iris with the Docker backend (base image $$img)"; \
+	    cd examples/iris && AMLOCAL_BASE_IMAGE="$$img" $(VENV_PY) train_and_register.py; \
+	else \
+	    echo "amlocal: Docker is not available; running examples/iris with the process backend"; \
+	    cd examples/iris && $(VENV_PY) train_and_register.py; \
+	fi
+
+bench: venv docker base-image
+	AMLOCAL_BASE_IMAGE="$$(cat $(BASE_IMAGE_FILE))" $(VENV_PY) benchmarks/run_benchmarks.py
+
+# --- housekeeping --------------------------------------------------------------
+
+# Removes the virtualenv and build/test artifacts. Run history and outputs
+# (e.g. examples/iris/outputs, benchmarks/results) are kept.
+clean:
+	rm -rf $(VENV) build dist .pytest_cache $(BASE_IMAGE_FILE) $(BASE_IMAGE_FILE).tmp
+	find . -path ./.git -prune -o \( -name '*.egg-info' -o -name '__pycache__' \) -type d -prune -exec rm -rf {} +

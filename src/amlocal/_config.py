@@ -1,0 +1,86 @@
+"""Finding and reading config.json the way azureml's ``Workspace.from_config`` does."""
+
+import json
+import os
+from pathlib import Path
+
+from .exceptions import ConfigError, ConfigNotFoundError
+
+CONFIG_DIRS = (".azureml", "aml_config", "")
+DEFAULT_FILE_NAME = "config.json"
+REQUIRED_KEYS = ("subscription_id", "resource_group", "workspace_name")
+
+
+def candidate_paths(path=None, file_name=None):
+    """Every file ``from_config`` looks at, in order: the three layouts in the start
+    directory, then in each parent up to the filesystem root."""
+    file_name = file_name or DEFAULT_FILE_NAME
+    start = Path(path) if path else Path.cwd()
+    if start.is_file():
+        return [start]
+    start = start.resolve()
+    found = []
+    for directory in (start, *start.parents):
+        for sub in CONFIG_DIRS:
+            found.append(directory / sub / file_name if sub else directory / file_name)
+    return found
+
+
+def find_config(path=None, file_name=None):
+    searched = candidate_paths(path, file_name)
+    for candidate in searched:
+        if candidate.is_file():
+            return candidate
+    shown = "\n  ".join(str(p) for p in searched[:9])
+    more = f"\n  ... and {len(searched) - 9} more up to /" if len(searched) > 9 else ""
+    raise ConfigNotFoundError(
+        "No workspace configuration file found. Searched:\n  " + shown + more +
+        "\nCreate a config.json with subscription_id, resource_group and workspace_name "
+        "(write_config() does this), or pass path= to from_config().",
+        searched,
+    )
+
+
+def read_config(config_path):
+    """Parse and check one config file; returns a dict with at least the three required keys."""
+    config_path = Path(config_path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"Cannot read workspace config {config_path}: {err.strerror or err}. "
+                          "Check that the file exists and is readable.") from err
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"Workspace config {config_path} is not valid JSON ({err}). "
+                          "Fix the file or write it again with Workspace.write_config().") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"Workspace config {config_path} must hold a JSON object.")
+    if "Scope" in data and "workspace_name" not in data:
+        data.update(_parse_scope(data["Scope"], config_path))
+    missing = [k for k in REQUIRED_KEYS if not data.get(k)]
+    if missing:
+        raise ConfigError(f"Workspace config {config_path} lacks {', '.join(missing)}. "
+                          f"It needs {', '.join(REQUIRED_KEYS)}.")
+    return data
+
+
+def _parse_scope(scope, config_path):
+    parts = [p for p in str(scope).split("/") if p]
+    try:
+        return {
+            "subscription_id": parts[parts.index("subscriptions") + 1],
+            "resource_group": parts[parts.index("resourceGroups") + 1],
+            "workspace_name": parts[parts.index("workspaces") + 1],
+        }
+    except (ValueError, IndexError):
+        raise ConfigError(f"Workspace config {config_path} has a Scope that is not an ARM workspace id: {scope!r}")
+
+
+def amlocal_home():
+    return Path(os.environ.get("AMLOCAL_HOME") or Path.home() / ".amlocal")
+
+
+def cache_dir():
+    """Where environments (wheels, venvs, image metadata) are cached; shared across workspaces."""
+    return Path(os.environ.get("AMLOCAL_CACHE") or amlocal_home() / "cache")

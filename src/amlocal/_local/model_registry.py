@@ -1,0 +1,159 @@
+"""The model registry of a local workspace: rows in the database, files under models/<name>/<version>/.
+
+Registration copies the files to a staging directory first, then, inside one write
+transaction, picks the next version, moves the files into place and inserts the row: a
+failure at any point leaves no half model and no gap.
+"""
+
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from ..exceptions import InvalidArgumentError, ModelNotFoundError, ModelPathNotFoundException
+from ..model_registry import ModelRecord, ModelRegistry, validate_model_name
+
+
+class LocalModelRegistry(ModelRegistry):
+    def __init__(self, store, layout, run_history=None):
+        self.store = store
+        self.layout = layout
+        self.run_history = run_history
+
+    def register(self, name, source_path, run_id=None, tags=None, properties=None, description=None,
+                 model_framework=None, model_framework_version=None):
+        validate_model_name(name)
+        source = Path(source_path)
+        if not source.exists():
+            raise ModelPathNotFoundException(f"Could not locate the provided model_path {source_path}: "
+                                             "no such file or directory.")
+        staging = self.layout.models / ".staging" / uuid.uuid4().hex
+        staging.mkdir(parents=True)
+        try:
+            staged = staging / source.name
+            if source.is_dir():
+                shutil.copytree(source, staged)
+            else:
+                shutil.copyfile(source, staged)
+            return self._commit(name, staging, source.name, run_id, tags or {}, properties or {},
+                                description, model_framework, model_framework_version)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def register_from_run(self, run_id, model_path, name, **kwargs):
+        files = self.run_history.list_files(run_id)
+        path = str(model_path).replace("\\", "/").strip("/")
+        if path.startswith("./"):
+            path = path[2:]
+        if path not in files and not any(f.startswith(path + "/") for f in files):
+            raise ModelPathNotFoundException(
+                f"Could not locate the provided model_path {model_path!r} in the set of files uploaded to the "
+                f"run {run_id}: {', '.join(files) or '(none)'}. Write the model under ./outputs in the "
+                "training script, or pass one of these paths.")
+        return self.register(name, self.layout.run_files(run_id) / path, run_id=run_id, **kwargs)
+
+    def _commit(self, name, staging, entry, run_id, tags, properties, description, framework, framework_version):
+        now = time.time()
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT MAX(version) FROM models WHERE name = ?", (name,)).fetchone()
+            version = (row[0] or 0) + 1
+            final = self.layout.model_dir(name, version)
+            if final.exists():  # left by a process that died before its commit: not a model
+                shutil.rmtree(final)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staging, final)
+            try:
+                conn.execute(
+                    "INSERT INTO models (name, version, run_id, tags, properties, description, created,"
+                    " model_framework, model_framework_version, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name, version, run_id, json.dumps(_str_dict(tags)), json.dumps(_str_dict(properties)),
+                     description, now, framework, framework_version, entry))
+            except BaseException:
+                os.rename(final, staging)
+                raise
+        return ModelRecord(name=name, version=version, run_id=run_id, tags=_str_dict(tags),
+                           properties=_str_dict(properties), description=description, created_time=now,
+                           model_framework=framework, model_framework_version=framework_version,
+                           url=str(final / entry))
+
+    def _record(self, row):
+        return ModelRecord(name=row["name"], version=row["version"], run_id=row["run_id"],
+                           tags=json.loads(row["tags"] or "{}"), properties=json.loads(row["properties"] or "{}"),
+                           description=row["description"], created_time=row["created"],
+                           model_framework=row["model_framework"],
+                           model_framework_version=row["model_framework_version"],
+                           url=str(self.layout.model_dir(row["name"], row["version"]) / row["path"]))
+
+    def get(self, name, version=None):
+        if version is None:
+            rows = self.store.read("SELECT * FROM models WHERE name = ? ORDER BY version DESC LIMIT 1", (name,))
+        else:
+            rows = self.store.read("SELECT * FROM models WHERE name = ? AND version = ?", (name, int(version)))
+        if not rows:
+            versions = [r["version"] for r in self.store.read(
+                "SELECT version FROM models WHERE name = ? ORDER BY version", (name,))]
+            if not versions:
+                raise ModelNotFoundError(f"ModelNotFound: no model named {name!r} in this workspace. "
+                                         "`amlocal model list` shows the registered models.")
+            raise ModelNotFoundError(f"ModelNotFound: model {name!r} has no version {version}; "
+                                     f"its versions are {', '.join(map(str, versions))}.")
+        return self._record(rows[0])
+
+    def list(self, name=None, tags=None, properties=None, run_id=None, latest=False):
+        sql, params = "SELECT * FROM models WHERE 1=1", []
+        if name is not None:
+            sql += " AND name = ?"
+            params.append(name)
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params.append(run_id)
+        sql += " ORDER BY name, version DESC"
+        records = [self._record(row) for row in self.store.read(sql, params)]
+        records = [r for r in records if _matches(r.tags, tags) and _matches(r.properties, properties)]
+        if latest:
+            seen, newest = set(), []
+            for record in records:
+                if record.name not in seen:
+                    seen.add(record.name)
+                    newest.append(record)
+            records = newest
+        return records
+
+    def download(self, name, version, target_dir, exist_ok=False):
+        record = self.get(name, version)
+        source = Path(record.url)
+        target = Path(target_dir) / source.name
+        if target.exists() and not exist_ok:
+            raise InvalidArgumentError(f"{target} already exists. Pass exist_ok=True to overwrite it, "
+                                       "or choose another target_dir.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(source, target)
+        return str(target)
+
+    def local_path(self, name, version=None):
+        return self.get(name, version).url
+
+
+def _str_dict(values):
+    return {str(k): None if v is None else str(v) for k, v in (values or {}).items()}
+
+
+def _matches(values, wanted):
+    """azureml's filter form: a list of keys, or of [key, value] pairs (a dict works too)."""
+    if not wanted:
+        return True
+    if isinstance(wanted, dict):
+        wanted = list(wanted.items())
+    for item in wanted:
+        if isinstance(item, (list, tuple)):
+            key, value = item
+            if values.get(key) != str(value):
+                return False
+        elif item not in values:
+            return False
+    return True

@@ -1,0 +1,128 @@
+"""What the local backends share to build environments: the user's pip settings, the key that
+names a built environment, a host-side wheel cache, and a lock per environment being built.
+
+pip's own HTTP cache keeps nothing behind some proxies, so wheels are downloaded once on the
+host (with the user's pip configuration: index URLs, CA bundle) into a directory per Python
+version, and installs read that directory with ``--no-index``.
+"""
+
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from .._config import cache_dir
+
+BUILDER_VERSION = "1"
+
+
+def pip_settings():
+    """The user's pip settings that matter inside a build: index URLs, trusted hosts, CA bundle.
+    Read from pip's configuration files, then overridden by PIP_* variables (as pip does)."""
+    settings = {}
+    try:
+        listing = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
+                                 timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        listing = ""
+    for line in listing.splitlines():
+        key, _, value = line.partition("=")
+        option = key.split(".", 1)[-1]
+        settings[option] = value.strip().strip("'\"")
+    for option in ("index-url", "extra-index-url", "trusted-host", "cert", "find-links"):
+        value = os.environ.get("PIP_" + option.upper().replace("-", "_"))
+        if value:
+            settings[option] = value
+    return {
+        "index_url": settings.get("index-url"),
+        "extra_index_urls": settings.get("extra-index-url", "").split(),
+        "trusted_hosts": settings.get("trusted-host", "").split(),
+        "cert": settings.get("cert"),
+    }
+
+
+def remote_index_settings(settings):
+    """The settings a container can use: http(s) indexes only (file:// paths are the host's)."""
+    def remote(url):
+        return url and url.startswith(("http://", "https://"))
+
+    return {"index_url": settings["index_url"] if remote(settings["index_url"]) else None,
+            "extra_index_urls": [u for u in settings["extra_index_urls"] if remote(u)],
+            "trusted_hosts": settings["trusted_hosts"]}
+
+
+def environment_key(environment, base_identity, settings):
+    """A hash of everything that defines a built environment (and nothing that does not)."""
+    deps = environment.get("conda_dependencies") or {}
+    defining = {
+        "builder": BUILDER_VERSION,
+        "base": base_identity,
+        "python_version": deps.get("python_version"),
+        "pip_packages": sorted(deps.get("pip_packages") or []),
+        "pip_options": sorted(deps.get("pip_options") or []),
+        "conda_packages": sorted(deps.get("conda_packages") or []),
+        "channels": deps.get("channels") or [],
+        "user_managed": bool(environment.get("user_managed_dependencies")),
+        "indexes": remote_index_settings(settings),
+    }
+    return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()
+
+
+@contextmanager
+def build_lock(name):
+    """Serialise builds of one environment across processes (other runs wait, then reuse it)."""
+    directory = cache_dir() / "locks"
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def wheel_dir(python_version):
+    major_minor = ".".join(str(python_version).split(".")[:2])
+    return cache_dir() / "wheels" / f"py{major_minor}"
+
+
+def download_wheels(packages, pip_options, python_version, log):
+    """Download wheels of ``packages`` (and their dependencies) for ``python_version`` into the
+    wheel cache with the host's pip and the user's settings. Returns (directory, ok)."""
+    target = wheel_dir(python_version)
+    target.mkdir(parents=True, exist_ok=True)
+    major_minor = ".".join(str(python_version).split(".")[:2])
+    command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "off",
+               "--only-binary=:all:", "--python-version", major_minor, "--dest", str(target),
+               *_split_options(pip_options), *packages]
+    log.write(f"$ pip download --only-binary=:all: --python-version {major_minor} {' '.join(packages)}\n")
+    with build_lock(f"wheels-py{major_minor}"):
+        code = run_logged(command, log)
+    return target, code == 0
+
+
+def _split_options(pip_options):
+    return [part for option in pip_options or [] for part in option.split()]
+
+
+def run_logged(command, log, env=None):
+    """Run ``command`` with its output appended to ``log`` as it comes; returns the exit code."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                               stdin=subprocess.DEVNULL)
+    for line in iter(process.stdout.readline, b""):
+        log.write(line.decode("utf-8", "replace"))
+    return process.wait()
+
+
+def package_name(spec):
+    for sep in "=<>!~[; @":
+        spec = spec.split(sep)[0]
+    return spec.strip()
+
+
+def ready_marker(path):
+    return Path(path) / ".amlocal-ready"

@@ -1,0 +1,111 @@
+"""The local workspace database: one SQLite file, WAL mode, with errors mapped to amlocal's."""
+
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+
+from ..exceptions import StoreCorruptedError, StoreError, StoreLockedError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiments (name TEXT PRIMARY KEY, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, experiment TEXT NOT NULL, status TEXT NOT NULL,
+    created REAL NOT NULL, start_time REAL, end_time REAL, backend TEXT, compute_target TEXT,
+    script TEXT, arguments TEXT, environment TEXT, error TEXT,
+    supervisor_pid INTEGER, supervisor_start TEXT, cancel_requested INTEGER DEFAULT 0,
+    events_offset INTEGER DEFAULT 0);
+CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment, created);
+CREATE TABLE IF NOT EXISTS run_status (run_id TEXT NOT NULL, status TEXT NOT NULL, time REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS run_status_by_run ON run_status (run_id);
+CREATE TABLE IF NOT EXISTS metrics (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, name TEXT NOT NULL,
+    kind TEXT NOT NULL, value TEXT, step INTEGER, description TEXT, time REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, name);
+CREATE TABLE IF NOT EXISTS tags (run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT,
+    PRIMARY KEY (run_id, key));
+CREATE TABLE IF NOT EXISTS compute_targets (
+    name TEXT PRIMARY KEY, type TEXT NOT NULL, vm_size TEXT, vm_priority TEXT,
+    min_nodes INTEGER, max_nodes INTEGER, idle_seconds_before_scaledown INTEGER,
+    provisioning_state TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT NOT NULL, version INTEGER NOT NULL, run_id TEXT, tags TEXT, properties TEXT,
+    description TEXT, created REAL NOT NULL, model_framework TEXT, model_framework_version TEXT,
+    path TEXT NOT NULL, PRIMARY KEY (name, version));
+"""
+
+
+def _timeout():
+    return float(os.environ.get("AMLOCAL_DB_TIMEOUT", "30"))
+
+
+class LocalStore:
+    """One connection per process and thread; every public method of the history and the
+    registry goes through ``read()`` or ``transaction()`` so SQLite errors become StoreErrors."""
+
+    def __init__(self, path):
+        self.path = path
+        self._local = threading.local()
+
+    def _connect(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=_timeout(), isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+        except sqlite3.Error as err:
+            raise self._translate(err) from err
+        self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def _translate(self, err):
+        text = str(err)
+        if isinstance(err, sqlite3.OperationalError) and "locked" in text:
+            return StoreLockedError(
+                f"The workspace database {self.path} is locked by another process and stayed locked "
+                f"for {_timeout():.0f} s. Wait for that process to finish (or stop it) and try again; "
+                "AMLOCAL_DB_TIMEOUT sets how long to wait.")
+        if isinstance(err, sqlite3.DatabaseError) and (
+                "not a database" in text or "malformed" in text or "disk image" in text):
+            return StoreCorruptedError(
+                f"The workspace database {self.path} is corrupted ({text}). It was left untouched: "
+                "restore it from a backup, or move it away to start an empty history "
+                "(run files stay under the workspace's runs/ directory).")
+        return StoreError(f"Workspace database {self.path}: {text}")
+
+    def read(self, sql, params=()):
+        try:
+            return self._connect().execute(sql, params).fetchall()
+        except sqlite3.Error as err:
+            raise self._translate(err) from err
+
+    def write(self, sql, params=()):
+        with self.transaction() as conn:
+            conn.execute(sql, params)
+
+    @contextmanager
+    def transaction(self):
+        """BEGIN IMMEDIATE: writers queue up instead of failing on upgrade deadlocks."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise self._translate(err) from err
+        try:
+            yield conn
+        except sqlite3.Error as err:
+            conn.execute("ROLLBACK")
+            raise self._translate(err) from err
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            conn.execute("ROLLBACK")
+            raise self._translate(err) from err

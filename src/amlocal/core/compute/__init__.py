@@ -1,0 +1,104 @@
+"""Compute targets (``azureml.core.compute``): a named cluster with a VM size and a node count.
+
+Locally a node is a slot: ``max_nodes`` runs of a target run at once, the rest wait Queued, and
+``vm_size`` sets each run's CPU and memory limits.
+"""
+
+import sys
+
+from ...exceptions import InvalidArgumentError
+from ..compute_target import ComputeTargetException
+
+
+class ComputeTarget:
+    """Looking one up: ``ComputeTarget(workspace, name)`` returns the AmlCompute of that name or
+    raises ComputeTargetException."""
+
+    def __new__(cls, workspace, name):
+        description = workspace.backend.get_compute(name)
+        instance = super().__new__(AmlCompute)
+        instance._load(workspace, description)
+        return instance
+
+    def __init__(self, workspace, name):
+        pass
+
+    def _load(self, workspace, description):
+        self.workspace = workspace
+        self.name = description["name"]
+        self.type = description.get("type", "AmlCompute")
+        self.vm_size = description.get("vm_size")
+        self.vm_priority = description.get("vm_priority", "dedicated")
+        self.min_nodes = description.get("min_nodes", 0)
+        self.max_nodes = description.get("max_nodes")
+        self.provisioning_state = description.get("provisioning_state", "Succeeded")
+        return self
+
+    @staticmethod
+    def create(workspace, name, provisioning_configuration):
+        if not isinstance(provisioning_configuration, AmlComputeProvisioningConfiguration):
+            raise InvalidArgumentError("ComputeTarget.create needs the result of "
+                                       "AmlCompute.provisioning_configuration(vm_size=..., max_nodes=...).")
+        description = workspace.backend.create_compute(name, provisioning_configuration)
+        return object.__new__(AmlCompute)._load(workspace, description)
+
+    def wait_for_completion(self, show_output=False, is_delete_operation=False):
+        description = self.workspace.backend.wait_for_compute(self.name, show_output=show_output)
+        self._load(self.workspace, description)
+
+    def get_status(self):
+        return self.provisioning_state
+
+    def serialize(self):
+        return {"name": self.name, "type": self.type, "vm_size": self.vm_size, "max_nodes": self.max_nodes,
+                "min_nodes": self.min_nodes, "provisioning_state": self.provisioning_state}
+
+    def __repr__(self):
+        return f"AmlCompute(name={self.name!r}, vm_size={self.vm_size!r}, max_nodes={self.max_nodes})"
+
+
+class AmlComputeProvisioningConfiguration:
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+
+class AmlCompute(ComputeTarget):
+    _compute_type = "AmlCompute"
+
+    @staticmethod
+    def provisioning_configuration(vm_size='', vm_priority='dedicated', min_nodes=0, max_nodes=None,
+                                   idle_seconds_before_scaledown=1800, admin_username=None,
+                                   admin_user_password=None, admin_user_ssh_key=None,
+                                   vnet_resourcegroup_name=None, vnet_name=None, subnet_name=None, tags=None,
+                                   description=None, remote_login_port_public_access='NotSpecified',
+                                   identity_type=None, identity_id=None, location=None,
+                                   enable_node_public_ip=True):
+        if max_nodes is None:
+            raise ComputeTargetException("Invalid configuration, max nodes count is mandatory: "
+                                         "pass max_nodes=N (N >= 1).")
+        if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+            raise ComputeTargetException(f"Invalid configuration, max_nodes must be an integer >= 1, got {max_nodes!r}.")
+        if not isinstance(min_nodes, int) or min_nodes < 0 or min_nodes > max_nodes:
+            raise ComputeTargetException(f"Invalid configuration, min_nodes must be between 0 and max_nodes "
+                                         f"({max_nodes}), got {min_nodes!r}.")
+        if not isinstance(vm_size, str):
+            raise ComputeTargetException(f"Invalid configuration, vm_size must be a string such as "
+                                         f"'STANDARD_D2_V2', got {vm_size!r}.")
+        return AmlComputeProvisioningConfiguration(
+            vm_size=vm_size or "STANDARD_D2_V2", vm_priority=vm_priority, min_nodes=min_nodes, max_nodes=max_nodes,
+            idle_seconds_before_scaledown=idle_seconds_before_scaledown, tags=tags, description=description,
+            location=location)
+
+    def wait_for_completion(self, show_output=False, min_node_count=None, timeout_in_minutes=25,
+                            is_delete_operation=False):
+        description = self.workspace.backend.wait_for_compute(self.name, show_output=show_output,
+                                                              timeout_in_minutes=timeout_in_minutes)
+        self._load(self.workspace, description)
+
+
+def print_provisioning(description, out=sys.stdout):
+    out.write(f"{description['provisioning_state']}\n")
+    out.write(f"AmlCompute wait for completion finished\n\nMinimum number of nodes requested have been provisioned\n")

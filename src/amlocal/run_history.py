@@ -1,0 +1,66 @@
+"""The run history interface: what a run recorded (status timeline, metrics, tags, files).
+
+The local backends share one SQLite + files implementation (``amlocal._local.run_history``);
+the Azure backend reads Azure ML's own run history through its adapter.
+"""
+
+import abc
+
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled"})
+# The order Azure ML moves a run through; "CancelRequested" may appear between any two.
+STATUS_ORDER = ("NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing", "Completed")
+
+
+class RunHistory(abc.ABC):
+    """Everything about runs that outlives the process that submitted them."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id):
+        """Return the run's record as a dict (run_id, experiment, status, created, start_time,
+        end_time, script, arguments, compute_target, backend, error, tags). Raises RunNotFoundError."""
+
+    @abc.abstractmethod
+    def list_runs(self, experiment=None, limit=None):
+        """Records of runs, newest first, optionally of one experiment."""
+
+    @abc.abstractmethod
+    def status_timeline(self, run_id):
+        """[(status, epoch seconds)] in the order the run went through them."""
+
+    @abc.abstractmethod
+    def log_metric(self, run_id, name, value, kind="scalar", step=None, description=""):
+        """Record one metric value; ``kind`` is scalar, list, row, table, image or confusion_matrix."""
+
+    @abc.abstractmethod
+    def get_metrics(self, run_id, name=None):
+        """Metrics shaped as azureml returns them: a scalar logged once is the value, logged
+        several times a list; rows become a dict of columns; tables the dict logged."""
+
+    @abc.abstractmethod
+    def set_tags(self, run_id, tags):
+        """Merge ``tags`` (str -> str or None) into the run's tags."""
+
+    @abc.abstractmethod
+    def get_tags(self, run_id):
+        """The run's tags as a dict."""
+
+    @abc.abstractmethod
+    def list_files(self, run_id):
+        """Sorted names of the files in run history ("outputs/model.joblib", "azureml-logs/...")."""
+
+    @abc.abstractmethod
+    def download_file(self, run_id, name, output_file_path):
+        """Copy one run file to ``output_file_path``; raises RunError listing the files when absent."""
+
+    @abc.abstractmethod
+    def upload_file(self, run_id, name, path_or_stream):
+        """Add a file to the run's history under ``name``."""
+
+    @abc.abstractmethod
+    def read_log(self, run_id, name, offset=0):
+        """Return (text, new_offset) of log ``name`` from byte ``offset``; ("", offset) when
+        nothing new or the log does not exist yet. Never blocks."""
+
+    @abc.abstractmethod
+    def log_names(self, run_id):
+        """Names of the run's logs in the order they are written."""

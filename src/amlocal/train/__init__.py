@@ -1,0 +1,1 @@
+"""Estimators (``azureml.train``): SKLearn."""
