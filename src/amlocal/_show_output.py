@@ -13,6 +13,7 @@ class RunOutputFollower:
         self.run = run
         self.out = out or sys.stdout
         self.current = None
+        self.seen = set()
         self.offset = 0
         self.history = run._history
         self.web_view = run._backend.portal_url(run.id)
@@ -22,25 +23,21 @@ class RunOutputFollower:
         self.out.flush()
 
     def poll(self):
-        """Print what the current log gained; move on to the next log once it has begun,
-        as Azure ML does (logs are streamed one after another, never interleaved)."""
-        names = self.history.log_names(self.run.id)
-        while self.current is not None or names:
-            if self.current is None:
-                self.current = names[0]
-                self.out.write(_underlined(f"Streaming {self.current}"))
-            text, self.offset = self.history.read_log(self.run.id, self.current, self.offset)
-            if text:
-                self.out.write(text)
-                self.out.flush()
-            later = names[names.index(self.current) + 1:] if self.current in names else []
-            if not later:
+        """Print what the current log gained; when another log begins, switch to it. Logs are
+        streamed one after another in the order they appear, as Azure ML does."""
+        while True:
+            if self.current is not None:
+                text, self.offset = self.history.read_log(self.run.id, self.current, self.offset)
+                if text:
+                    self.out.write(text)
+                    self.out.flush()
+            fresh = [name for name in self.history.log_names(self.run.id) if name not in self.seen]
+            if not fresh:
                 return
-            nxt = later[0]
-            if not self.history.read_log(self.run.id, nxt, 0)[0]:
-                return
-            self.out.write("\n")
-            self.current, self.offset = nxt, 0
+            if self.current is not None:
+                self.out.write("\n")
+            self.current, self.offset = fresh[0], 0
+            self.seen.add(self.current)
             self.out.write(_underlined(f"Streaming {self.current}"))
 
     def finish(self, details):

@@ -6,6 +6,7 @@ host (with the user's pip configuration: index URLs, CA bundle) into a directory
 version, and installs read that directory with ``--no-index``.
 """
 
+import configparser
 import fcntl
 import hashlib
 import json
@@ -17,23 +18,35 @@ from pathlib import Path
 
 from .._config import cache_dir
 
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
+
+
+def _pip_config_files():
+    """pip's configuration files, lowest precedence first (as pip reads them)."""
+    home = Path.home()
+    files = [Path("/etc/xdg/pip/pip.conf"), Path("/etc/pip.conf"), home / ".pip" / "pip.conf",
+             Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "pip" / "pip.conf",
+             Path(sys.prefix) / "pip.conf"]
+    if os.environ.get("PIP_CONFIG_FILE"):
+        files.append(Path(os.environ["PIP_CONFIG_FILE"]))
+    return files
 
 
 def pip_settings():
     """The user's pip settings that matter inside a build: index URLs, trusted hosts, CA bundle.
-    Read from pip's configuration files, then overridden by PIP_* variables (as pip does)."""
+    Read from pip's configuration files, then overridden by PIP_* variables (as pip does).
+    Parsed here rather than by running ``pip config`` so that a cache hit stays fast."""
     settings = {}
-    try:
-        listing = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
-                                 timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        listing = ""
-    for line in listing.splitlines():
-        key, _, value = line.partition("=")
-        option = key.split(".", 1)[-1]
-        settings[option] = value.strip().strip("'\"")
-    for option in ("index-url", "extra-index-url", "trusted-host", "cert", "find-links"):
+    for path in _pip_config_files():
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path)
+        except (configparser.Error, OSError):
+            continue
+        for section in ("global", "download", "install"):
+            if parser.has_section(section):
+                settings.update(parser.items(section))
+    for option in ("index-url", "extra-index-url", "trusted-host", "cert"):
         value = os.environ.get("PIP_" + option.upper().replace("-", "_"))
         if value:
             settings[option] = value

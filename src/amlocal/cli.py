@@ -1,0 +1,174 @@
+"""The ``amlocal`` command: submit scripts, and read the runs and models of a local workspace.
+
+    amlocal [--config PATH] [--backend NAME] run submit-script SCRIPT -e EXPERIMENT [...] [-- SCRIPT_ARGS...]
+    amlocal run list | show RUN_ID | logs RUN_ID [--follow] | cancel RUN_ID
+    amlocal model list | show NAME[:VERSION] | download NAME[:VERSION]
+
+Exit codes: 0 ok; 1 the run ended Failed or Canceled; 2 usage or bad input; 3 run or model not
+found; 4 run history or backend unavailable; 130 interrupted (a followed run goes on).
+
+Startup time matters (``amlocal model list`` runs in a tenth of a second): this module imports
+only argparse and sys, and each command imports the amlocal pieces it uses, inside the command
+(``amlocal._cli.runs``, ``amlocal._cli.models``).
+"""
+
+import argparse
+import sys
+
+EPILOG = """exit codes: 0 ok, 1 run failed or canceled, 2 usage or bad input, 3 not found,
+4 run history or backend unavailable, 130 interrupted"""
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    head, script_args = _split_script_args(argv)
+    args = parser.parse_args(head)
+    if script_args is not None and not getattr(args, "takes_script_args", False):
+        parser.error("arguments after '--' are only taken by 'amlocal run submit-script'")
+    args.script_args = script_args or []
+    return _dispatch(args)
+
+
+def _split_script_args(argv):
+    """Everything after the first ``--`` is the script's, never amlocal's (argparse would mix
+    them with SCRIPT and the options)."""
+    if "--" not in argv:
+        return argv, None
+    index = argv.index("--")
+    return argv[:index], argv[index + 1:]
+
+
+def _dispatch(args):
+    from importlib import import_module
+
+    from amlocal._cli import EXIT_INTERRUPTED, exit_code_for
+    from amlocal.exceptions import AmlocalError
+
+    module_name, _, function_name = args.handler.partition(":")
+    handler = getattr(import_module(f"amlocal._cli.{module_name}"), function_name)
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("\namlocal: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except AmlocalError as err:
+        print(f"amlocal: error: {err}", file=sys.stderr)
+        return exit_code_for(err)
+    except BrokenPipeError:
+        # The reader went away (`amlocal run list | head -1`): say nothing more.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as err:
+        print(f"amlocal: error: {err}", file=sys.stderr)
+        return exit_code_for(err)
+
+
+# -- the parser ---------------------------------------------------------------------------------
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="amlocal", description="Run Azure ML (SDK v1) training scripts locally; read their runs and models.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _global_options(parser, default=None)
+    commands = parser.add_subparsers(dest="group", metavar="{run,model}", required=True)
+
+    run = commands.add_parser("run", help="submit, list, show, follow and cancel runs",
+                              description="Submit, list, show, follow and cancel runs.")
+    run_commands = run.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _submit_script_parser(run_commands)
+
+    sub = _leaf(run_commands, "list", "runs:list_runs", "list runs, newest first")
+    sub.add_argument("-e", "--experiment", help="only the runs of this experiment")
+    sub.add_argument("--limit", type=_positive_int, metavar="N", help="at most N runs")
+
+    sub = _leaf(run_commands, "show", "runs:show_run", "status, timeline, metrics, tags, files and error of a run")
+    sub.add_argument("run_id", metavar="RUN_ID")
+    sub.add_argument("--json", action="store_true", help="print get_details() with metrics and files, as JSON")
+
+    sub = _leaf(run_commands, "logs", "runs:show_logs", "print a run's logs")
+    sub.add_argument("run_id", metavar="RUN_ID")
+    sub.add_argument("-f", "--follow", action="store_true",
+                     help="stream the logs until the run ends (exit 1 when it ends Failed or Canceled)")
+
+    sub = _leaf(run_commands, "cancel", "runs:cancel_run", "cancel a run and print its new status")
+    sub.add_argument("run_id", metavar="RUN_ID")
+
+    model = commands.add_parser("model", help="list, show and download registered models",
+                                description="List, show and download registered models.")
+    model_commands = model.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub = _leaf(model_commands, "list", "models:list_models", "list registered models, newest version first")
+    sub.add_argument("--name", help="only the versions of this model")
+    sub.add_argument("--latest", action="store_true", help="only the latest version of each model")
+    sub.add_argument("--tag", action="append", metavar="KEY[=VALUE]",
+                     help="only models with this tag (and value); repeat for several")
+
+    sub = _leaf(model_commands, "show", "models:show_model", "show a model (the latest version without :VERSION)")
+    sub.add_argument("model", metavar="NAME[:VERSION]")
+    sub.add_argument("--json", action="store_true", help="print the model as JSON")
+
+    sub = _leaf(model_commands, "download", "models:download_model", "copy a model's files; print their path")
+    sub.add_argument("model", metavar="NAME[:VERSION]")
+    sub.add_argument("--target-dir", default=".", metavar="DIR", help="where to put the model (default: .)")
+    sub.add_argument("--exist-ok", action="store_true", help="overwrite what is already there")
+    return parser
+
+
+def _submit_script_parser(run_commands):
+    sub = _leaf(run_commands, "submit-script", "runs:submit_script",
+                "submit a training script as a run (wait for it by default)",
+                usage="amlocal run submit-script SCRIPT -e EXPERIMENT [options] [-- SCRIPT_ARGS ...]",
+                epilog="Arguments after -- go to the script:\n"
+                       "  amlocal run submit-script train.py -e demo --pip scikit-learn -- --C 0.5\n\n" + EPILOG)
+    sub.set_defaults(takes_script_args=True)
+    sub.add_argument("script", metavar="SCRIPT", help="the entry script (a path from the current directory)")
+    sub.add_argument("-e", "--experiment", required=True, help="the experiment to submit to")
+    sub.add_argument("--source-dir", metavar="DIR",
+                     help="the directory snapshotted for the run (default: the script's directory)")
+    sub.add_argument("--pip", action="append", metavar="PKG",
+                     help="a pip package for the run's environment; repeat for several")
+    sub.add_argument("--pip-requirements", metavar="FILE", help="a requirements.txt for the run's environment")
+    sub.add_argument("--compute-target", metavar="NAME", help="a compute target of the workspace (default: local)")
+    sub.add_argument("--base-image", metavar="IMAGE", help="the Docker base image of the run's environment")
+    sub.add_argument("--env", action="append", metavar="KEY=VALUE",
+                     help="an environment variable for the job; repeat for several")
+    sub.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True,
+                     help="stream the run's output until it ends (default); --no-wait prints the run id and "
+                          "returns at once")
+
+
+def _leaf(commands, name, handler, help_text, **kwargs):
+    kwargs.setdefault("epilog", EPILOG)
+    sub = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                              formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+    sub.set_defaults(handler=handler)
+    # The global options work after the command too; SUPPRESS keeps a value given before it.
+    _global_options(sub, default=argparse.SUPPRESS)
+    return sub
+
+
+def _global_options(parser, default):
+    group = parser.add_argument_group("workspace options")
+    group.add_argument("--config", metavar="PATH", default=default,
+                       help="a config.json, or a directory to search from (default: search from the current "
+                            "directory up, as Workspace.from_config() does)")
+    group.add_argument("--backend", metavar="NAME", default=default,
+                       help="the backend (docker, process, ...; default: AMLOCAL_BACKEND, config.json "
+                            "\"backend\", else docker)")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
