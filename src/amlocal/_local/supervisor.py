@@ -108,12 +108,17 @@ class Supervisor:
                        tail(self.files / DRIVER_LOG, LOG_TAIL_LINES))
         finally:
             self._collect()
-            if self.execution is not None:
-                try:
-                    self.execution.cleanup()
-                except Exception:
-                    traceback.print_exc()
+            self._release_execution()
             self._control_log.close()
+
+    def _release_execution(self):
+        """Remove the job's container / process group before the run is reported finished."""
+        if self.execution is not None:
+            try:
+                self.execution.cleanup()
+            except Exception:
+                traceback.print_exc()
+            self.execution = None
 
     def _phases(self):
         if self.should_stop():
@@ -142,6 +147,7 @@ class Supervisor:
             exit_info = self._follow()
             self.set_status("Finalizing")
             self._collect()
+            self._release_execution()
             if self.cancel_requested:
                 self._end_canceled()
             elif self.timed_out:
