@@ -1,6 +1,5 @@
 """What only the docker backend does, checked on the real engine: images, containers, limits."""
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -181,3 +180,27 @@ def test_docker_chosen_explicitly_without_an_engine_fails_clearly(project, monke
         Experiment(ws, "x").submit(script(project, "x.py", "print(1)\n"))
     assert "AMLOCAL_BACKEND=process" in str(raised.value)
     assert ws.run_history.list_runs() == []
+
+
+def test_engine_going_away_fails_the_run_with_the_reason(project, base_image, docker_engine, monkeypatch, tmp_path):
+    from engine_proxy import EngineProxy
+
+    proxy = EngineProxy(tmp_path / "engine.sock")
+    monkeypatch.setenv("DOCKER_HOST", proxy.docker_host)
+    ws = Workspace.from_config(backend="docker")
+    run = Experiment(ws, "engine-gone").submit(script(project, "long.py", """
+        import time
+        print("working", flush=True)
+        time.sleep(60)
+        """))
+    try:
+        wait_for(run, "Running")
+        time.sleep(0.5)
+        proxy.cut()
+        details = run.wait_for_completion(raise_on_error=False)
+        assert details["status"] == "Failed"
+        assert details["error"]["code"] == "BackendUnavailable"
+        assert "engine" in details["error"]["message"]
+    finally:
+        for container in docker_engine.containers.list(all=True, filters={"label": f"amlocal.run_id={run.id}"}):
+            container.remove(force=True)
