@@ -32,11 +32,22 @@ class LocalDockerBackend(LocalBackend):
         if error is not None:
             raise engine.unavailable(error)
 
+    _clients = None
+
+    def warm_up(self):
+        self._engine_clients()
+
+    def _engine_clients(self):
+        """(client for API calls, client without timeout for calls that last as long as a job)."""
+        if self._clients is None:
+            self._clients = (engine.connect(), engine.connect(timeout=None))
+        return self._clients
+
     def prepare_environment(self, environment, build_log):
-        return EnvironmentImage(environment).prepare(build_log)
+        return EnvironmentImage(environment, self._engine_clients()[0]).prepare(build_log)
 
     def launch(self, prepared, job):
-        client = engine.connect(timeout=None)
+        client = self._engine_clients()[1]
         volumes = {
             str(job.workdir): {"bind": WORKDIR, "mode": "rw"},
             str(job.control_dir): {"bind": CONTROL, "mode": "rw"},

@@ -88,7 +88,7 @@ def new_run_id(experiment):
 
 class LocalBackend(Backend):
     shares_local_stores = True
-    poll_interval = 0.05
+    poll_interval = 0.02
 
     def __init__(self, workspace):
         super().__init__(workspace)
@@ -112,6 +112,10 @@ class LocalBackend(Backend):
 
     def check_available(self):
         """Raise BackendUnavailableError, saying what to do, when jobs cannot run here."""
+
+    def warm_up(self):
+        """Called once when a supervisor starts, before Queued: connect to whatever runs jobs,
+        so that connection costs are not charged to Preparing."""
 
     # -- execution steps, run inside the supervisor ------------------------------------------
     @abc.abstractmethod

@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from ..exceptions import InvalidArgumentError, ModelNotFoundError, ModelPathNotFoundException
+from ..exceptions import InvalidArgumentError, ModelError, ModelNotFoundError, ModelPathNotFoundException
 from ..model_registry import ModelRecord, ModelRegistry, validate_model_name
 
 
@@ -33,10 +33,15 @@ class LocalModelRegistry(ModelRegistry):
         staging.mkdir(parents=True)
         try:
             staged = staging / source.name
-            if source.is_dir():
-                shutil.copytree(source, staged)
-            else:
-                shutil.copyfile(source, staged)
+            try:
+                if source.is_dir():
+                    shutil.copytree(source, staged)
+                else:
+                    shutil.copyfile(source, staged)
+            except OSError as err:  # shutil.Error (copytree) is an OSError too
+                raise ModelError(f"Could not copy the model files from {source} into the registry: "
+                                 f"{_copy_failure(err)}. Nothing was registered; fix that and register "
+                                 "again.") from err
             return self._commit(name, staging, source.name, run_id, tags or {}, properties or {},
                                 description, model_framework, model_framework_version)
         finally:
@@ -137,6 +142,14 @@ class LocalModelRegistry(ModelRegistry):
 
     def local_path(self, name, version=None):
         return self.get(name, version).url
+
+
+def _copy_failure(err):
+    """One line per file that could not be copied (copytree gathers them in a list)."""
+    if isinstance(err, shutil.Error) and err.args and isinstance(err.args[0], list):
+        return "; ".join(f"{src}: {why}" for src, _, why in err.args[0][:5]) + (
+            f" (and {len(err.args[0]) - 5} more)" if len(err.args[0]) > 5 else "")
+    return str(err)
 
 
 def _str_dict(values):

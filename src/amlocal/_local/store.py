@@ -68,7 +68,7 @@ class LocalStore:
         if isinstance(err, sqlite3.OperationalError) and "locked" in text:
             return StoreLockedError(
                 f"The workspace database {self.path} is locked by another process and stayed locked "
-                f"for {_timeout():.0f} s. Wait for that process to finish (or stop it) and try again; "
+                f"for {_timeout():g} s. Wait for that process to finish (or stop it) and try again; "
                 "AMLOCAL_DB_TIMEOUT sets how long to wait.")
         if isinstance(err, sqlite3.DatabaseError) and (
                 "not a database" in text or "malformed" in text or "disk image" in text):

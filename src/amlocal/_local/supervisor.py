@@ -125,6 +125,7 @@ class Supervisor:
             return self._end_canceled()
         compute = self.description.get("compute")
         self.set_status("Queued")
+        self.backend.warm_up()
         slots = None
         if compute:
             slots = NodeSlots(self.layout.compute_locks, compute["name"], compute["max_nodes"])
