@@ -8,21 +8,24 @@ from .exceptions import ConfigError, ConfigNotFoundError
 
 CONFIG_DIRS = (".azureml", "aml_config", "")
 DEFAULT_FILE_NAME = "config.json"
+LEGACY_FILE_NAME = "project.json"
 REQUIRED_KEYS = ("subscription_id", "resource_group", "workspace_name")
 
 
 def candidate_paths(path=None, file_name=None):
-    """Every file ``from_config`` looks at, in order: the three layouts in the start
-    directory, then in each parent up to the filesystem root."""
-    file_name = file_name or DEFAULT_FILE_NAME
+    """Every file ``from_config`` looks at, in azureml's order: ``.azureml/config.json`` in the
+    start directory and each parent up to the root, then ``.azureml/project.json`` likewise, then
+    the same under ``aml_config/``, then plain ``config.json`` / ``project.json``."""
+    names = [file_name] if file_name else [DEFAULT_FILE_NAME, LEGACY_FILE_NAME]
     start = Path(path) if path else Path.cwd()
     if start.is_file():
         return [start]
     start = start.resolve()
     found = []
-    for directory in (start, *start.parents):
-        for sub in CONFIG_DIRS:
-            found.append(directory / sub / file_name if sub else directory / file_name)
+    for sub in CONFIG_DIRS:
+        for name in names:
+            for directory in (start, *start.parents):
+                found.append(directory / sub / name if sub else directory / name)
     return found
 
 
@@ -31,12 +34,14 @@ def find_config(path=None, file_name=None):
     for candidate in searched:
         if candidate.is_file():
             return candidate
-    shown = "\n  ".join(str(p) for p in searched[:9])
-    more = f"\n  ... and {len(searched) - 9} more up to /" if len(searched) > 9 else ""
+    start = Path(path).resolve() if path else Path.cwd().resolve()
+    in_start = [str(p) for p in searched if p.parent == start or p.parent.parent == start]
+    parents = [str(d) for d in start.parents]
     raise ConfigNotFoundError(
-        "No workspace configuration file found. Searched:\n  " + shown + more +
+        "No workspace configuration file found. Searched:\n  " + "\n  ".join(in_start) +
+        ("\nand the same names in each parent directory: " + ", ".join(parents) if parents else "") +
         "\nCreate a config.json with subscription_id, resource_group and workspace_name "
-        "(write_config() does this), or pass path= to from_config().",
+        "(Workspace.write_config() does this), or pass path= to from_config().",
         searched,
     )
 
@@ -45,10 +50,14 @@ def read_config(config_path):
     """Parse and check one config file; returns a dict with at least the three required keys."""
     config_path = Path(config_path)
     try:
-        text = config_path.read_text(encoding="utf-8")
+        # utf-8-sig: Windows editors often save JSON with a byte-order mark.
+        text = config_path.read_text(encoding="utf-8-sig")
     except OSError as err:
         raise ConfigError(f"Cannot read workspace config {config_path}: {err.strerror or err}. "
                           "Check that the file exists and is readable.") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"Workspace config {config_path} is not UTF-8 text ({err.reason} at byte {err.start}). "
+                          "Save it as UTF-8, or write it again with Workspace.write_config().") from err
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

@@ -1,10 +1,14 @@
 """CondaDependencies: the packages of an environment, as in ``azureml.core.conda_dependencies``."""
 
+import re
 from pathlib import Path
 
 from ..exceptions import InvalidArgumentError
 
 DEFAULT_PYTHON_VERSION = "3.10.18"
+# A comment starts at a '#' that begins the line or follows whitespace (YAML and pip agree),
+# so "git+https://...#egg=name" keeps its fragment.
+COMMENT = re.compile(r"(?:^|\s)#")
 
 
 class CondaDependencies:
@@ -103,7 +107,7 @@ class CondaDependencies:
             raise InvalidArgumentError(f"Cannot read conda specification {path}: {err}") from err
         section, in_pip = None, False
         for raw in lines:
-            line = raw.split("#", 1)[0].rstrip()
+            line = strip_comment(raw)
             if not line.strip():
                 continue
             if not raw.startswith((" ", "-", "\t")):
@@ -127,6 +131,11 @@ class CondaDependencies:
                 else:
                     in_pip = False
                     self.add_conda_package(value)
+
+
+def strip_comment(line):
+    """``line`` without its trailing comment and trailing whitespace."""
+    return COMMENT.split(line, 1)[0].rstrip()
 
 
 def _name(spec):

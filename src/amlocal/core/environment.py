@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from ..exceptions import InvalidArgumentError
-from .conda_dependencies import CondaDependencies
+from .conda_dependencies import CondaDependencies, strip_comment
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 
@@ -44,7 +44,7 @@ class Environment:
         env = Environment(name)
         deps = env.python.conda_dependencies
         for raw in lines:
-            line = raw.split(" #", 1)[0].strip()
+            line = strip_comment(raw).strip()
             if not line or line.startswith("#"):
                 continue
             if line.startswith("-"):
