@@ -33,7 +33,8 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# new backend packages need a fresh editable install (its finder maps packages at install time)
+$(STAMP): pyproject.toml $(wildcard backends/*/__init__.py)
 	@if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	        echo "amlocal: '$(PYTHON) -m venv' is unavailable; installing python3-venv ..."; \

@@ -1,6 +1,7 @@
 """``LocalDockerBackend``: environments as images, runs as labelled containers."""
 
 import os
+import time
 
 from amlocal._local.backend import DataPath, LocalBackend
 from amlocal._runtime import ENV_EXPERIMENT_NAME, ENV_RUN_CONTROL, ENV_RUN_ID, SHIM_DIR
@@ -14,6 +15,7 @@ CONTROL = "/amlocal/control"
 SHIM = "/amlocal/shim"
 DATA = "/amlocal/data"
 RUN_LABEL = "amlocal.run_id"
+AVAILABILITY_TTL_SECONDS = 10
 
 
 class LocalDockerBackend(LocalBackend):
@@ -22,10 +24,14 @@ class LocalDockerBackend(LocalBackend):
 
     @classmethod
     def is_available(cls):
+        """Whether an engine answers; remembered for a few seconds per engine address, so a
+        long-lived process (a notebook) notices an engine started later."""
         address = engine.engine_address()
-        if address not in cls._availability:
-            cls._availability[address] = engine.ping() is None
-        return cls._availability[address]
+        answered, when = cls._availability.get(address, (None, 0.0))
+        if answered is None or time.monotonic() - when > AVAILABILITY_TTL_SECONDS:
+            answered = engine.ping() is None
+            cls._availability[address] = (answered, time.monotonic())
+        return answered
 
     def check_available(self):
         error = engine.ping()

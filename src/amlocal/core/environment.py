@@ -1,6 +1,7 @@
 """Environment: what a run's image or virtualenv is built from (``azureml.core.Environment``)."""
 
 import json
+import os
 from pathlib import Path
 
 from ..exceptions import InvalidArgumentError
@@ -62,11 +63,20 @@ class Environment:
         return env
 
     def register(self, workspace):
-        """Store this definition in the workspace under the next version of its name."""
+        """Store this definition in the workspace under the next version of its name (safe when
+        several processes register at once: a version file is created exclusively)."""
         directory = Path(workspace._local_root) / "environments" / self.name
         directory.mkdir(parents=True, exist_ok=True)
-        self.version = str(len(list(directory.glob("*.json"))) + 1)
-        (directory / f"{self.version}.json").write_text(json.dumps(self.to_dict(), indent=2))
+        version = len(list(directory.glob("*.json"))) + 1
+        while True:
+            try:
+                fd = os.open(directory / f"{version}.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                break
+            except FileExistsError:
+                version += 1
+        self.version = str(version)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(self.to_dict(), indent=2))
         return self
 
     @staticmethod

@@ -1,0 +1,196 @@
+"""``amlocal run ...``: submit a script; list, show, follow and cancel runs."""
+
+import sys
+import time
+from pathlib import Path
+
+from . import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
+from .common import (duration, local_time, open_workspace, parse_key_values, print_fields, print_json,
+                     print_section, print_table, short_value)
+
+TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
+ENVIRONMENT_NAME = "amlocal-cli"
+CANCEL_WAIT_SECONDS = 10
+
+
+def submit_script(args):
+    from amlocal.core import Experiment, ScriptRunConfig
+
+    source_directory, script = _locate_script(args.script, args.source_dir)
+    variables = dict(parse_key_values(args.env, "--env"))
+    environment = _environment(args, variables)
+    workspace = open_workspace(args)
+    config = ScriptRunConfig(source_directory=str(source_directory), script=script, arguments=args.script_args,
+                             compute_target=args.compute_target, environment=environment)
+    run = Experiment(workspace, args.experiment).submit(config)
+    print(run.id, flush=True)
+    if not args.wait:
+        return EXIT_OK
+    return _follow(run)
+
+
+def _locate_script(script, source_dir):
+    """(source directory, script path relative to it). SCRIPT is a path from the current
+    directory; with --source-dir it may also be a path inside that directory."""
+    from amlocal.exceptions import InvalidArgumentError
+
+    given = Path(script)
+    candidates = [given]
+    if source_dir is not None:
+        if not Path(source_dir).is_dir():
+            raise InvalidArgumentError(f"--source-dir {source_dir}: no such directory.")
+        if not given.is_absolute():
+            candidates.append(Path(source_dir) / given)
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        looked = " or ".join(str(c) for c in candidates)
+        raise InvalidArgumentError(f"Script {script!r} not found: no file {looked} (from {Path.cwd()}).")
+    path = found.resolve()
+    source = Path(source_dir).resolve() if source_dir is not None else path.parent
+    try:
+        relative = path.relative_to(source)
+    except ValueError:
+        raise InvalidArgumentError(f"Script {path} is outside the source directory {source}: a run only has that "
+                                   "directory's files. Pass a --source-dir that holds the script.") from None
+    return source, relative.as_posix()
+
+
+def _environment(args, variables):
+    from amlocal.core import Environment
+
+    if args.pip_requirements:
+        environment = Environment.from_pip_requirements(ENVIRONMENT_NAME, args.pip_requirements)
+    else:
+        environment = Environment(ENVIRONMENT_NAME)
+    for package in args.pip or []:
+        environment.python.conda_dependencies.add_pip_package(package)
+    if args.base_image:
+        environment.docker.base_image = args.base_image
+    environment.environment_variables.update(variables)
+    return environment
+
+
+def _follow(run):
+    """Stream the run's logs until it ends; 0 when it Completed, else 1 with its error on stderr."""
+    from amlocal.exceptions import ActivityFailedException
+
+    try:
+        details = run.wait_for_completion(show_output=True, raise_on_error=False)
+    except KeyboardInterrupt:
+        print(f"\namlocal: stopped following run {run.id}. The run goes on (it runs detached):\n"
+              f"  amlocal run logs {run.id} --follow   to follow it again\n"
+              f"  amlocal run cancel {run.id}          to stop it", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    status = details.get("status")
+    if status == "Completed":
+        return EXIT_OK
+    print(f"amlocal: error: {ActivityFailedException(run.id, status, details.get('error'))}", file=sys.stderr)
+    return EXIT_RUN_FAILED
+
+
+def list_runs(args):
+    from amlocal.core import Run
+
+    workspace = open_workspace(args)
+    history = workspace.run_history
+    rows = []
+    for record in history.list_runs(experiment=args.experiment, limit=args.limit):
+        if record["status"] not in TERMINAL_STATUSES:
+            # Asking the backend notices a run whose supervisor died, and ends it Failed.
+            if Run.get(workspace, record["run_id"]).get_status() != record["status"]:
+                record = history.get_run(record["run_id"])
+        rows.append((record["run_id"], record["experiment"], record["status"], local_time(record["created"]),
+                     duration(_elapsed(record))))
+    if not rows:
+        where = f" in experiment {args.experiment!r}" if args.experiment else ""
+        print(f"No runs{where}.", file=sys.stderr)
+        return EXIT_OK
+    print_table(("RUN ID", "EXPERIMENT", "STATUS", "CREATED", "DURATION"), rows)
+    return EXIT_OK
+
+
+def _elapsed(record):
+    """From the start (or, before it started, the submission) to the end, or to now while it runs."""
+    begin = record.get("start_time") or record.get("created")
+    end = record.get("end_time")
+    if end is None and record.get("status") not in TERMINAL_STATUSES:
+        end = time.time()
+    return None if begin is None or end is None else end - begin
+
+
+def show_run(args):
+    from amlocal.core import Run
+
+    workspace = open_workspace(args)
+    run = Run.get(workspace, args.run_id)
+    details = run.get_details()
+    metrics = run.get_metrics()
+    files = run.get_file_names()
+    if args.json:
+        print_json({**details, "metrics": metrics, "files": files})
+        return EXIT_OK
+    history = workspace.run_history
+    record = history.get_run(run.id)
+    arguments = " ".join(str(a) for a in record.get("arguments") or [])
+    print_fields([
+        ("Run", run.id), ("Experiment", run.experiment.name), ("Status", details.get("status")),
+        ("Script", f"{record.get('script')} {arguments}".strip() if record.get("script") else None),
+        ("Target", details.get("target")), ("Backend", record.get("backend")),
+        ("Created", local_time(record.get("created"))), ("Duration", duration(_elapsed(record))),
+        ("Web View", run.get_portal_url()),
+    ])
+    timeline = history.status_timeline(run.id)
+    width = max((len(status) for status, _ in timeline), default=0)
+    print_section("Timeline", [f"{status.ljust(width)}  {local_time(when, millis=True)}" for status, when in timeline])
+    width = max((len(name) for name in metrics), default=0)
+    print_section("Metrics", [f"{name.ljust(width)}  {short_value(value)}" for name, value in metrics.items()])
+    tags = run.get_tags()
+    print_section("Tags", [f"{key}={'' if value is None else value}" for key, value in tags.items()])
+    print_section("Files", files)
+    error = details.get("error")
+    if error:
+        lines = [str(error.get("message") or "no error message recorded")]
+        if error.get("log_tail"):
+            lines += ["--- last lines of the log ---", *error["log_tail"].rstrip("\n").splitlines()]
+        print_section("Error", lines)
+    return EXIT_OK
+
+
+def show_logs(args):
+    from amlocal._show_output import _underlined
+    from amlocal.core import Run
+
+    workspace = open_workspace(args)
+    run = Run.get(workspace, args.run_id)
+    if args.follow:
+        return _follow(run)
+    history = workspace.run_history
+    names = history.log_names(run.id)
+    if not names:
+        print(f"Run {run.id} has no logs yet (status {run.get_status()}).", file=sys.stderr)
+    for index, name in enumerate(names):
+        text, _ = history.read_log(run.id, name, 0)
+        sys.stdout.write(("\n" if index else "") + _underlined(f"Streaming {name}") + text)
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def cancel_run(args):
+    from amlocal.core import Run
+
+    workspace = open_workspace(args)
+    run = Run.get(workspace, args.run_id)
+    status = run.get_status()
+    if status in TERMINAL_STATUSES:
+        print(f"amlocal: run {run.id} had already ended; nothing to cancel.", file=sys.stderr)
+        print(status)
+        return EXIT_OK
+    run.cancel()
+    # Canceling is asynchronous (the run's supervisor stops the job); show where it lands.
+    deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+    status = run.get_status()
+    while status not in TERMINAL_STATUSES and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = run.get_status()
+    print(status)
+    return EXIT_OK
