@@ -1,6 +1,7 @@
 """Which backend a workspace uses: backend= > AMLOCAL_BACKEND > config.json "backend" >
 docker, and docker falls back to process only when nobody asked for docker."""
 
+import time
 import pytest
 
 from amlocal.core import Experiment, ScriptRunConfig, Workspace
@@ -22,7 +23,7 @@ def no_docker_engine(monkeypatch):
 def docker_engine_answers(monkeypatch):
     """Pretend an engine answers at DOCKER_HOST, without talking to one."""
     monkeypatch.setenv("DOCKER_HOST", NO_ENGINE)
-    monkeypatch.setattr(LocalDockerBackend, "_availability", {NO_ENGINE: True})
+    monkeypatch.setattr(LocalDockerBackend, "_availability", {NO_ENGINE: (True, time.monotonic())})
 
 
 def test_argument_beats_environment_and_config(project, monkeypatch, docker_engine_answers):
