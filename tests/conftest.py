@@ -1,8 +1,19 @@
 """Fixtures shared by every test: an isolated workspace per test, one shared environment cache,
-and the Docker engine for the tests that claim container behaviour (never mocked)."""
+the Docker engine for the tests that claim container behaviour (never mocked), and a network
+guard.
 
+The guard (autouse, every test): a socket ``connect``/``connect_ex`` from this process to an
+AF_INET or AF_INET6 address that is not loopback raises ``NetworkAccessBlocked``, naming the
+address; a test that tried (even if a library swallowed the error) fails at teardown. AF_UNIX
+sockets (the Docker engine) and loopback stay allowed. Only tests marked ``azure_live`` run
+without it. Environment builds download packages from the package index in subprocesses (pip,
+and pip inside build containers): that is the package registry, outside this guard.
+"""
+
+import ipaddress
 import json
 import os
+import socket
 import shutil
 from pathlib import Path
 
@@ -74,3 +85,48 @@ def base_image(docker_engine):
     if os.environ.get("AMLOCAL_REQUIRE_DOCKER") == "1":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+class NetworkAccessBlocked(RuntimeError):
+    """A test tried to open a network connection."""
+
+
+def _allowed(family, address):
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        return True
+    host = address[0] if isinstance(address, tuple) else address
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:  # a host name: connecting would resolve and reach it
+        return False
+
+
+@pytest.fixture(autouse=True)
+def network_guard(request, monkeypatch):
+    if request.node.get_closest_marker("azure_live"):
+        yield None
+        return
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    attempts = []
+
+    def check(sock, address):
+        if not _allowed(sock.family, address):
+            attempts.append(address)
+            raise NetworkAccessBlocked(f"network access blocked in tests: connect to {address!r} "
+                                       f"({socket.AddressFamily(sock.family).name})")
+
+    def connect(sock, address):
+        check(sock, address)
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        check(sock, address)
+        return real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield attempts
+    if attempts:  # also when a library caught the error: the test did try to go out
+        pytest.fail(f"the test tried to reach the network: {attempts}", pytrace=False)

@@ -30,6 +30,9 @@ def candidate_paths(path=None, file_name=None):
 
 
 def find_config(path=None, file_name=None):
+    if path is not None and not Path(path).exists():
+        raise ConfigNotFoundError(f"from_config(path={str(path)!r}): no such file or directory. Pass the path of "
+                                  "a config.json, or of a directory to search from.", [Path(path)])
     searched = candidate_paths(path, file_name)
     for candidate in searched:
         if candidate.is_file():

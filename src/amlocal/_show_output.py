@@ -22,16 +22,17 @@ class RunOutputFollower:
         self.out.write(f"RunId: {self.run.id}\nWeb View: {self.web_view}\n\n")
         self.out.flush()
 
-    def poll(self):
-        """Print what the current log gained; when another log begins, switch to it. Logs are
-        streamed one after another in the order they appear, as Azure ML does."""
+    def poll(self, final=False):
+        """Print what the current log gained; when the next log begins, print the rest of the
+        current one and switch. Logs are streamed one after another, as Azure ML does."""
         while True:
+            fresh = [name for name in self.history.streamed_log_names(self.run.id) if name not in self.seen]
             if self.current is not None:
-                text, self.offset = self.history.read_log(self.run.id, self.current, self.offset)
+                text, self.offset = self.history.read_log(self.run.id, self.current, self.offset,
+                                                          final=final or bool(fresh))
                 if text:
                     self.out.write(text)
                     self.out.flush()
-            fresh = [name for name in self.history.log_names(self.run.id) if name not in self.seen]
             if not fresh:
                 return
             if self.current is not None:
@@ -41,7 +42,7 @@ class RunOutputFollower:
             self.out.write(_underlined(f"Streaming {self.current}"))
 
     def finish(self, details):
-        self.poll()
+        self.poll(final=True)
         self.out.write("\n" + _underlined("Execution Summary"))
         self.out.write(f"RunId: {self.run.id}\nWeb View: {self.web_view}\n")
         error = details.get("error")

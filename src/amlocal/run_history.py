@@ -57,10 +57,16 @@ class RunHistory(abc.ABC):
         """Add a file to the run's history under ``name``."""
 
     @abc.abstractmethod
-    def read_log(self, run_id, name, offset=0):
-        """Return (text, new_offset) of log ``name`` from byte ``offset``; ("", offset) when
-        nothing new or the log does not exist yet. Never blocks."""
+    def read_log(self, run_id, name, offset=0, final=False):
+        """Return (text, new_offset) of log ``name`` from byte ``offset``: whole lines only, so a
+        reader never splits a line, unless ``final`` (the run has ended: the rest, newline or
+        not). ("", offset) when nothing new or the log does not exist yet. Never blocks."""
 
     @abc.abstractmethod
     def log_names(self, run_id):
         """Names of the run's logs in the order they are written."""
+
+    def streamed_log_names(self, run_id):
+        """The logs ``wait_for_completion(show_output=True)`` streams, one after another: each
+        must be complete once the next one has begun."""
+        return self.log_names(run_id)

@@ -179,7 +179,7 @@ class LocalRunHistory(RunHistory):
         else:
             shutil.copyfile(path_or_stream, target)
 
-    def read_log(self, run_id, name, offset=0):
+    def read_log(self, run_id, name, offset=0, final=False):
         path = self.layout.run_files(run_id) / name
         try:
             with open(path, "rb") as handle:
@@ -187,13 +187,18 @@ class LocalRunHistory(RunHistory):
                 data = handle.read()
         except FileNotFoundError:
             return "", offset
-        # Hand out whole lines only, so a reader never splits a multi-byte character or a line.
-        end = data.rfind(b"\n") + 1
+        # Whole lines only (unless final), so a reader never splits a multi-byte character or a line.
+        end = len(data) if final else data.rfind(b"\n") + 1
         return data[:end].decode("utf-8", "replace"), offset + end
 
     def log_names(self, run_id):
         root = self.layout.run_files(run_id)
         return [name for name in LOG_ORDER if (root / name).exists()]
+
+    def streamed_log_names(self, run_id):
+        # The control log lasts the whole run, so it is not streamed between the build and the
+        # driver logs; it stays in the run's files (`amlocal run logs` shows it).
+        return [name for name in self.log_names(run_id) if name != CONTROL_LOG]
 
 
 def _safe_join(root, name):

@@ -1,0 +1,509 @@
+"""``FakeAzureAdapter``: a stateful stand-in for one Azure ML workspace, for tests (moto-style).
+
+Use it to test code that targets the ``azureml`` backend without an Azure subscription::
+
+    fake = FakeAzureAdapter()
+    fake.add_cluster("cpu-cluster", vm_size="STANDARD_D2_V2", max_nodes=4)
+    ws = Workspace.from_config(backend="azureml", backend_options={"adapter": fake})
+
+It behaves as the service does, as far as a training workflow can tell:
+
+* runs move through Azure's statuses one step per ``get_status`` poll: NotStarted, Queued,
+  Preparing, Starting, Running, Finalizing, then Completed or Failed (CancelRequested then
+  Canceled after ``cancel``). Running lasts as long as the script does: the entry script of the
+  snapshot really runs (``_fake_job``), so metrics, logs and ./outputs are the script's own;
+  a run waits Queued while ``max_nodes`` runs of its cluster are active;
+* clusters (``_fake_compute``), datastore files, runs and models (``_fake_models``, versions 1,
+  2, 3 per name) are kept in memory and under ``root``; an unknown vm size, too small a vCPU
+  quota (``core_quota``) or a failure planted with ``fail_provisioning`` fail the way Azure does;
+* errors are the real SDK's exception types with the SDK's messages.
+
+``mock_azureml()`` makes a fake the adapter of every azureml-backend workspace that names none,
+so code that only says ``Workspace.from_config()`` (with AMLOCAL_BACKEND=azureml) runs against it.
+
+Everything Azure would be asked is recorded for assertions: ``submissions`` (experiment, the real
+ScriptRunConfig, tags) and ``provisioning_configurations`` (cluster name -> the real config).
+State lives in this object: another process (or another FakeAzureAdapter) does not see it.
+"""
+
+import contextlib
+import json
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from amlocal._local import datastore_files
+from amlocal._local.run_history import aggregate_metrics
+
+from ._fake_compute import DEFAULT_FAILURE, FakeClusters
+from ._fake_job import FakeJob
+from ._fake_models import FakeModels
+from ._time import utc
+from .adapter import STREAMED_LOG, AzureAdapter
+from .translate import offline_workspace
+
+TERMINAL = ("Completed", "Failed", "Canceled")
+DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
+FAKE_TENANT = "00000000-0000-0000-0000-000000000000"
+
+
+def _service_exception(status, code, message):
+    """A real ``ServiceException`` as the run history client raises it."""
+    from types import SimpleNamespace
+
+    from azureml._restclient.exceptions import ServiceException
+
+    inner = SimpleNamespace(message=message, response=SimpleNamespace(status_code=status, headers={}),
+                            error=SimpleNamespace(error=SimpleNamespace(code=code, message=message, details=[])))
+    return ServiceException(inner)
+
+
+@dataclass
+class FakeRun:
+    run_id: str
+    experiment: str
+    job: FakeJob
+    target: str = None
+    script: str = None
+    arguments: list = field(default_factory=list)
+    config: object = None            # the real ScriptRunConfig submitted
+    interactive: bool = False
+    status: str = "NotStarted"
+    timeline: list = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+    start_time: float = None
+    end_time: float = None
+    tags: dict = field(default_factory=dict)
+    metrics: list = field(default_factory=list)  # (name, kind, value) in logging order
+    error: dict = None
+    holds_node: bool = False
+    running_since: float = None
+    max_seconds: int = None
+    timed_out: bool = False
+    polled: bool = False
+
+
+class FakeAzureAdapter(AzureAdapter):
+    poll_interval = 0.05
+
+    def __init__(self, root=None, subscription_id="00000000-0000-0000-0000-000000000000",
+                 resource_group="amlocal-fake-rg", workspace_name="amlocal-fake-ws", location="eastus",
+                 vm_sizes=None, core_quota=None, python=None, driver_log="azureml-logs/70_driver_log.txt"):
+        self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="amlocal-fake-azure-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.subscription_id = subscription_id
+        self.resource_group = resource_group
+        self.workspace_name = workspace_name
+        self.location = location
+        self.python = python or sys.executable
+        self.driver_log = driver_log
+        self.workspace = offline_workspace(subscription_id, resource_group, workspace_name, location)
+        self.compute = FakeClusters(location, vm_sizes, core_quota)
+        self.models = FakeModels(self.root / "models")
+        self.runs = {}
+        self.datastores = set(DEFAULT_DATASTORES)
+        #: (experiment, the real ScriptRunConfig, tags) of every submit, in order
+        self.submissions = []
+        self._lock = threading.RLock()
+
+    @property
+    def clusters(self):
+        return self.compute.clusters
+
+    @property
+    def provisioning_configurations(self):
+        """cluster name -> the real AmlComputeProvisioningConfiguration last received."""
+        return self.compute.provisioning_configurations
+
+    # -- seeding (what an existing workspace already has) -------------------------------------
+    def add_cluster(self, name, vm_size="STANDARD_D2_V2", max_nodes=4, min_nodes=0, vm_priority="dedicated"):
+        """An existing, provisioned cluster."""
+        self.compute.add(name, vm_size, max_nodes, min_nodes, vm_priority)
+
+    def add_datastore(self, name):
+        with self._lock:
+            self.datastores.add(name)
+
+    def fail_provisioning(self, name, message=DEFAULT_FAILURE):
+        """The next provisioning of cluster ``name`` ends Failed with ``message``."""
+        self.compute.fail_provisioning(name, message)
+
+    def close(self):
+        """Stop every script still running."""
+        with self._lock:
+            for run in self.runs.values():
+                if run.job.process is not None:
+                    run.job.stop()
+
+    # -- compute -------------------------------------------------------------------------------
+    def get_compute(self, name):
+        return self.compute.get(name)
+
+    def create_compute(self, name, provisioning_configuration):
+        return self.compute.create(name, provisioning_configuration)
+
+    def wait_for_compute(self, name, show_output=False, timeout_in_minutes=25):
+        return self.compute.wait(name, show_output)
+
+    # -- datastores ----------------------------------------------------------------------------
+    def _datastore_dir(self, name):
+        from azureml.exceptions import UserErrorException
+
+        if name not in self.datastores:
+            raise UserErrorException(f"DatastoreNotFound: Datastore {name} was not found in workspace "
+                                     f"{self.workspace_name}. Its datastores: {', '.join(sorted(self.datastores))}.")
+        return self.root / "datastores" / name
+
+    def get_datastore(self, name):
+        from azureml.data.azure_storage_datastore import AzureBlobDatastore
+
+        self._datastore_dir(name)
+        return AzureBlobDatastore(self.workspace, name, f"azureml-blobstore-{self.workspace_name.lower()}",
+                                  "amlocalfakestorage")
+
+    def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
+        return datastore_files.upload(self._datastore_dir(datastore_name), files, overwrite, show_progress)
+
+    def download_files(self, datastore_name, target_path, prefix=None, overwrite=False, show_progress=True):
+        return datastore_files.download(self._datastore_dir(datastore_name), target_path, prefix, overwrite,
+                                        show_progress)
+
+    def list_datastore_files(self, datastore_name, prefix=None):
+        return datastore_files.list_files(self._datastore_dir(datastore_name), prefix)
+
+    def datastore_path_exists(self, datastore_name, path):
+        target = self._datastore_dir(datastore_name) / (path or "").strip("/")
+        return target.is_file() or (target.is_dir() and any(p.is_file() for p in target.rglob("*")))
+
+    # -- runs --------------------------------------------------------------------------------
+    def _new_run(self, experiment, **fields):
+        run_id = f"{experiment}_{int(time.time())}_{secrets.token_hex(4)}"
+        run = FakeRun(run_id=run_id, experiment=experiment, job=FakeJob(self.root / "runs" / run_id, run_id,
+                                                                            experiment), **fields)
+        self._set_status(run, "NotStarted")
+        self.runs[run_id] = run
+        return run
+
+    def _run(self, run_id):
+        run = self.runs.get(run_id)
+        if run is None:
+            raise _service_exception(404, "RunNotFound", f"Run {run_id} was not found")
+        return run
+
+    def submit(self, experiment, script_run_config, tags=None):
+        from azureml.core import ScriptRunConfig
+        from azureml.exceptions import UserErrorException
+
+        if not isinstance(script_run_config, ScriptRunConfig):
+            raise UserErrorException(f"submit takes an azureml.core.ScriptRunConfig, got "
+                                     f"{type(script_run_config).__name__}")
+        run_config = script_run_config.run_config
+        target = run_config.target if isinstance(run_config.target, str) else run_config.target.name
+        with self._lock:
+            self.compute.cluster(target)
+            run = self._new_run(experiment, target=target, script=script_run_config.script,
+                                arguments=[str(a) for a in script_run_config.arguments or []],
+                                config=script_run_config, tags=dict(tags or {}),
+                                max_seconds=run_config.max_run_duration_seconds)
+            run.job.take_snapshot(script_run_config.source_directory)
+            self.submissions.append((experiment, script_run_config, dict(tags or {})))
+            return run.run_id
+
+    def _set_status(self, run, status, error=None):
+        now = time.time()
+        run.status = status
+        run.timeline.append((status, now))
+        if status == "Running" and run.start_time is None:
+            run.start_time = now
+        if status in TERMINAL:
+            run.end_time = now
+            run.holds_node = False
+        if error is not None:
+            run.error = {"error": error, "time": utc(now)}
+
+    def get_status(self, run_id):
+        with self._lock:
+            run = self._run(run_id)
+            if run.polled:  # the first poll sees the status the run was submitted with
+                self._advance(run)
+            run.polled = True
+            return run.status
+
+    def _advance(self, run):
+        """One step of the run's life, as the service would take it by the next poll."""
+        if run.status in TERMINAL or run.interactive:
+            return
+        self._ingest(run)
+        status = run.status
+        if status == "CancelRequested":
+            run.job.stop()
+            self._finish_job(run)
+            self._set_status(run, "Canceled", {"code": "Canceled", "message": "Canceled by the user."})
+        elif status == "NotStarted":
+            self._set_status(run, "Queued")
+        elif status == "Queued":
+            occupying = [r for r in self.runs.values() if r.holds_node and r.target == run.target]
+            if len(occupying) < self.clusters[run.target]["max_nodes"]:
+                run.holds_node = True
+                self._set_status(run, "Preparing")
+            else:  # the service goes on with the runs in the way without being asked
+                for other in occupying:
+                    self._advance(other)
+        elif status == "Preparing":
+            self._set_status(run, "Starting")
+        elif status == "Starting":
+            self._start_job(run)
+            self._set_status(run, "Running")
+        elif status == "Running":
+            if run.job.poll() is None:
+                if run.max_seconds and time.monotonic() - run.running_since > run.max_seconds:
+                    run.timed_out = True
+                    run.job.stop()
+                return
+            self._finish_job(run)
+            self._set_status(run, "Finalizing")
+        elif status == "Finalizing":
+            if run.timed_out:
+                self._set_status(run, "Canceled", {
+                    "code": "RunTimeout", "message": f"The run exceeded max_run_duration_seconds ({run.max_seconds}) "
+                                                     "and was canceled."})
+            elif run.job.exit_code == 0:
+                self._set_status(run, "Completed")
+            else:
+                self._set_status(run, "Failed", {"code": "UserError",
+                                                 "message": run.job.failure_message(self.driver_log)})
+
+    def _start_job(self, run):
+        run_config = run.config.run_config
+        data_paths = {}
+        for name, reference in (run_config.data_references or {}).items():
+            source = self._datastore_dir(reference.data_store_name) / (reference.path_on_data_store or "")
+            data_paths[name] = (reference.mode, source, reference.path_on_compute)
+        variables = dict(run_config.environment.environment_variables or {})
+        variables.update(run_config.environment_variables or {})  # the run's own win, as on Azure
+        run.job.start(self.python, run.script, run.arguments, variables, data_paths, self.driver_log)
+        run.running_since = time.monotonic()
+
+    def _ingest(self, run):
+        if run.interactive or run.job.process is None:
+            return
+        for event in run.job.new_events():
+            if event.get("kind") == "metric":
+                run.metrics.append((event["name"], event.get("type", "scalar"), event.get("value")))
+            elif event.get("kind") == "tag":
+                run.tags[event["key"]] = event.get("value")
+
+    def _finish_job(self, run):
+        self._ingest(run)
+        if run.job.process is not None:
+            run.job.collect_outputs()
+
+    def get_run(self, run_id):
+        with self._lock:
+            run = self._run(run_id)
+            return {"run_id": run.run_id, "experiment": run.experiment, "status": run.status, "created": run.created,
+                    "start_time": run.start_time, "end_time": run.end_time, "script": run.script,
+                    "arguments": list(run.arguments), "compute_target": run.target, "tags": dict(run.tags),
+                    "error": run.error}
+
+    def get_details(self, run_id):
+        with self._lock:
+            run = self._run(run_id)
+            details = {"runId": run.run_id, "target": run.target or "local", "status": run.status,
+                       "startTimeUtc": utc(run.start_time), "endTimeUtc": utc(run.end_time),
+                       "properties": {"azureml.runsource": "experiment" if not run.interactive else "interactive"},
+                       "inputDatasets": [], "outputDatasets": [], "runDefinition": self._run_definition(run),
+                       "logFiles": {name: (run.job.files_dir / name).resolve().as_uri()
+                                    for name in self._log_names(run)},
+                       "submittedBy": "amlocal FakeAzureAdapter"}
+            if run.error:
+                details["error"] = run.error
+            return details
+
+    @staticmethod
+    def _run_definition(run):
+        if run.config is None:
+            return {}
+        run_config = run.config.run_config
+        environment = run_config.environment
+        deps = environment.python.conda_dependencies
+        return {
+            "script": run.script, "arguments": list(run.arguments), "target": run.target,
+            "maxRunDurationSeconds": run_config.max_run_duration_seconds,
+            "environment": {"name": environment.name, "docker": {"baseImage": environment.docker.base_image},
+                            "python": {"userManagedDependencies": environment.python.user_managed_dependencies,
+                                       "condaDependencies": json.loads(json.dumps(deps.as_dict(), default=str))},
+                            "environmentVariables": dict(environment.environment_variables or {})},
+            "environmentVariables": dict(run_config.environment_variables or {}),
+            "dataReferences": {name: {"dataStoreName": ref.data_store_name, "mode": ref.mode,
+                                      "pathOnDataStore": ref.path_on_data_store, "pathOnCompute": ref.path_on_compute,
+                                      "overwrite": ref.overwrite}
+                               for name, ref in (run_config.data_references or {}).items()},
+        }
+
+    def status_timeline(self, run_id):
+        with self._lock:
+            return list(self._run(run_id).timeline)
+
+    def list_runs(self, experiment=None, limit=None):
+        with self._lock:
+            ids = [r.run_id for r in reversed(list(self.runs.values()))
+                   if experiment is None or r.experiment == experiment]
+        records = [self.get_run(run_id) for run_id in ids]
+        return records[:limit] if limit else records
+
+    def list_experiments(self):
+        with self._lock:
+            return sorted({run.experiment for run in self.runs.values()})
+
+    def cancel(self, run_id):
+        with self._lock:
+            run = self._run(run_id)
+            if run.status in TERMINAL:
+                return
+            if run.interactive:
+                self._set_status(run, "Canceled", {"code": "Canceled", "message": "Canceled by the user."})
+                return
+            self._set_status(run, "CancelRequested")
+            run.job.stop()
+
+    def start_logging(self, experiment, snapshot_directory=None):
+        with self._lock:
+            run = self._new_run(experiment, interactive=True)
+            if snapshot_directory:
+                run.job.take_snapshot(snapshot_directory)
+            self._set_status(run, "Running")
+            return run.run_id
+
+    def end_run(self, run_id, status, error=None):
+        with self._lock:
+            run = self._run(run_id)
+            if run.status in TERMINAL:
+                return
+            detail = None
+            if error:
+                detail = {"code": error.get("code") or "UserError", "message": error.get("message") or ""}
+            self._set_status(run, status, detail)
+
+    def portal_url(self, run_id):
+        self._run(run_id)
+        return (f"https://ml.azure.com/runs/{run_id}?wsid=/subscriptions/{self.subscription_id}/resourcegroups/"
+                f"{self.resource_group}/workspaces/{self.workspace_name}&tid={FAKE_TENANT}")
+
+    # -- what a run recorded -------------------------------------------------------------------
+    def log_metric(self, run_id, name, value, kind="scalar", step=None, description=""):
+        with self._lock:
+            self._run(run_id).metrics.append((name, kind, json.loads(json.dumps(value))))
+
+    def get_metrics(self, run_id, name=None):
+        with self._lock:
+            run = self._run(run_id)
+            self._ingest(run)
+            return aggregate_metrics(row for row in run.metrics if name is None or row[0] == name)
+
+    def set_tags(self, run_id, tags):
+        with self._lock:
+            self._run(run_id).tags.update(tags)
+
+    def get_tags(self, run_id):
+        with self._lock:
+            run = self._run(run_id)
+            self._ingest(run)
+            return dict(run.tags)
+
+    def _files(self, run):
+        root = run.job.files_dir
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+    def list_files(self, run_id):
+        with self._lock:
+            run = self._run(run_id)
+            self._ingest(run)
+            return self._files(run)
+
+    def download_file(self, run_id, name, output_file_path):
+        from azureml.exceptions import UserErrorException
+
+        with self._lock:
+            run = self._run(run_id)
+            files = self._files(run)
+            if name not in files:
+                raise UserErrorException(f"File with path {name} was not found,\navailable files include: "
+                                         f"{', '.join(files)}.")
+            target = Path(output_file_path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run.job.files_dir / name, target)
+
+    def upload_file(self, run_id, name, path_or_stream):
+        from azureml.exceptions import UserErrorException
+
+        clean = str(name).replace("\\", "/")
+        if clean.startswith("/") or ".." in clean.split("/"):
+            raise UserErrorException(f"Invalid artifact name {name}: use a relative path without '..'.")
+        with self._lock:
+            target = self._run(run_id).job.files_dir / clean
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path_or_stream, target)
+
+    def _log_names(self, run):
+        return [name for name in self._files(run) if STREAMED_LOG.match(name)]
+
+    def log_names(self, run_id):
+        with self._lock:
+            return self._log_names(self._run(run_id))
+
+    def read_log(self, run_id, name):
+        with self._lock:
+            path = self._run(run_id).job.files_dir / name
+        try:
+            return path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    # -- models --------------------------------------------------------------------------------
+    def register_model(self, name, model_path, tags=None, properties=None, description=None, model_framework=None,
+                       model_framework_version=None):
+        return self.models.add(name, model_path, None, tags, properties, description, model_framework,
+                               model_framework_version)
+
+    def register_model_from_run(self, run_id, name, model_path, tags=None, properties=None, description=None,
+                                model_framework=None, model_framework_version=None):
+        with self._lock:
+            run = self._run(run_id)
+            self._ingest(run)
+            return self.models.add_from_run(run_id, self._files(run), run.job.files_dir, name, model_path, tags=tags,
+                                            properties=properties, description=description,
+                                            model_framework=model_framework,
+                                            model_framework_version=model_framework_version)
+
+    def get_model(self, name, version=None):
+        return self.models.get(name, version)
+
+    def list_models(self, name=None, tags=None, properties=None, run_id=None, latest=False):
+        return self.models.list(name, tags, properties, run_id, latest)
+
+    def download_model(self, name, version, target_dir, exist_ok=False):
+        return self.models.download(name, version, target_dir, exist_ok)
+
+
+@contextlib.contextmanager
+def mock_azureml(adapter=None, **fake_options):
+    """Within the block, azureml-backend workspaces without an ``adapter`` option use ``adapter``
+    (by default a new FakeAzureAdapter(**fake_options), closed at the end). Yields the adapter."""
+    from . import backend
+
+    created = adapter is None
+    adapter = FakeAzureAdapter(**fake_options) if created else adapter
+    backend.ADAPTER_OVERRIDES.append(adapter)
+    try:
+        yield adapter
+    finally:
+        backend.ADAPTER_OVERRIDES.remove(adapter)
+        if created:
+            adapter.close()
+

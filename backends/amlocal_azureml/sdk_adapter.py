@@ -1,0 +1,322 @@
+"""``SdkAzureAdapter``: the AzureAdapter over the real azureml-core SDK (v1) and a real workspace.
+
+Constructing one signs in (``auth``) and looks the workspace up, so a missing credential, a
+rejected one or a wrong config.json fails here, at once, with amlocal's error types. After that,
+each method is one or two SDK calls. Nothing here runs in the default test run (it needs Azure);
+the live tests (AMLOCAL_AZURE_LIVE=1) run the same contract against it.
+"""
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from azureml.core import Datastore, Experiment, Model, Run, Workspace
+from azureml.core.compute import AmlCompute, ComputeTarget
+
+from . import auth as auth_module
+from ._time import epoch
+from .adapter import STREAMED_LOG, AzureAdapter
+from .errors import sdk_errors
+
+
+def _compute_record(target):
+    scale = getattr(target, "scale_settings", None)
+    status = getattr(target, "status", None)
+    state = getattr(status, "provisioning_state", None) or getattr(target, "provisioning_state", None)
+    return {"name": target.name, "type": getattr(target, "type", "AmlCompute"),
+            "vm_size": (getattr(target, "vm_size", None) or "").upper(),
+            "vm_priority": (getattr(target, "vm_priority", None) or "dedicated").lower(),
+            "min_nodes": getattr(scale, "minimum_node_count", 0), "max_nodes": getattr(scale, "maximum_node_count", None),
+            "provisioning_state": (state or "Unknown").capitalize()}
+
+
+def _model_record(model):
+    created = model.created_time.timestamp() if getattr(model, "created_time", None) else None
+    return {"name": model.name, "version": int(model.version), "run_id": model.run_id, "tags": dict(model.tags or {}),
+            "properties": dict(model.properties or {}), "description": model.description, "created_time": created,
+            "model_framework": model.model_framework,
+            "model_framework_version": getattr(model, "model_framework_version", None), "url": model.url}
+
+
+class SdkAzureAdapter(AzureAdapter):
+    poll_interval = 5.0
+
+    def __init__(self, workspace):
+        """``workspace``: a signed-in, existing ``azureml.core.Workspace``."""
+        self.workspace = workspace
+        self._runs = {}
+        self._timelines = {}
+        self._created_computes = {}
+        self._details_cache = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_workspace(cls, amlocal_workspace):
+        """Sign in with the credentials ``auth.find_credentials`` finds and open the workspace that
+        ``amlocal_workspace`` (its config.json) names. Raises AzureCredentialsError or
+        AzureWorkspaceNotFoundError within seconds when that cannot work."""
+        config = getattr(amlocal_workspace, "_config", {}) or {}
+        choice = auth_module.find_credentials(config, os.environ, getattr(amlocal_workspace, "auth", None))
+        credentials = auth_module.build_auth(choice, cloud=config.get("cloud") or "AzureCloud")
+        described = (f"{amlocal_workspace.name} (subscription {amlocal_workspace.subscription_id}, resource group "
+                     f"{amlocal_workspace.resource_group}) with {choice.description}")
+        with sdk_errors(f"open workspace {described}", workspace=amlocal_workspace.name):
+            workspace = Workspace(amlocal_workspace.subscription_id, amlocal_workspace.resource_group,
+                                  amlocal_workspace.name, auth=credentials)
+        return cls(workspace)
+
+    # -- compute -------------------------------------------------------------------------------
+    def get_compute(self, name):
+        return _compute_record(ComputeTarget(workspace=self.workspace, name=name))
+
+    def create_compute(self, name, provisioning_configuration):
+        target = ComputeTarget.create(self.workspace, name, provisioning_configuration)
+        with self._lock:  # only this object knows the provisioning operation to wait for
+            self._created_computes[name] = target
+        record = _compute_record(target)
+        record["provisioning_state"] = "Creating" if record["provisioning_state"] == "Unknown" else \
+            record["provisioning_state"]
+        return record
+
+    def wait_for_compute(self, name, show_output=False, timeout_in_minutes=25):
+        with self._lock:
+            target = self._created_computes.pop(name, None)
+        target = target or ComputeTarget(workspace=self.workspace, name=name)
+        if isinstance(target, AmlCompute):
+            target.wait_for_completion(show_output=show_output, timeout_in_minutes=timeout_in_minutes)
+        else:
+            target.wait_for_completion(show_output=show_output)
+        record = _compute_record(target)
+        if record["provisioning_state"] == "Failed":
+            from azureml.exceptions import ComputeTargetException
+
+            raise ComputeTargetException(
+                "Compute object provisioning polling reached non-successful terminal state, current provisioning "
+                f"state: Failed\nProvisioning operation error:\n{getattr(target, 'provisioning_errors', None)}")
+        return record
+
+    # -- datastores ----------------------------------------------------------------------------
+    def get_datastore(self, name):
+        return Datastore.get(self.workspace, name)
+
+    def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
+        datastore = self.get_datastore(datastore_name)
+        container = datastore.blob_service.get_container_client(datastore.container_name)
+        if show_progress:
+            print(f"Uploading an estimated of {len(files)} files")
+        uploaded = 0
+        for index, (source, name) in enumerate(files, 1):
+            blob = container.get_blob_client(name)
+            if not overwrite and blob.exists():
+                if show_progress:
+                    print(f"Target already exists. Skipping upload for {name}")
+                continue
+            with open(source, "rb") as data:
+                blob.upload_blob(data, overwrite=True)
+            uploaded += 1
+            if show_progress:
+                print(f"Uploaded {source}, {index} files out of an estimated total of {len(files)}")
+        if show_progress:
+            print(f"Uploaded {uploaded} files")
+        return uploaded
+
+    def download_files(self, datastore_name, target_path, prefix=None, overwrite=False, show_progress=True):
+        return self.get_datastore(datastore_name).download(target_path, prefix=prefix, overwrite=overwrite,
+                                                           show_progress=show_progress)
+
+    def _blobs(self, datastore_name, prefix):
+        datastore = self.get_datastore(datastore_name)
+        container = datastore.blob_service.get_container_client(datastore.container_name)
+        return (blob.name for blob in container.list_blobs(name_starts_with=(prefix or "").strip("/") or None))
+
+    def list_datastore_files(self, datastore_name, prefix=None):
+        return sorted(self._blobs(datastore_name, prefix))
+
+    def datastore_path_exists(self, datastore_name, path):
+        path = (path or "").strip("/")
+        for name in self._blobs(datastore_name, path):
+            if not path or name == path or name.startswith(path + "/"):
+                return True
+        return False
+
+    # -- runs ----------------------------------------------------------------------------------
+    def _run(self, run_id):
+        with self._lock:
+            run = self._runs.get(run_id)
+        if run is None:
+            run = Run.get(self.workspace, run_id)
+            with self._lock:
+                self._runs[run_id] = run
+        return run
+
+    def _observe(self, run_id, status):
+        """Azure keeps no status history a client can read; keep the statuses seen by polling."""
+        with self._lock:
+            timeline = self._timelines.setdefault(run_id, [])
+            if not timeline or timeline[-1][0] != status:
+                timeline.append((status, time.time()))
+
+    def submit(self, experiment, script_run_config, tags=None):
+        run = Experiment(self.workspace, experiment).submit(script_run_config, tags=tags or None)
+        with self._lock:
+            self._runs[run.id] = run
+        self._observe(run.id, "NotStarted")
+        return run.id
+
+    def get_status(self, run_id):
+        status = self._run(run_id).get_status()
+        self._observe(run_id, status)
+        return status
+
+    def get_details(self, run_id):
+        return self._run(run_id).get_details()
+
+    def get_run(self, run_id):
+        run = self._run(run_id)
+        return self._record(run, run.get_details())
+
+    def _recent_details(self, run_id, max_age=1.0):
+        """Details at most ``max_age`` seconds old: streaming asks for the log list and the log
+        text in the same poll, and each would otherwise cost a service call."""
+        with self._lock:
+            cached = self._details_cache.get(run_id)
+        if cached and time.monotonic() - cached[0] < max_age:
+            return cached[1]
+        details = self._run(run_id).get_details()
+        with self._lock:
+            self._details_cache[run_id] = (time.monotonic(), details)
+        return details
+
+    def _record(self, run, details):
+        definition = details.get("runDefinition") or {}
+        created = (getattr(run, "_run_dto", None) or {}).get("created_utc") or details.get("startTimeUtc")
+        return {"run_id": run.id, "experiment": run.experiment.name, "status": details.get("status"),
+                "created": epoch(created), "start_time": epoch(details.get("startTimeUtc")),
+                "end_time": epoch(details.get("endTimeUtc")), "script": definition.get("script"),
+                "arguments": list(definition.get("arguments") or []), "compute_target": details.get("target"),
+                "tags": dict(run.get_tags()), "error": details.get("error")}
+
+    def status_timeline(self, run_id):
+        self.get_status(run_id)
+        with self._lock:
+            return list(self._timelines.get(run_id, []))
+
+    def list_runs(self, experiment=None, limit=None):
+        names = [experiment] if experiment else self.list_experiments()
+        records = []
+        for name in names:
+            for run in Experiment(self.workspace, name).get_runs():
+                records.append(self._record(run, run.get_details()))
+                if limit and len(records) >= limit and experiment:
+                    return records
+        records.sort(key=lambda r: r["created"] or 0, reverse=True)
+        return records[:limit] if limit else records
+
+    def list_experiments(self):
+        return sorted(experiment.name for experiment in Experiment.list(self.workspace))
+
+    def cancel(self, run_id):
+        run = self._run(run_id)
+        if run.get_status() not in ("Completed", "Failed", "Canceled"):
+            run.cancel()
+
+    def start_logging(self, experiment, snapshot_directory=None):
+        run = Experiment(self.workspace, experiment).start_logging(snapshot_directory=snapshot_directory)
+        with self._lock:
+            self._runs[run.id] = run
+        self._observe(run.id, "Running")
+        return run.id
+
+    def end_run(self, run_id, status, error=None):
+        run = self._run(run_id)
+        if status == "Completed":
+            run.complete()
+        elif status == "Canceled":
+            run.cancel()
+        else:
+            run.fail(error_details=(error or {}).get("message"), error_code=(error or {}).get("code"))
+
+    def portal_url(self, run_id):
+        return self._run(run_id).get_portal_url()
+
+    # -- what a run recorded -------------------------------------------------------------------
+    def log_metric(self, run_id, name, value, kind="scalar", step=None, description=""):
+        run = self._run(run_id)
+        if kind == "scalar":
+            run.log(name, value, description=description, step=step)
+        elif kind == "list":
+            run.log_list(name, value, description=description)
+        elif kind == "row":
+            run.log_row(name, description=description, **value)
+        elif kind == "table":
+            run.log_table(name, value, description=description)
+        elif kind == "confusion_matrix":
+            run.log_confusion_matrix(name, value, description=description)
+        elif kind == "image":
+            with tempfile.TemporaryDirectory() as folder:
+                local = Path(folder) / Path(value["artifact"]).name
+                run.download_file(value["artifact"], str(local))
+                run.log_image(name, path=str(local), description=description)
+        else:
+            run.log(name, value, description=description)
+
+    def get_metrics(self, run_id, name=None):
+        return self._run(run_id).get_metrics(name=name)
+
+    def set_tags(self, run_id, tags):
+        self._run(run_id).set_tags(tags)
+
+    def get_tags(self, run_id):
+        return self._run(run_id).get_tags()
+
+    def list_files(self, run_id):
+        return sorted(self._run(run_id).get_file_names())
+
+    def download_file(self, run_id, name, output_file_path):
+        self._run(run_id).download_file(name, output_file_path=output_file_path)
+
+    def upload_file(self, run_id, name, path_or_stream):
+        self._run(run_id).upload_file(name, path_or_stream)
+
+    def log_names(self, run_id):
+        files = self._recent_details(run_id).get("logFiles") or {}
+        return sorted(name for name in files if STREAMED_LOG.match(name))
+
+    def read_log(self, run_id, name):
+        from azureml._execution import _commands
+
+        uri = (self._recent_details(run_id).get("logFiles") or {}).get(name)
+        return _commands._get_content_from_uri(uri, timeout=60) if uri else ""
+
+    # -- models --------------------------------------------------------------------------------
+    def register_model(self, name, model_path, tags=None, properties=None, description=None, model_framework=None,
+                       model_framework_version=None):
+        model = Model.register(self.workspace, model_path=model_path, model_name=name, tags=tags,
+                               properties=properties, description=description, model_framework=model_framework,
+                               model_framework_version=model_framework_version)
+        return _model_record(model)
+
+    def register_model_from_run(self, run_id, name, model_path, tags=None, properties=None, description=None,
+                                model_framework=None, model_framework_version=None):
+        model = self._run(run_id).register_model(model_name=name, model_path=model_path, tags=tags,
+                                                 properties=properties, description=description,
+                                                 model_framework=model_framework,
+                                                 model_framework_version=model_framework_version)
+        return _model_record(model)
+
+    def get_model(self, name, version=None):
+        return _model_record(Model(self.workspace, name=name, version=version))
+
+    def list_models(self, name=None, tags=None, properties=None, run_id=None, latest=False):
+        if isinstance(tags, dict):
+            tags = [[k, v] for k, v in tags.items()]
+        if isinstance(properties, dict):
+            properties = [[k, v] for k, v in properties.items()]
+        models = Model.list(self.workspace, name=name, tags=tags, properties=properties, run_id=run_id,
+                            latest=latest)
+        return [_model_record(m) for m in models]
+
+    def download_model(self, name, version, target_dir, exist_ok=False):
+        return Model(self.workspace, name=name, version=version).download(target_dir=target_dir, exist_ok=exist_ok)

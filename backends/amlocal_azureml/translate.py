@@ -1,0 +1,152 @@
+"""amlocal's descriptions of a job, an environment and a cluster -> the real azureml objects.
+
+Pure and offline: every function here only constructs SDK objects (ScriptRunConfig, Environment,
+CondaDependencies, DataReference, AmlComputeProvisioningConfiguration), none of which touches
+the network. The azureml backend submits what these build; the tests assert them field by field.
+
+An amlocal ``SKLearn`` already carries an amlocal Environment with ``scikit-learn==<framework
+version>`` and the user's packages (Azure ML's own SKLearn estimator only supports scikit-learn
+0.20.3 on Python 3.6), so a run is always submitted as a ScriptRunConfig with that environment
+translated: the same packages and pins the local backends installed.
+"""
+
+import re
+
+from amlocal.core.datastore import DataReference as LocalDataReference
+from amlocal.core.environment import DEFAULT_BASE_IMAGE as LOCAL_BASE_IMAGE
+
+#: What a training script needs on Azure ML for ``Run.get_context()`` to log to run history.
+LOGGING_PACKAGE = "azureml-defaults"
+
+
+def _python_of_local_image(image):
+    match = re.match(r"python:(\d+\.\d+)", image or "")
+    return match.group(1) if match else "3.11"
+
+
+#: The Python a run gets when its environment names none: the one of amlocal's default local
+#: image, so a job sees the same Python version locally and on Azure.
+DEFAULT_PYTHON_VERSION = _python_of_local_image(LOCAL_BASE_IMAGE)
+
+
+def _package_name(spec):
+    for separator in "=<>!~[; ":
+        spec = spec.split(separator)[0]
+    return spec.strip().lower().replace("_", "-")
+
+
+def to_conda_dependencies(local_deps):
+    """A real CondaDependencies with the packages, pins, options and channels of amlocal's,
+    plus azureml-defaults (the SDK's own default) unless the user already lists it."""
+    from azureml.core.conda_dependencies import CondaDependencies
+
+    deps = CondaDependencies()  # the SDK's default: python, pip, azureml-defaults; anaconda + conda-forge
+    deps.set_python_version(local_deps.get_python_version() or DEFAULT_PYTHON_VERSION)
+    data = local_deps.to_dict()
+    for channel in data.get("channels") or []:
+        deps.add_channel(channel)
+    for package in local_deps.conda_packages:
+        deps.add_conda_package(package)
+    for option in local_deps.pip_options:
+        deps.set_pip_option(option)
+    user_names = {_package_name(p) for p in local_deps.pip_packages}
+    if LOGGING_PACKAGE in user_names:
+        deps.remove_pip_package(LOGGING_PACKAGE)  # the user's own pin of it wins
+    for package in local_deps.pip_packages:
+        deps.add_pip_package(package)
+    return deps
+
+
+def to_environment(local_env):
+    """A real azureml Environment equal to amlocal Environment ``local_env``.
+
+    The base image is the user's own ``docker.base_image`` when set, else Azure ML's default CPU
+    image (which has the conda Azure builds environments with); amlocal's local-only default
+    image (AMLOCAL_BASE_IMAGE, config.json "base_image") does not go to Azure. The environment
+    variables go to the run configuration (``to_script_run_config``), where SDK v1 wants them."""
+    from azureml.core import Environment
+    from azureml.core.environment import DEFAULT_CPU_IMAGE
+
+    env = Environment(local_env.name)
+    env.python.conda_dependencies = to_conda_dependencies(local_env.python.conda_dependencies)
+    env.python.user_managed_dependencies = bool(local_env.python.user_managed_dependencies)
+    env.docker.base_image = local_env.docker.base_image or DEFAULT_CPU_IMAGE
+    return env
+
+
+def to_data_reference(local_ref, datastore):
+    """The real DataReference of amlocal ``local_ref`` on the real ``datastore``.
+
+    A name the user gave is kept; otherwise the SDK names it (a fresh hex id for a path, the
+    datastore's name for its root), so two paths of one datastore never share a name."""
+    user_named = local_ref.data_reference_name != local_ref.datastore.name
+    ref = datastore.path(local_ref.path_on_datastore or None,
+                         data_reference_name=local_ref.data_reference_name if user_named else None)
+    if local_ref.mode == "download":
+        return ref.as_download(path_on_compute=local_ref.path_on_compute, overwrite=local_ref.overwrite)
+    return ref.as_mount()
+
+
+def to_script_run_config(spec, compute_target, datastore_for):
+    """The real ScriptRunConfig of amlocal RunSpec ``spec`` on cluster ``compute_target``.
+
+    ``datastore_for(name)`` returns the real datastore of that name. A DataReference argument
+    becomes "$AZUREML_DATAREFERENCE_<name>" (Azure ML replaces it with the mounted or downloaded
+    path) plus an entry in ``run_config.data_references``, as SDK v1 documents."""
+    from azureml.core import ScriptRunConfig
+
+    arguments, references = [], {}
+    for argument in spec.arguments:
+        if isinstance(argument, LocalDataReference):
+            ref = to_data_reference(argument, datastore_for(argument.datastore.name))
+            references[ref.data_reference_name] = ref.to_config()
+            arguments.append(str(ref))
+        else:
+            arguments.append(str(argument))
+    config = ScriptRunConfig(source_directory=spec.source_directory, script=spec.script, arguments=arguments,
+                             compute_target=compute_target, environment=to_environment(spec.environment),
+                             **({"max_run_duration_seconds": spec.max_run_duration_seconds}
+                                if spec.max_run_duration_seconds else {}))
+    config.run_config.environment_variables = dict(spec.environment.environment_variables)
+    if references:
+        config.run_config.data_references = references
+    return config
+
+
+def to_provisioning_configuration(local_config):
+    """The real AmlComputeProvisioningConfiguration of an amlocal one."""
+    from azureml.core.compute import AmlCompute
+
+    return AmlCompute.provisioning_configuration(
+        vm_size=local_config.vm_size, vm_priority=local_config.vm_priority, min_nodes=local_config.min_nodes,
+        max_nodes=local_config.max_nodes, idle_seconds_before_scaledown=local_config.idle_seconds_before_scaledown,
+        tags=local_config.tags, description=local_config.description, location=local_config.location)
+
+
+def offline_workspace(subscription_id, resource_group, workspace_name, location=None):
+    """A real ``azureml.core.Workspace`` built without the network (for the fake and for tests):
+    it never asks Azure whether the workspace exists, and its auth refuses to fetch a token."""
+    from azureml.core import Workspace
+
+    return Workspace(subscription_id, resource_group, workspace_name, auth=_offline_auth(),
+                     _location=location, _disable_service_check=True)
+
+
+def _offline_auth():
+    from azureml.core.authentication import AbstractAuthentication
+    from azureml.exceptions import AuthenticationException
+
+    class OfflineAuthentication(AbstractAuthentication):
+        """Signs nothing in: any request for a token means something tried to reach Azure."""
+
+        def __init__(self):
+            super().__init__(cloud="AzureCloud")
+
+        def _refuse(self, *args, **kwargs):
+            raise AuthenticationException("This workspace object was built offline (amlocal's FakeAzureAdapter or a "
+                                          "translation test); it cannot call Azure.")
+
+        _get_arm_token = _get_graph_token = _get_azureml_client_token = _refuse
+        get_authentication_header = get_token = signed_session = _refuse
+
+    return OfflineAuthentication()
