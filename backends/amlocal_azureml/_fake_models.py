@@ -8,6 +8,8 @@ import time
 import uuid
 from pathlib import Path
 
+from amlocal.model_registry import matches_filters
+
 NAME_RULE = "^[a-zA-Z0-9][a-zA-Z0-9\\-\\._]{0,254}$"
 
 
@@ -75,7 +77,7 @@ class FakeModels:
         with self._lock:
             every = [m for versions in self.models.values() for m in versions]
         found = [m for m in every if (name is None or m["name"] == name) and (run_id is None or m["run_id"] == run_id)
-                 and matches(m["tags"], tags) and matches(m["properties"], properties)]
+                 and matches_filters(m["tags"], tags) and matches_filters(m["properties"], properties)]
         found.sort(key=lambda m: (m["name"], -m["version"]))
         if latest:
             newest = {}
@@ -102,11 +104,6 @@ class FakeModels:
 def public(model):
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in model.items() if not k.startswith("_")}
 
-
-def matches(values, wanted):
-    """azureml's filter form: a list of keys, or of [key, value] pairs (a dict works too)."""
-    if not wanted:
-        return True
     items = wanted.items() if isinstance(wanted, dict) else wanted
     for item in items:
         if isinstance(item, (list, tuple)):

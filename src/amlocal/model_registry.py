@@ -64,3 +64,19 @@ class ModelRegistry(abc.ABC):
     @abc.abstractmethod
     def local_path(self, name, version=None):
         """A local path of the model's file or directory, downloading it if needed."""
+
+
+def matches_filters(values, wanted):
+    """azureml's tag/property filter: a list of keys, or of [key, value] pairs (a dict works too);
+    True when ``values`` (a str -> str dict) has every one."""
+    if not wanted:
+        return True
+    items = wanted.items() if isinstance(wanted, dict) else wanted
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            key, value = item
+            if values.get(key) != str(value):
+                return False
+        elif item not in values:
+            return False
+    return True

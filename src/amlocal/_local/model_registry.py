@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 from ..exceptions import InvalidArgumentError, ModelError, ModelNotFoundError, ModelPathNotFoundException
-from ..model_registry import ModelRecord, ModelRegistry, validate_model_name
+from ..model_registry import ModelRecord, ModelRegistry, matches_filters, validate_model_name
 
 
 class LocalModelRegistry(ModelRegistry):
@@ -116,7 +116,7 @@ class LocalModelRegistry(ModelRegistry):
             params.append(run_id)
         sql += " ORDER BY name, version DESC"
         records = [self._record(row) for row in self.store.read(sql, params)]
-        records = [r for r in records if _matches(r.tags, tags) and _matches(r.properties, properties)]
+        records = [r for r in records if matches_filters(r.tags, tags) and matches_filters(r.properties, properties)]
         if latest:
             seen, newest = set(), []
             for record in records:
@@ -155,18 +155,3 @@ def _copy_failure(err):
 def _str_dict(values):
     return {str(k): None if v is None else str(v) for k, v in (values or {}).items()}
 
-
-def _matches(values, wanted):
-    """azureml's filter form: a list of keys, or of [key, value] pairs (a dict works too)."""
-    if not wanted:
-        return True
-    if isinstance(wanted, dict):
-        wanted = list(wanted.items())
-    for item in wanted:
-        if isinstance(item, (list, tuple)):
-            key, value = item
-            if values.get(key) != str(value):
-                return False
-        elif item not in values:
-            return False
-    return True
