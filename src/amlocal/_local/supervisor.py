@@ -151,10 +151,11 @@ class Supervisor:
             self._release_execution()
             if self.cancel_requested:
                 self._end_canceled()
-            elif self.timed_out:
-                self._fail(f"The run exceeded max_run_duration_seconds "
-                           f"({self.description['max_run_duration_seconds']}) and was stopped.", "RunTimeout",
-                           tail(self.files / DRIVER_LOG, LOG_TAIL_LINES))
+            elif self.timed_out:  # Azure ML cancels a run that outlives max_run_duration_seconds
+                self.set_status("Canceled", {
+                    "message": f"The run exceeded max_run_duration_seconds "
+                               f"({self.description['max_run_duration_seconds']}) and was canceled.",
+                    "code": "RunTimeout", "log_tail": tail(self.files / DRIVER_LOG, LOG_TAIL_LINES)})
             elif exit_info.exit_code == 0:
                 self.set_status("Completed")
             else:
