@@ -358,10 +358,11 @@ class Bench:
         log("warm-up: one amlocal run (builds the environment image on first use) and one bare run")
         sample = self.amlocal_run(register=False)
         environment = self.ws.run_history.get_run(sample["run_id"])["environment"]
+        from amlocal_docker.engine import connect_api
         from amlocal_docker.image import EnvironmentImage  # cache hit: returns the tag at once
 
         self.environment = environment
-        self.image = EnvironmentImage(environment).prepare(io.StringIO())["image"]
+        self.image = EnvironmentImage(environment, connect_api()).prepare(io.StringIO())["image"]
         self.bare_run()
         log(f"environment image {self.image}")
 

@@ -8,7 +8,7 @@ from amlocal._runtime import ENV_EXPERIMENT_NAME, ENV_RUN_CONTROL, ENV_RUN_ID, S
 
 from . import engine
 from .container import ContainerExecution
-from .image import EnvironmentImage, bind_mounts
+from .image import EnvironmentImage
 
 WORKDIR = "/amlocal/wd"
 CONTROL = "/amlocal/control"
@@ -38,22 +38,21 @@ class LocalDockerBackend(LocalBackend):
         if error is not None:
             raise engine.unavailable(error)
 
-    _clients = None
+    _api = None
 
     def warm_up(self):
-        self._engine_clients()
+        self._engine()
 
-    def _engine_clients(self):
-        """(client for API calls, client without timeout for calls that last as long as a job)."""
-        if self._clients is None:
-            self._clients = (engine.connect(), engine.connect(timeout=None))
-        return self._clients
+    def _engine(self):
+        """The run-path engine client (see engine.py), made once per supervisor."""
+        if self._api is None:
+            self._api = engine.connect_api(timeout=engine.API_TIMEOUT_SECONDS)
+        return self._api
 
     def prepare_environment(self, environment, build_log):
-        return EnvironmentImage(environment, self._engine_clients()[0]).prepare(build_log)
+        return EnvironmentImage(environment, self._engine()).prepare(build_log)
 
     def launch(self, prepared, job):
-        client = self._engine_clients()[1]
         volumes = {
             str(job.workdir): {"bind": WORKDIR, "mode": "rw"},
             str(job.control_dir): {"bind": CONTROL, "mode": "rw"},
@@ -63,33 +62,25 @@ class LocalDockerBackend(LocalBackend):
         environment = dict(job.environment_variables)
         environment.update({"PYTHONPATH": SHIM, "PYTHONUNBUFFERED": "1", ENV_RUN_CONTROL: CONTROL,
                             ENV_RUN_ID: job.run_id, ENV_EXPERIMENT_NAME: job.experiment, "AZUREML_RUN_ID": job.run_id})
-        limits = {}
+        host_config = {"Mounts": [{"Type": "bind", "Source": host, "Target": spec["bind"],
+                                   "ReadOnly": spec["mode"] == "ro"} for host, spec in volumes.items()]}
         if job.cpus:
-            limits["nano_cpus"] = int(job.cpus * 1e9)
+            host_config["NanoCpus"] = int(job.cpus * 1e9)
             threads = str(max(1, int(job.cpus)))
             environment.update({"OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
         if job.memory_bytes:
-            limits["mem_limit"] = job.memory_bytes
-            limits["memswap_limit"] = job.memory_bytes
-        user = None
+            host_config["Memory"] = host_config["MemorySwap"] = job.memory_bytes
+        config = {"Image": prepared["image"], "Cmd": [prepared["python"], job.script, *arguments],
+                  "WorkingDir": WORKDIR, "Labels": dict(job.labels), "HostConfig": host_config}
         if os.getuid() != 0:
-            user = f"{os.getuid()}:{os.getgid()}"
+            config["User"] = f"{os.getuid()}:{os.getgid()}"
             environment.setdefault("HOME", "/tmp")
+        config["Env"] = [f"{key}={value}" for key, value in environment.items()]
         job.driver_log.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            container = client.containers.create(
-                prepared["image"], [prepared["python"], job.script, *arguments], working_dir=WORKDIR,
-                mounts=bind_mounts(volumes), environment=environment, labels=dict(job.labels), user=user, **limits)
-            container.start()
-        except Exception as err:
-            import docker
-
-            if isinstance(err, docker.errors.APIError) and not isinstance(err, docker.errors.NotFound):
-                raise
-            if isinstance(err, docker.errors.DockerException):
-                raise
-            raise engine.unavailable(err) from err
-        return ContainerExecution(container, job.driver_log)
+        api = engine.connect_api(timeout=None)
+        container_id = api.create_container(config)
+        api.start(container_id)
+        return ContainerExecution(api, container_id, job.driver_log, memory_limited=bool(job.memory_bytes))
 
     def _container_path(self, data_path, job, volumes):
         host = data_path.host_path

@@ -4,16 +4,18 @@ import threading
 
 from amlocal._local.backend import Execution, ExitInfo
 
-from .engine import unavailable
+from .engine import EngineError, unavailable
 
 
 class ContainerExecution(Execution):
     """Two threads follow the container: one copies its output to the driver log as it comes,
     one waits for its exit. ``wait`` reports engine failures as BackendUnavailableError."""
 
-    def __init__(self, container, driver_log):
-        self.container = container
+    def __init__(self, api, container_id, driver_log, memory_limited):
+        self.api = api
+        self.container_id = container_id
         self.driver_log = driver_log
+        self.memory_limited = memory_limited
         self._done = threading.Event()
         self._result = None
         self._error = None
@@ -25,7 +27,7 @@ class ContainerExecution(Execution):
     def _copy_logs(self):
         try:
             with open(self.driver_log, "ab") as log:
-                for chunk in self.container.logs(stream=True, follow=True):
+                for chunk in self.api.logs(self.container_id):
                     log.write(chunk)
                     log.flush()
         except Exception as err:  # the waiter reports engine failures; keep what was copied
@@ -34,7 +36,7 @@ class ContainerExecution(Execution):
 
     def _wait_exit(self):
         try:
-            self._result = self.container.wait()
+            self._result = self.api.wait(self.container_id)
         except Exception as err:
             self._error = err
         self._done.set()
@@ -49,27 +51,21 @@ class ContainerExecution(Execution):
         oom = False
         if code != 0:
             try:
-                self.container.reload()
-                oom = bool(self.container.attrs["State"].get("OOMKilled"))
-            except Exception:
-                pass
+                oom = bool(self.api.inspect_container(self.container_id)["State"].get("OOMKilled"))
+            except (EngineError, Exception):
+                oom = False
+            oom = oom or (code == 137 and self.memory_limited)
         detail = (self._result.get("Error") or {}).get("Message") or ""
-        return ExitInfo(code, oom_killed=oom or code == 137 and self._memory_limited(), detail=detail)
-
-    def _memory_limited(self):
-        try:
-            return bool(self.container.attrs["HostConfig"].get("Memory"))
-        except Exception:
-            return False
+        return ExitInfo(code, oom_killed=oom, detail=detail)
 
     def stop(self):
         try:
-            self.container.kill()
-        except Exception:
+            self.api.kill(self.container_id)
+        except Exception:  # already exited, or the engine is gone: either way it is not running
             pass
 
     def cleanup(self):
         try:
-            self.container.remove(force=True)
+            self.api.remove(self.container_id)
         except Exception:
             pass

@@ -10,6 +10,7 @@ container from the base image with the host's wheel cache mounted, creates a vir
 import json
 import os
 import shlex
+import threading
 import time
 
 from amlocal._config import cache_dir
@@ -27,45 +28,48 @@ PROBE = ("import sys, shutil; print('%d.%d.%d' % sys.version_info[:3]); "
 
 
 class EnvironmentImage:
-    def __init__(self, environment, client=None):
+    """Finds (run-path engine client) or builds (Docker SDK) the image of one environment."""
+
+    def __init__(self, environment, api):
         self.environment = environment
         self.deps = environment.get("conda_dependencies") or {}
         self.base = environment["base_image"]
-        self.client = client or connect()
+        self.api = api
+        self._client = None
+
+    @property
+    def client(self):
+        """The Docker SDK client, only needed to pull and to build."""
+        if self._client is None:
+            self._client = connect()
+        return self._client
 
     def prepare(self, log):
         """Return {"image", "python"} for launching; builds on a cache miss. Logs only on a build."""
-        import docker
-
-        base = self._base_image(log)
+        base_id = self._base_image_id(log)
         if self.environment.get("user_managed_dependencies") or not (
                 self.deps.get("pip_packages") or self.deps.get("conda_packages")):
             return {"image": self.base, "python": "python3"}
         settings = packages.pip_settings()
-        key = packages.environment_key(self.environment, base.id, settings)[:20]
+        key = packages.environment_key(self.environment, base_id, settings)[:20]
         tag = f"{REPOSITORY}:{key}"
-        try:
-            self.client.images.get(tag)
-            return {"image": tag, "python": f"{ENV_PREFIX}/bin/python"}
-        except docker.errors.ImageNotFound:
-            pass
+        prepared = {"image": tag, "python": f"{ENV_PREFIX}/bin/python"}
+        if self.api.image_id(tag):
+            return prepared
         with packages.build_lock(f"image-{key}"):
-            try:
-                self.client.images.get(tag)
-            except docker.errors.ImageNotFound:
-                self._build(base, key, settings, log)
-        return {"image": tag, "python": f"{ENV_PREFIX}/bin/python"}
+            if not self.api.image_id(tag):  # another run may have built it while this one waited
+                self._build(self.client.images.get(base_id), key, settings, log)
+        return prepared
 
-    def _base_image(self, log):
+    def _base_image_id(self, log):
+        found = self.api.image_id(self.base)
+        if found:
+            return found
         import docker
 
-        try:
-            return self.client.images.get(self.base)
-        except docker.errors.ImageNotFound:
-            pass
         log.write(f"Base image {self.base} is not on this machine; pulling it\n")
         try:
-            return self.client.images.pull(self.base)
+            return self.client.images.pull(self.base).id
         except docker.errors.DockerException as err:
             raise EnvironmentBuildError(
                 f"Base image {self.base!r} is not on this machine and could not be pulled ({err}). Load or build it "
@@ -124,7 +128,8 @@ class EnvironmentImage:
                 f"ENV PATH={ENV_PREFIX}/bin:{path}", f"ENV VIRTUAL_ENV={ENV_PREFIX}", 'CMD ["python"]',
                 f"LABEL amlocal.env_key={key} amlocal.base_image={self.base}"])
         finally:
-            container.remove(force=True)
+            # Removing the build container takes most of a second; the run need not wait for it.
+            threading.Thread(target=_remove_quietly, args=(container,), daemon=False).start()
         log.write(f"Image {REPOSITORY}:{key} ready in {time.monotonic() - started:.1f} s\n")
 
     def _build_command(self, pip_packages, conda_packages, has_conda, have_wheels, settings, wheels):
@@ -172,3 +177,10 @@ def bind_mounts(volumes):
 
     return [Mount(target=spec["bind"], source=host, type="bind", read_only=spec["mode"] == "ro")
             for host, spec in volumes.items()]
+
+
+def _remove_quietly(container):
+    try:
+        container.remove(force=True)
+    except Exception:  # already gone, or the engine went away: nothing to clean then
+        pass

@@ -10,7 +10,6 @@ A subclass supplies the two execution steps the supervisor calls: ``prepare_envi
 import abc
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -83,7 +82,7 @@ class DataPath:
 
 
 def new_run_id(experiment):
-    return f"{experiment}_{int(time.time())}_{secrets.token_hex(4)}"
+    return f"{experiment}_{int(time.time())}_{os.urandom(4).hex()}"
 
 
 class LocalBackend(Backend):

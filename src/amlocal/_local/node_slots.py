@@ -16,7 +16,7 @@ class NodeSlots:
         self._fd = None
         self.index = None
 
-    def acquire(self, should_stop, poll_seconds=0.1):
+    def acquire(self, should_stop, poll_seconds=0.02):
         """Wait for a free node; returns its index, or None when ``should_stop()`` turned true."""
         self.directory.mkdir(parents=True, exist_ok=True)
         while True:
