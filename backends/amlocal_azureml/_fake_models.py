@@ -103,13 +103,3 @@ class FakeModels:
 
 def public(model):
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in model.items() if not k.startswith("_")}
-
-    items = wanted.items() if isinstance(wanted, dict) else wanted
-    for item in items:
-        if isinstance(item, (list, tuple)):
-            key, value = item
-            if values.get(key) != str(value):
-                return False
-        elif item not in values:
-            return False
-    return True
