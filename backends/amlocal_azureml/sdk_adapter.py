@@ -15,6 +15,8 @@ from pathlib import Path
 from azureml.core import Datastore, Experiment, Model, Run, Workspace
 from azureml.core.compute import AmlCompute, ComputeTarget
 
+from amlocal._upload import upload_with_progress
+
 from . import auth as auth_module
 from ._time import epoch
 from .adapter import STREAMED_LOG, AzureAdapter
@@ -104,23 +106,13 @@ class SdkAzureAdapter(AzureAdapter):
     def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
         datastore = self.get_datastore(datastore_name)
         container = datastore.blob_service.get_container_client(datastore.container_name)
-        if show_progress:
-            print(f"Uploading an estimated of {len(files)} files")
-        uploaded = 0
-        for index, (source, name) in enumerate(files, 1):
-            blob = container.get_blob_client(name)
-            if not overwrite and blob.exists():
-                if show_progress:
-                    print(f"Target already exists. Skipping upload for {name}")
-                continue
+
+        def put(source, name):
             with open(source, "rb") as data:
-                blob.upload_blob(data, overwrite=True)
-            uploaded += 1
-            if show_progress:
-                print(f"Uploaded {source}, {index} files out of an estimated total of {len(files)}")
-        if show_progress:
-            print(f"Uploaded {uploaded} files")
-        return uploaded
+                container.get_blob_client(name).upload_blob(data, overwrite=True)
+
+        return upload_with_progress(files, overwrite, show_progress,
+                                    lambda name: container.get_blob_client(name).exists(), put)
 
     def download_files(self, datastore_name, target_path, prefix=None, overwrite=False, show_progress=True):
         return self.get_datastore(datastore_name).download(target_path, prefix=prefix, overwrite=overwrite,

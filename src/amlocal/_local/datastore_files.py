@@ -3,30 +3,21 @@
 import shutil
 from pathlib import Path
 
+from .._upload import upload_with_progress
 from ..exceptions import InvalidArgumentError
 
 
 def upload(root, files, overwrite, show_progress):
     root = Path(root)
-    if show_progress:
-        print(f"Uploading an estimated of {len(files)} files")
-    uploaded = 0
-    for index, (source, name) in enumerate(files, 1):
+
+    def put(source, name):
         target = _inside(root, name)
-        if target.exists() and not overwrite:
-            if show_progress:
-                print(f"Target already exists. Skipping upload for {name}")
-            continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".amlocal-partial")
-        shutil.copyfile(source, tmp)
-        tmp.replace(target)
-        uploaded += 1
-        if show_progress:
-            print(f"Uploaded {source}, {index} files out of an estimated total of {len(files)}")
-    if show_progress:
-        print(f"Uploaded {uploaded} files")
-    return uploaded
+        partial = target.with_name(target.name + ".amlocal-partial")
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+
+    return upload_with_progress(files, overwrite, show_progress, lambda name: _inside(root, name).exists(), put)
 
 
 def list_files(root, prefix=None):

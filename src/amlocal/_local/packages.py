@@ -105,22 +105,62 @@ def wheel_dir(python_version):
 
 def download_wheels(packages, pip_options, python_version, log):
     """Make sure the wheel cache holds wheels of ``packages`` (and their dependencies) for
-    ``python_version``: first resolved from the cache alone (no network, about half a second),
-    else downloaded with the host's pip and the user's settings. Returns (directory, ok)."""
+    ``python_version``. Cheapest first: a manifest of the wheels this same request resolved to
+    before (no pip at all); then a resolution from the cache alone (no network); else a download
+    with the host's pip and the user's settings. Returns (directory, ok)."""
     target = wheel_dir(python_version)
     target.mkdir(parents=True, exist_ok=True)
     major_minor = ".".join(str(python_version).split(".")[:2])
+    request = json.dumps([sorted(packages), list(pip_options or []), major_minor])
+    manifest = target / "resolved" / f"{hashlib.sha256(request.encode()).hexdigest()[:24]}.json"
     base = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "off",
             "--only-binary=:all:", "--python-version", major_minor, "--dest", str(target)]
     with build_lock(f"wheels-py{major_minor}"):
-        cached = subprocess.run([*base, "--no-index", "--find-links", str(target), *packages],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        if _manifest_complete(manifest, target):
+            log.write(f"Wheels for {' '.join(packages)} (Python {major_minor}) are in the wheel cache {target}\n")
+            return target, True
+        cached = subprocess.run([*base, "--no-index", "--find-links", str(target), *packages], capture_output=True,
+                                text=True, stdin=subprocess.DEVNULL)
         if cached.returncode == 0:
-            log.write(f"Wheels for {' '.join(packages)} (Python {major_minor}) found in the wheel cache {target}\n")
+            log.write(f"Wheels for {' '.join(packages)} (Python {major_minor}) resolved from the wheel cache {target}\n")
+            _write_manifest(manifest, target, cached.stdout)
             return target, True
         log.write(f"$ pip download --only-binary=:all: --python-version {major_minor} {' '.join(packages)}\n")
-        code = run_logged([*base, *_split_options(pip_options), *packages], log)
+        output = []
+        code = run_logged([*base, *_split_options(pip_options), *packages], _Tee(log, output))
+        if code == 0:
+            _write_manifest(manifest, target, "".join(output))
     return target, code == 0
+
+
+class _Tee:
+    def __init__(self, log, lines):
+        self.log, self.lines = log, lines
+
+    def write(self, text):
+        self.log.write(text)
+        self.lines.append(text)
+
+
+def _wheels_named_in(pip_output, directory):
+    """The wheel files of ``directory`` that pip's download output names (saved or already there)."""
+    return sorted({word.rsplit("/", 1)[-1] for word in pip_output.split()
+                   if word.endswith(".whl") and (directory / word.rsplit("/", 1)[-1]).is_file()})
+
+
+def _write_manifest(manifest, directory, pip_output):
+    wheels = _wheels_named_in(pip_output, directory)
+    if wheels:
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps(wheels))
+
+
+def _manifest_complete(manifest, directory):
+    try:
+        wheels = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(wheels) and all((directory / name).is_file() for name in wheels)
 
 
 def _split_options(pip_options):
