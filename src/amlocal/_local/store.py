@@ -3,6 +3,7 @@
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 
 from ..exceptions import StoreCorruptedError, StoreError, StoreLockedError
@@ -13,8 +14,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, experiment TEXT NOT NULL, status TEXT NOT NULL,
     created REAL NOT NULL, start_time REAL, end_time REAL, backend TEXT, compute_target TEXT,
     script TEXT, arguments TEXT, environment TEXT, error TEXT,
-    supervisor_pid INTEGER, supervisor_start TEXT, cancel_requested INTEGER DEFAULT 0,
-    events_offset INTEGER DEFAULT 0);
+    supervisor_pid INTEGER, supervisor_start TEXT, cancel_requested INTEGER DEFAULT 0);
 CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment, created);
 CREATE TABLE IF NOT EXISTS run_status (run_id TEXT NOT NULL, status TEXT NOT NULL, time REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS run_status_by_run ON run_status (run_id);
@@ -39,6 +39,21 @@ def _timeout():
     return float(os.environ.get("AMLOCAL_DB_TIMEOUT", "30"))
 
 
+def _switch_to_wal(conn):
+    """WAL is a property of the file, set once. Switching needs the database to itself, and
+    SQLite answers "locked" at once (without its busy timeout) while another process is
+    creating the same new database, so wait here, up to the same timeout."""
+    deadline = time.monotonic() + _timeout()
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class LocalStore:
     """One connection per process and thread; every public method of the history and the
     registry goes through ``read()`` or ``transaction()`` so SQLite errors become StoreErrors."""
@@ -55,7 +70,8 @@ class LocalStore:
         try:
             conn = sqlite3.connect(str(self.path), timeout=_timeout(), isolation_level=None)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                _switch_to_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(SCHEMA)
         except sqlite3.Error as err:
