@@ -39,9 +39,6 @@ class LocalRunHistory(RunHistory):
             conn.execute("INSERT INTO run_status VALUES (?, 'NotStarted', ?)", (run_id, now))
         self.layout.run_files(run_id).mkdir(parents=True, exist_ok=True)
 
-    def ensure_experiment(self, name):
-        self.store.write("INSERT OR IGNORE INTO experiments (name, created) VALUES (?, ?)", (name, time.time()))
-
     def list_experiments(self):
         return [row["name"] for row in self.store.read("SELECT name FROM experiments ORDER BY name")]
 
@@ -105,6 +102,9 @@ class LocalRunHistory(RunHistory):
     def request_cancel(self, run_id):
         self.store.write("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
 
+    def cancel_requested(self, run_id):
+        return bool(self._row(run_id)["cancel_requested"])
+
     def status_timeline(self, run_id):
         rows = self.store.read("SELECT status, time FROM run_status WHERE run_id = ? ORDER BY rowid", (run_id,))
         return [(row["status"], row["time"]) for row in rows]
@@ -138,12 +138,6 @@ class LocalRunHistory(RunHistory):
     def get_tags(self, run_id):
         rows = self.store.read("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", (run_id,))
         return {row["key"]: row["value"] for row in rows}
-
-    def events_offset(self, run_id):
-        return self._row(run_id)["events_offset"] or 0
-
-    def set_events_offset(self, run_id, offset):
-        self.store.write("UPDATE runs SET events_offset = ? WHERE run_id = ?", (offset, run_id))
 
     # -- files ---------------------------------------------------------------------------------
     def list_files(self, run_id):

@@ -89,7 +89,7 @@ class Supervisor:
         now = time.monotonic()
         if not self.cancel_requested and now - self._last_cancel_check > CANCEL_CHECK_SECONDS:
             self._last_cancel_check = now
-            self.cancel_requested = bool(self.history._row(self.run_id)["cancel_requested"])
+            self.cancel_requested = self.history.cancel_requested(self.run_id)
         return self.cancel_requested
 
     # -- the phases --------------------------------------------------------------------------

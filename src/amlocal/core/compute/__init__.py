@@ -4,8 +4,6 @@ Locally a node is a slot: ``max_nodes`` runs of a target run at once, the rest w
 ``vm_size`` sets each run's CPU and memory limits.
 """
 
-import sys
-
 from ...exceptions import InvalidArgumentError
 from ..compute_target import ComputeTargetException
 
@@ -98,7 +96,3 @@ class AmlCompute(ComputeTarget):
                                                               timeout_in_minutes=timeout_in_minutes)
         self._load(self.workspace, description)
 
-
-def print_provisioning(description, out=sys.stdout):
-    out.write(f"{description['provisioning_state']}\n")
-    out.write(f"AmlCompute wait for completion finished\n\nMinimum number of nodes requested have been provisioned\n")
