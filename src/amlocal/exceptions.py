@@ -7,7 +7,8 @@
     │   ├── UnknownBackendError      a backend name nobody registered
     │   └── BackendUnavailableError  the backend cannot work here (no engine, missing extra, no credentials)
     ├── InvalidArgumentError         (also a ValueError) bad input to an API call
-    ├── ComputeTargetException       (amlocal.core.compute_target) compute lookup/create failures
+    │   └── EnvironmentNotFoundError
+    ├── ComputeTargetException       compute lookup/create failures (azureml's name)
     ├── RunError
     │   ├── RunNotFoundError
     │   └── ActivityFailedException  a run ended Failed/Canceled and the caller asked to raise
@@ -18,6 +19,7 @@
     ├── EnvironmentBuildError        preparing an environment (image or venv) failed
     └── StoreError                   the local run history / registry database
         ├── StoreCorruptedError
+        ├── StoreFullError
         └── StoreLockedError
 """
 
@@ -67,18 +69,28 @@ class RunNotFoundError(RunError):
 
 
 class ActivityFailedException(RunError):
-    """Raised by ``wait_for_completion`` when the run ends Failed or Canceled (as azureml does)."""
+    """Raised by ``wait_for_completion`` when the run ended Failed (as azureml does: its message
+    is "Activity Failed:" and the run's error as JSON). ``run_id``, ``status`` and ``error``
+    (the details' error dict) say which run and why."""
 
-    def __init__(self, run_id, status, error=None):
+    def __init__(self, error_details, run_id=None, status=None, error=None, **kwargs):
+        super().__init__(f"Activity Failed:\n{error_details}")
+        self.error_details = error_details
         self.run_id = run_id
         self.status = status
         self.error = error or {}
-        message = self.error.get("message") or "no error message recorded"
-        tail = self.error.get("log_tail")
-        text = f"Run {run_id} ended {status}: {message}"
-        if tail:
-            text += "\n--- last lines of the log ---\n" + tail
-        super().__init__(text)
+
+    @classmethod
+    def of_run(cls, run_id, status, error):
+        import json
+
+        error = error or {}
+        shown = {k: v for k, v in error.items() if k != "log_tail"} or \
+            "Detailed error not set on the Run. Please check the logs for details."
+        details = json.dumps(shown, indent=4)
+        if error.get("log_tail"):
+            details += "\n--- last lines of the log ---\n" + error["log_tail"]
+        return cls(details, run_id=run_id, status=status, error=error)
 
 
 RunFailedError = ActivityFailedException
@@ -104,6 +116,18 @@ class ModelPathNotFoundException(ModelError):
 WebserviceException = ModelError
 
 
+class EnvironmentNotFoundError(InvalidArgumentError):
+    """No environment of that name (or version) in the workspace."""
+
+
+class ComputeTargetException(AmlocalError):
+    """azureml's name (``azureml.core.compute_target``) for compute lookup and create failures."""
+
+    def __init__(self, exception_message, **kwargs):
+        super().__init__(exception_message)
+        self.message = exception_message
+
+
 class EnvironmentBuildError(AmlocalError):
     def __init__(self, message, log_tail=None):
         super().__init__(message)
@@ -120,3 +144,7 @@ class StoreCorruptedError(StoreError):
 
 class StoreLockedError(StoreError):
     pass
+
+
+class StoreFullError(StoreError):
+    """The disk holding the workspace is full."""
