@@ -120,3 +120,56 @@ class StoreCorruptedError(StoreError):
 
 class StoreLockedError(StoreError):
     pass
+
+
+# Added for sweeps and curated environments (kept at the end of the module):
+#   AmlocalError
+#   ├── MissingOptionalDependencyError   (also an ImportError) a feature's optional extra is not installed
+#   └── HyperDriveException              amlocal.train.hyperdrive
+#       └── HyperDriveConfigException    (also an InvalidArgumentError) what the SDK's validation rejects
+#           └── HyperDriveScenarioNotSupportedException
+#               └── HyperDriveNotImplementedException
+#   InvalidArgumentError
+#   └── UnknownCuratedEnvironmentError   an AzureML-* environment name with no local definition
+
+
+class MissingOptionalDependencyError(AmlocalError, ImportError):
+    """A feature needs a package from an optional extra that is not installed."""
+
+    def __init__(self, feature, extra, packages):
+        self.feature = feature
+        self.extra = extra
+        self.packages = list(packages)
+        super().__init__(
+            f"{feature} needs {', '.join(self.packages)}, which {'is' if len(self.packages) == 1 else 'are'} not "
+            f"installed. Install the optional extra: pip install 'amlocal[{extra}]'."
+        )
+
+
+class UnknownCuratedEnvironmentError(InvalidArgumentError):
+    """An ``AzureML-*`` environment name that amlocal has no local definition for."""
+
+    def __init__(self, name, known):
+        self.name = name
+        self.known = sorted(known, key=str.lower)
+        super().__init__(
+            f"Unknown curated environment {name!r}. Curated environments amlocal can build locally: "
+            f"{', '.join(self.known)} (names match case-insensitively). Use one of them, or define your own "
+            "Environment (names starting with 'AzureML' are reserved for curated environments)."
+        )
+
+
+class HyperDriveException(AmlocalError):
+    """Base class of HyperDrive errors (``azureml.train.hyperdrive.exceptions.HyperDriveException``)."""
+
+
+class HyperDriveConfigException(HyperDriveException, InvalidArgumentError):
+    """A sampling, policy, parameter expression or HyperDriveConfig that the SDK would reject."""
+
+
+class HyperDriveScenarioNotSupportedException(HyperDriveConfigException):
+    """A valid configuration that describes a scenario HyperDrive (or amlocal) does not support."""
+
+
+class HyperDriveNotImplementedException(HyperDriveScenarioNotSupportedException):
+    pass
