@@ -167,11 +167,15 @@ def _sobol(space, trials, count, seed):
     remaining = _finite_remaining(space, tried)
     if remaining is not None and remaining <= 0:
         return Suggestion([], True)
+    if remaining is not None:
+        count = min(count, remaining)
     names = list(space)
     # Points already used are skipped, so the sequence is walked from its start each call; it
     # is extended (in powers of two, which keep Sobol's balance) until enough new points appear.
     chosen, m = [], max(1, (len(trials) + count).bit_length())
-    while m <= 20:
+    size = space_size(space)
+    last_m = 20 if size is None else min(20, max(m, (size * 8).bit_length()))
+    while m <= last_m:
         points = qmc.Sobol(d=len(names), scramble=True, seed=seed).random_base2(m)
         candidates = ({name: value_at(space[name], float(u)) for name, u in zip(names, point)} for point in points)
         chosen = _take(candidates, space, set(tried), count)
