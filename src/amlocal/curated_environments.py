@@ -34,6 +34,11 @@ __all__ = ["CuratedEnvironment", "Package", "CURATED_ENVIRONMENTS", "entry", "is
            "lookup"]
 
 ASSETS = "https://github.com/Azure/azureml-assets/blob"
+TRAINING_ENVIRONMENTS = "assets/training/general/environments"
+
+
+def _asset(commit, asset):
+    return f"{ASSETS}/{commit}/{TRAINING_ENVIRONMENTS}/{asset}/context/"
 
 AZURE_RUNTIME = ("Azure ML runtime package: pulls in azureml-core and talks to the service; a local job "
                  "gets amlocal's azureml.core.run shim instead")
@@ -120,9 +125,10 @@ CURATED_ENVIRONMENTS = (
             + _pip("starlette>=1.0.1", "idna>=3.15", "cryptography==48.0.1", "pyarrow>=23.0.1", "aiohttp>=3.14.0",
                    "distributed>=2026.1.0", local=False, why_not=SECURITY_FLOOR)
         ),
-        azure_image="mcr.microsoft.com/azureml/curated/sklearn-1.5 (FROM mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04)",
-        source=(f"{ASSETS}/d3cfe967a11e46109aac55d10b151f717fcb5dd5/assets/training/general/environments/sklearn-1.5/context/"
-                "conda_dependencies.yaml and Dockerfile (Azure/azureml-assets)"),
+        azure_image=("mcr.microsoft.com/azureml/curated/sklearn-1.5 "
+                     "(FROM mcr.microsoft.com/azureml/openmpi5.0-ubuntu24.04)"),
+        source=(_asset("d3cfe967a11e46109aac55d10b151f717fcb5dd5", "sklearn-1.5")
+                + "conda_dependencies.yaml and Dockerfile (Azure/azureml-assets)"),
         source_date="2026-07-20",
         python_note=("Python 3.10, as on Azure. numpy~=1.22.0 and matplotlib~=3.5.0 publish wheels only up to "
                      "CPython 3.10: on a base image with Python 3.11 or newer pip finds no wheel and tries to "
@@ -144,8 +150,8 @@ CURATED_ENVIRONMENTS = (
         ),
         azure_image=("mcr.microsoft.com/azureml/curated/sklearn-1.0-ubuntu20.04-py38-cpu "
                      "(FROM mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04)"),
-        source=(f"{ASSETS}/366fc7e95cab693db710b2341be3fa4e9ace9f90/assets/training/general/environments/sklearn-1.0/context/"
-                "conda_dependencies.yaml (Azure/azureml-assets, the asset's first version, still Python 3.8; "
+        source=(_asset("366fc7e95cab693db710b2341be3fa4e9ace9f90", "sklearn-1.0")
+                + "conda_dependencies.yaml (Azure/azureml-assets, the asset's first version, still Python 3.8; "
                 "from 2024-02-23 the sklearn-1.0 asset moved to Python 3.9, see AzureML-sklearn-1.0)"),
         source_date="2023-06-27",
         python_note=("Python 3.8, as the name says. pandas~=1.3.0, scipy~=1.7.0 and scikit-learn~=1.0.0 publish "
@@ -169,9 +175,10 @@ CURATED_ENVIRONMENTS = (
                    why_not=SECURITY_FLOOR)
             + _SKLEARN_15_TOOLING
         ),
-        azure_image="mcr.microsoft.com/azureml/curated/sklearn-1.0 (FROM mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04)",
-        source=(f"{ASSETS}/468e7b5166d99408beb5dffbb62592773db19016/assets/training/general/environments/sklearn-1.0/context/"
-                "conda_dependencies.yaml (Azure/azureml-assets)"),
+        azure_image=("mcr.microsoft.com/azureml/curated/sklearn-1.0 "
+                     "(FROM mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04)"),
+        source=(_asset("468e7b5166d99408beb5dffbb62592773db19016", "sklearn-1.0")
+                + "conda_dependencies.yaml (Azure/azureml-assets)"),
         source_date="2024-05-31",
         python_note=("Python 3.9, as on Azure. pandas~=1.3.0, scikit-learn~=1.0.0, numpy~=1.22.0 and "
                      "matplotlib~=3.5.0 publish wheels only up to CPython 3.10: with Python 3.11 or newer they "

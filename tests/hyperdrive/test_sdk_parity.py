@@ -7,6 +7,9 @@ import warnings
 import pytest
 
 sdk = pytest.importorskip("azureml.train.hyperdrive")
+# The SDK's own dependencies warn about their YAML API on import; not ours to see.
+pytestmark = pytest.mark.filterwarnings("ignore:.*will be removed:PendingDeprecationWarning",
+                                        "ignore:.*will be removed:DeprecationWarning")
 
 import amlocal.train.hyperdrive as ours  # noqa: E402
 from amlocal.exceptions import HyperDriveConfigException  # noqa: E402

@@ -218,7 +218,8 @@ class HyperDriveConfig:
             if len(resume_child_runs) > self.max_total_runs:
                 raise invalid_setting("HyperDriveConfig", "the number of resume_child_runs to not exceed "
                                       "max_total_runs of current run",
-                                      f"Got {len(resume_child_runs)} child runs for max_total_runs={self.max_total_runs}.")
+                                      f"Got {len(resume_child_runs)} child runs for "
+                                      f"max_total_runs={self.max_total_runs}.")
             ids = [_run_id(run) for run in resume_child_runs]
             if None in ids:
                 raise invalid_type("Run (or a run id)", "resume_child_runs", resume_child_runs[ids.index(None)])

@@ -48,9 +48,10 @@ def _sampling_from_dict(dict_sampling):
     for _, cls in inspect.getmembers(sys.modules[__name__], inspect.isclass):
         if getattr(cls, "SAMPLING_NAME", "").lower() == str(dict_sampling["name"]).lower():
             return cls._from_dict(dict_sampling)
+    known = (RandomParameterSampling, GridParameterSampling, BayesianParameterSampling)
     raise HyperDriveConfigException(
         f"Failed to rehydrate run due to unknown sampling method {dict_sampling['name']!r}. Known: "
-        f"{', '.join(c.SAMPLING_NAME for c in (RandomParameterSampling, GridParameterSampling, BayesianParameterSampling))}.")
+        f"{', '.join(c.SAMPLING_NAME for c in known)}.")
 
 
 class HyperParameterSampling(ABC):
