@@ -8,8 +8,8 @@ import pytest
 
 sdk = pytest.importorskip("azureml.train.hyperdrive")
 # The SDK's own dependencies warn about their YAML API on import; not ours to see.
-pytestmark = pytest.mark.filterwarnings("ignore:.*will be removed:PendingDeprecationWarning",
-                                        "ignore:.*will be removed:DeprecationWarning")
+pytestmark = pytest.mark.filterwarnings("ignore:(?s).*will be removed:PendingDeprecationWarning",
+                                        "ignore:(?s).*will be removed:DeprecationWarning")
 
 import amlocal.train.hyperdrive as ours  # noqa: E402
 from amlocal.exceptions import HyperDriveConfigException  # noqa: E402
