@@ -5,13 +5,20 @@
     │   └── ConfigNotFoundError      no config.json on the search path
     ├── BackendError
     │   ├── UnknownBackendError      a backend name nobody registered
-    │   └── BackendUnavailableError  the backend cannot work here (no engine, missing extra, no credentials)
+    │   ├── BackendUnavailableError  the backend cannot work here (no engine, missing extra, no credentials)
+    │   └── EngineError              (amlocal_docker) the Docker engine answered with an error
+    ├── MissingOptionalDependencyError  (also an ImportError) a feature's optional extra is not installed
     ├── InvalidArgumentError         (also a ValueError) bad input to an API call
-    │   └── EnvironmentNotFoundError
+    │   ├── EnvironmentNotFoundError
+    │   │   └── UnknownCuratedEnvironmentError  an AzureML-* name with no local definition
+    │   └── HyperDriveConfigException  (also a HyperDriveException) what the SDK's validation rejects
+    │       └── HyperDriveScenarioNotSupportedException
+    │           └── HyperDriveNotImplementedException
+    ├── HyperDriveException          amlocal.train.hyperdrive
     ├── ComputeTargetException       compute lookup/create failures (azureml's name)
     ├── RunError
     │   ├── RunNotFoundError
-    │   └── ActivityFailedException  a run ended Failed/Canceled and the caller asked to raise
+    │   └── ActivityFailedException  a run ended Failed and the caller asked to raise
     ├── ModelError
     │   ├── InvalidModelNameError
     │   ├── ModelNotFoundError
@@ -148,3 +155,45 @@ class StoreLockedError(StoreError):
 
 class StoreFullError(StoreError):
     """The disk holding the workspace is full."""
+
+
+class MissingOptionalDependencyError(AmlocalError, ImportError):
+    """A feature needs a package from an optional extra that is not installed."""
+
+    def __init__(self, feature, extra, packages):
+        self.feature = feature
+        self.extra = extra
+        self.packages = list(packages)
+        super().__init__(
+            f"{feature} needs {', '.join(self.packages)}, which {'is' if len(self.packages) == 1 else 'are'} not "
+            f"installed. Install the optional extra: pip install 'amlocal[{extra}]'."
+        )
+
+
+class UnknownCuratedEnvironmentError(EnvironmentNotFoundError):
+    """An ``AzureML-*`` environment name that amlocal has no local definition for."""
+
+    def __init__(self, name, known):
+        self.name = name
+        self.known = sorted(known, key=str.lower)
+        super().__init__(
+            f"Unknown curated environment {name!r}. Curated environments amlocal can build locally: "
+            f"{', '.join(self.known)} (names match case-insensitively). Use one of them, or define your own "
+            "Environment (names starting with 'AzureML' are reserved for curated environments)."
+        )
+
+
+class HyperDriveException(AmlocalError):
+    """Base class of HyperDrive errors (``azureml.train.hyperdrive.exceptions.HyperDriveException``)."""
+
+
+class HyperDriveConfigException(HyperDriveException, InvalidArgumentError):
+    """A sampling, policy, parameter expression or HyperDriveConfig that the SDK would reject."""
+
+
+class HyperDriveScenarioNotSupportedException(HyperDriveConfigException):
+    """A valid configuration that describes a scenario HyperDrive (or amlocal) does not support."""
+
+
+class HyperDriveNotImplementedException(HyperDriveScenarioNotSupportedException):
+    pass
