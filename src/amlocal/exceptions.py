@@ -120,3 +120,67 @@ class StoreCorruptedError(StoreError):
 
 class StoreLockedError(StoreError):
     pass
+
+
+# -- errors of the shared rules (amlocal.rules) ---------------------------------------------
+#
+#   InvalidArgumentError
+#   ├── InvalidNameError             (also rules.errors.InvalidName) a name breaks Azure ML's rule
+#   ├── InvalidRunFileNameError      (also rules.errors.InvalidRunFileName)
+#   ├── PathOutsideRootError         (also rules.errors.PathOutsideRoot) a path leaves its root
+#   │   └── SymlinkRefusedError      (also rules.errors.SymlinkRefused)
+#   ├── NotARegularFileError         (also rules.errors.NotARegularFile)
+#   └── FileTooLargeError            (also rules.errors.FileTooLarge)
+#   InvalidModelNameError            (ModelError) a model name; also rules.errors.InvalidModelName
+#   SnapshotException                a snapshot over Azure ML's limits (strict mode), as azureml raises
+#
+# amlocal.rules is stdlib-only (it is copied into jobs) and raises rules.errors classes; these
+# subclasses are registered with it below, so on the host every violation it raises is also an
+# InvalidArgumentError (see amlocal/rules/errors.py for why it is done this way).
+
+from .rules import errors as _rule_errors  # noqa: E402
+
+
+class InvalidNameError(InvalidArgumentError, _rule_errors.InvalidName):
+    pass
+
+
+class _InvalidModelNameRule(InvalidModelNameError, InvalidArgumentError, _rule_errors.InvalidModelName):
+    pass
+
+
+class InvalidRunFileNameError(InvalidArgumentError, _rule_errors.InvalidRunFileName):
+    pass
+
+
+class PathOutsideRootError(InvalidArgumentError, _rule_errors.PathOutsideRoot):
+    pass
+
+
+class SymlinkRefusedError(PathOutsideRootError, _rule_errors.SymlinkRefused):
+    pass
+
+
+class NotARegularFileError(InvalidArgumentError, _rule_errors.NotARegularFile):
+    pass
+
+
+class FileTooLargeError(InvalidArgumentError, _rule_errors.FileTooLarge):
+    pass
+
+
+_rule_errors.register_host_classes({
+    _rule_errors.InvalidName: InvalidNameError,
+    _rule_errors.InvalidModelName: _InvalidModelNameRule,
+    _rule_errors.InvalidRunFileName: InvalidRunFileNameError,
+    _rule_errors.PathOutsideRoot: PathOutsideRootError,
+    _rule_errors.SymlinkRefused: SymlinkRefusedError,
+    _rule_errors.NotARegularFile: NotARegularFileError,
+    _rule_errors.FileTooLarge: FileTooLargeError,
+})
+
+
+class SnapshotException(AmlocalError):
+    """A source directory over Azure ML's snapshot limits (300 MB, 2,000 files), raised in the
+    strict mode of ``amlocal._local.snapshot`` with azureml's own message
+    (``azureml.exceptions.SnapshotException``)."""
