@@ -1,6 +1,7 @@
 """Snapshot rules (ignore files as azureml, symlinks, limits), store reuse, atomicity, progress, materialize."""
 
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -77,14 +78,16 @@ def test_amlocal_always_leaves_out_caches_and_the_runs_own_top_level_directories
                                                      "src/logs/__init__.py", "src/outputs/parser.py"]
 
 
-def test_ignore_rules_match_azureml_own_implementation(dirs):
+@pytest.mark.parametrize("negations", ["!keep.tmp\n!lib/keep.py\n", ""], ids=["with-negations", "without"])
+def test_ignore_rules_match_azureml_own_implementation(dirs, negations):
     ignore_file = pytest.importorskip("azureml._project.ignore_file")
     make(dirs.src, {
-        ".amlignore": "# comment\n*.tmp\n/top-only\nnested/**/deep\n!keep.tmp\nlib/\n!lib/keep.py\n"
-                      "\\#hash\n*.[oa]\nmodels/*.bin\n",
+        ".amlignore": "# comment\n*.tmp\n/top-only\nnested/**/deep\nlib/\n\\#hash\n*.[oa]\nmodels/*.bin\n"
+                      "**/cache/**\n*~\n.env\n[Bb]in/\n" + negations,
         "a.tmp": "", "keep.tmp": "", "top-only/x": "", "sub/top-only/x": "", "nested/a/b/deep/f": "",
         "nested/deep": "", "lib/x.py": "", "lib/keep.py": "", "#hash": "", "m.o": "", "m.c": "",
-        "models/a.bin": "", "models/sub/b.bin": "", "train.py": "", "sub/x.a": ""})
+        "models/a.bin": "", "models/sub/b.bin": "", "train.py": "", "sub/x.a": "", "a/cache/b/c": "",
+        "cache/d": "", "notes.txt~": "", ".env": "", "sub/.env/x": "", "Bin/x": "", "sub/bin/y": "", "bin": ""})
     dirs.take()
     exclude = ignore_file.get_project_ignore_file(str(dirs.src)).is_file_excluded
     expected = []
@@ -139,6 +142,7 @@ def test_an_unchanged_tree_is_linked_from_the_store_without_reading_a_file(dirs)
     assert (first.files, first.hashed, first.copied) == (3, 3, 3)
     second = dirs.take()
     assert (second.files, second.hashed, second.copied, second.linked) == (3, 0, 0, 3)
+    assert os.path.realpath(dirs.runs / "2" / "snapshot") == os.path.realpath(dirs.runs / "1" / "snapshot")
     one, two = dirs.runs / "1" / "snapshot", dirs.runs / "2" / "snapshot"
     for name in listing(one):
         assert os.stat(one / name).st_ino == os.stat(two / name).st_ino
@@ -190,8 +194,9 @@ def test_a_killed_snapshot_leaves_only_a_recognisable_partial_directory(dirs, tm
         import pathlib, sys, time
         from amlocal._local.snapshot import take_snapshot
         def block(progress):
-            pathlib.Path(sys.argv[4]).touch()
-            time.sleep(600)
+            if progress.files_done == 1:   # mid-way: the first file is in, the rest not yet
+                pathlib.Path(sys.argv[4]).touch()
+                time.sleep(600)
         take_snapshot(sys.argv[1], sys.argv[2], sys.argv[3], progress=block)
     """)
     target = dirs.runs / "run" / "snapshot"
@@ -204,12 +209,13 @@ def test_a_killed_snapshot_leaves_only_a_recognisable_partial_directory(dirs, tm
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
-    left = os.listdir(target.parent)
-    assert not target.exists()
+    assert not os.path.lexists(target) and os.listdir(target.parent) == []
+    trees = dirs.store / "trees"
+    left = os.listdir(trees)
     assert len(left) == 1 and left[0].startswith(snap.PARTIAL_PREFIX)
-    assert snap.remove_partial_snapshots(target.parent, older_than_seconds=3600) == []
-    assert len(snap.remove_partial_snapshots(target.parent, older_than_seconds=0)) == 1
-    assert os.listdir(target.parent) == []
+    assert snap.remove_partial_snapshots(trees, older_than_seconds=3600) == []
+    assert len(snap.remove_partial_snapshots(trees, older_than_seconds=0)) == 1
+    assert os.listdir(trees) == []
 
 
 def test_progress_goes_from_nothing_to_everything(dirs):
@@ -255,7 +261,8 @@ def test_prune_store_removes_only_objects_no_snapshot_uses(dirs):
     dirs.take()
     (dirs.src / "b.txt").unlink()
     dirs.take()
-    import shutil
-    shutil.rmtree(dirs.runs / "1")
+    assert snap.prune_store(dirs.store) == (0, 0)      # both runs still use their trees
+    shutil.rmtree(dirs.runs / "1")                      # what deleting a run does
     assert snap.prune_store(dirs.store) == (1, 4)
     assert (dirs.runs / "2" / "snapshot" / "a.txt").read_text() == "keep"
+    assert len(os.listdir(dirs.store / "trees")) == 2   # run 2's tree and its marker

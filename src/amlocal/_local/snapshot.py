@@ -46,20 +46,27 @@ Limits
 Store, speed and atomicity
     File contents go to a content-addressed store shared by the workspace's runs
     (``<store>/objects/ab/<sha256>``, read-only 0444, or 0555 for executable files, never
-    changed in place) and the snapshot is a tree of hard links to them, so an unchanged file
-    costs one ``link``. A stat cache (per source directory: path, size, mtime_ns, ctime_ns,
-    inode and device -> digest) spares re-reading unchanged files; a file changed within
-    ``RACY_SECONDS`` of a snapshot is not cached, since a second change in the same clock
-    tick would leave its stat unchanged. The snapshot is built in a sibling directory named
-    ``.amlocal-partial-snapshot-<pid>-<random>`` and renamed into place in one step: an
-    interrupted snapshot leaves nothing that looks like a snapshot, and
-    ``remove_partial_snapshots`` clears such leftovers.
+    changed in place). A snapshot is a tree of hard links to them, itself content-addressed
+    (``<store>/trees/<digest of names, contents and modes>``), and the run's ``snapshot_dir``
+    is a relative symbolic link to its tree, with ``<snapshot_dir>.ref`` a hard link to the
+    tree's marker ``<tree>.ref`` (its link count says how many runs use the tree; deleting a
+    run's directory releases it, ``prune_store`` removes unused trees and objects). A stat cache
+    (per source directory: path, size, mtime_ns, ctime_ns, inode, device -> digest) spares
+    re-reading unchanged files, so a tree unchanged since the last run costs a directory walk
+    and one link; a changed tree costs one ``link`` per unchanged file. A file changed within
+    ``RACY_SECONDS`` of a snapshot is not cached, since a second change in the same clock tick
+    would leave its stat unchanged. A new tree is built as
+    ``<store>/trees/.amlocal-partial-snapshot-<pid>-<random>`` and renamed into place, and the
+    run's link is made under a partial name and renamed too: an interrupted snapshot leaves
+    nothing that looks like a snapshot, and ``remove_partial_snapshots`` / ``prune_store``
+    clear such leftovers.
 """
 
 import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import time
@@ -119,6 +126,7 @@ class SnapshotReport:
     skipped_links: tuple = ()
     warnings: tuple = ()
     largest: tuple = ()        # (top-level entry, bytes), largest first ("data/" for a directory)
+    tree: str = None           # the store's tree that ``snapshot`` links to (shared by identical snapshots)
 
 
 @dataclass(frozen=True)
@@ -141,12 +149,23 @@ class _File:
     executable: bool
 
 
+_ALWAYS_ANYWHERE = frozenset(name for name in ALWAYS_EXCLUDED if not name.startswith(("/", "*")))
+_ALWAYS_SUFFIXES = tuple(name[1:] for name in ALWAYS_EXCLUDED if name.startswith("*"))
+_ALWAYS_TOP = frozenset(name[1:] for name in ALWAYS_EXCLUDED if name.startswith("/"))
+
+
+def _always_excluded(name):
+    """ALWAYS_EXCLUDED as gitignore patterns match, for a path whose parents were not excluded."""
+    base = name.rpartition("/")[2]
+    return base in _ALWAYS_ANYWHERE or base.endswith(_ALWAYS_SUFFIXES) or name in _ALWAYS_TOP
+
+
 class _Rules:
     """Which paths are left out: amlocal's fixed list, then the project's ignore file."""
 
     def __init__(self, source_root):
-        self.always = pathspec.PathSpec.from_lines("gitwildmatch", ALWAYS_EXCLUDED)
         self.ignore_file, self.spec, self.warnings = None, None, []
+        self.match = None
         aml = os.path.join(source_root, AML_IGNORE_FILE)
         git = os.path.join(source_root, GIT_IGNORE_FILE)
         chosen = aml if os.path.exists(aml) or not os.path.exists(git) else git
@@ -169,15 +188,25 @@ class _Rules:
             raise InvalidArgumentError("{} in {} has a line that is not a gitignore pattern: {}. Fix or remove "
                                        "that line.".format(self.ignore_file, source_root, error)) from None
         self.negations = any(pattern.include is False for pattern in self.spec.patterns)
+        self.match = self.spec.match_file
+        if not self.negations:
+            # Without '!' patterns a path is left out when any pattern matches: one regex of them
+            # all gives the same answer as pathspec's pattern-by-pattern loop, in one C call.
+            regexes = [pattern.regex.pattern.replace("(?P<ps_d>", "(?:")
+                       for pattern in self.spec.patterns if pattern.include]
+            if regexes:
+                self.match = re.compile("|".join("(?:{})".format(r) for r in regexes)).match
+            else:
+                self.match = lambda name: None
 
     def excluded(self, name, is_dir):
-        if self.always.match_file(name):
+        if _always_excluded(name):
             return True
-        if self.spec is None:
+        if self.match is None:
             return False
-        if self.spec.match_file(name):
+        if self.match(name):
             return True
-        return is_dir and not self.negations and self.spec.match_file(name + "/")
+        return is_dir and not self.negations and bool(self.match(name + "/"))
 
 
 def _is_under(base, path):
@@ -311,12 +340,17 @@ class _Store:
     def __init__(self, root):
         self.root = Path(root)
         self.objects = self.root / "objects"
+        self._objects = str(self.objects)
         self.tmp = self.root / "tmp"
-        for directory in (self.objects, self.tmp, self.root / "stat-cache"):
+        self.trees = str(self.root / "trees")
+        for directory in (self.objects, self.tmp, self.root / "stat-cache", self.root / "trees"):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
+    def tree_path(self, digest):
+        return "{}/{}".format(self.trees, digest)
+
     def object_path(self, digest, executable):
-        return self.objects / digest[:2] / (digest + (".x" if executable else ""))
+        return "{}/{}/{}{}".format(self._objects, digest[:2], digest, ".x" if executable else "")
 
     def cache_path(self, source_root):
         key = hashlib.sha256(os.fsencode(source_root)).hexdigest()[:32]
@@ -335,7 +369,7 @@ class _Store:
         partial = target.with_name(target.name + ".{}.partial".format(os.urandom(4).hex()))
         try:
             with open(partial, "w", encoding="utf-8") as handle:
-                json.dump(entries, handle, separators=(",", ":"))
+                handle.write(json.dumps(entries, separators=(",", ":")))
             os.replace(partial, target)
         except OSError:
             try:
@@ -371,7 +405,7 @@ class _Store:
         final = self.object_path(hexdigest, f.executable)
         try:
             os.chmod(partial, 0o555 if f.executable else 0o444)
-            final.parent.mkdir(mode=0o700, exist_ok=True)
+            os.makedirs(os.path.dirname(final), mode=0o700, exist_ok=True)
             os.link(partial, final)
             new = True
         except FileExistsError:
@@ -421,31 +455,73 @@ def take_snapshot(source_dir, snapshot_dir, store_dir, strict=False, progress=No
 
     store = _Store(store_dir)
     cache = store.load_cache(source)
-    new_cache = {}
     racy_ns = started_ns - int(racy_seconds * 1e9)
-    snapshot.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = snapshot.parent / "{}{}-{}".format(PARTIAL_PREFIX, os.getpid(), os.urandom(6).hex())
-    partial.mkdir(mode=0o700)
+    digests = [_cached_digest(cache, f) for f in files]
     counts = {"copied": 0, "copied_bytes": 0, "linked": 0, "hashed": 0}
-    done_bytes = 0
+    snapshot.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    reporter = _Reporter(progress, len(files), total)
+    tree = None
+    if all(digests):   # every file known unchanged: the same tree may exist already
+        tree = store.tree_path(_tree_digest(dirs, files, digests))
+        if os.path.isdir(tree):
+            counts["linked"] = len(files)
+            placed = list(zip(files, digests))
+        else:
+            tree = None
+    if tree is None:
+        tree, placed = _build_tree(store, files, dirs, digests, counts, warnings, reporter)
+    _link_run_snapshot(tree, snapshot)
+    new_cache = {f.path: _stamp(f) + [digest] for f, digest in placed if max(f.mtime_ns, f.ctime_ns) < racy_ns}
+    if new_cache != cache:
+        store.save_cache(source, new_cache)
+    reporter.finish()
+    return SnapshotReport(
+        source=source, snapshot=str(snapshot), ignore_file=rules.ignore_file, files=len(placed),
+        bytes=sum(f.size for f, _ in placed), copied=counts["copied"], copied_bytes=counts["copied_bytes"],
+        linked=counts["linked"], hashed=counts["hashed"], skipped_links=tuple(skipped), warnings=tuple(warnings),
+        largest=tuple(_largest(files)[:10]), tree=tree)
+
+
+def _stamp(f):
+    return [f.size, f.mtime_ns, f.ctime_ns, f.ino, f.dev]
+
+
+def _cached_digest(cache, f):
+    known = cache.get(f.path)
+    if isinstance(known, list) and len(known) == 6 and known[:5] == _stamp(f) and isinstance(known[5], str):
+        return known[5]
+    return None
+
+
+def _tree_digest(dirs, files, digests):
+    """The identity of a snapshot: its directories and, per file, name, content and executable bit."""
+    digest = hashlib.sha256()
+    for name in dirs:
+        digest.update(b"d\0" + os.fsencode(name) + b"\0")
+    for f, content in zip(files, digests):
+        digest.update(b"f\0" + os.fsencode(f.name) + b"\0" + content.encode() + (b"\0x\0" if f.executable else b"\0-\0"))
+    return digest.hexdigest()
+
+
+def _build_tree(store, files, dirs, digests, counts, warnings, reporter):
+    """Link (or add) every file into a new tree under the store; returns (tree path, [(file, digest)])."""
+    partial = "{}/{}{}-{}".format(store.trees, PARTIAL_PREFIX, os.getpid(), os.urandom(6).hex())
+    os.mkdir(partial, 0o700)
+    placed, done_bytes = [], 0
     try:
-        reporter = _Reporter(progress, len(files), total)
+        base = partial + "/"
         for name in dirs:
-            (partial / name).mkdir(mode=0o700)
-        for index, f in enumerate(files):
-            target = partial / f.name
-            stamp = [f.size, f.mtime_ns, f.ctime_ns, f.ino, f.dev]
-            known = cache.get(f.path)
-            digest = known[5] if isinstance(known, list) and len(known) == 6 and known[:5] == stamp else None
-            placed = False
+            os.mkdir(base + name, 0o700)
+        for index, (f, digest) in enumerate(zip(files, digests)):
+            target = base + f.name
+            done = False
             if digest:
                 try:
-                    placed = _place(store.object_path(digest, f.executable), target)
-                    counts["linked" if placed else "copied"] += 1
-                    placed = True
-                except FileNotFoundError:
+                    counts["linked" if _place(store.object_path(digest, f.executable), target) else "copied"] += 1
+                    done = True
+                except FileNotFoundError:  # the object was pruned: read the file again
                     digest = None
-            if not placed:
+            if not done:
                 try:
                     digest, size, new = store.add(f)
                     try:
@@ -462,22 +538,39 @@ def take_snapshot(source_dir, snapshot_dir, store_dir, strict=False, progress=No
                     counts["copied_bytes"] += size
                 else:
                     counts["linked"] += 1
-            if max(f.mtime_ns, f.ctime_ns) < racy_ns:
-                new_cache[f.path] = stamp + [digest]
+            placed.append((f, digest))
             done_bytes += f.size
             reporter.update(index + 1, done_bytes)
-        os.rename(partial, snapshot)
+        tree = store.tree_path(_tree_digest(dirs, [f for f, _ in placed], [d for _, d in placed]))
+        try:
+            os.rename(partial, tree)
+        except OSError as error:
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            shutil.rmtree(partial, ignore_errors=True)   # the same tree was made meanwhile
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    store.save_cache(source, new_cache)
-    reporter.finish()
-    placed_files = counts["copied"] + counts["linked"]
-    return SnapshotReport(
-        source=source, snapshot=str(snapshot), ignore_file=rules.ignore_file, files=placed_files,
-        bytes=done_bytes, copied=counts["copied"], copied_bytes=counts["copied_bytes"], linked=counts["linked"],
-        hashed=counts["hashed"], skipped_links=tuple(skipped), warnings=tuple(warnings),
-        largest=tuple(_largest(files)[:10]))
+    return tree, placed
+
+
+def _link_run_snapshot(tree, snapshot):
+    """Make ``snapshot`` a link to ``tree`` in one rename, and hard-link the tree's marker
+    ``<tree>.ref`` beside it (``<snapshot>.ref``): the marker's link count is 1 + the number of
+    runs using the tree, which is how ``prune_store`` knows a tree is unused."""
+    parent = str(snapshot.parent)
+    partial = "{}/{}{}-{}".format(parent, PARTIAL_PREFIX, os.getpid(), os.urandom(6).hex())
+    os.symlink(os.path.relpath(tree, parent), partial)
+    try:
+        os.close(os.open(tree + ".ref", os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600))
+        try:
+            os.link(tree + ".ref", str(snapshot) + ".ref")
+        except FileExistsError:
+            pass
+        os.rename(partial, snapshot)
+    except BaseException:
+        os.unlink(partial)
+        raise
 
 
 class _Reporter:
@@ -494,7 +587,7 @@ class _Reporter:
     def update(self, files_done, bytes_done):
         self.files_done, self.bytes_done = files_done, bytes_done
         now = time.monotonic()
-        if now - self.last >= _PROGRESS_SECONDS:
+        if files_done == 1 or now - self.last >= _PROGRESS_SECONDS:
             self.last = now
             self._send()
 
@@ -564,29 +657,53 @@ def materialize(snapshot_dir, workdir, link, owner=None):
     return MaterializeReport(**counts)
 
 
-def remove_partial_snapshots(parent_dir, older_than_seconds=3600):
-    """Remove leftovers of interrupted snapshots (``.amlocal-partial-snapshot-*``) directly under
-    ``parent_dir`` that are older than ``older_than_seconds``; returns the paths removed."""
+def remove_partial_snapshots(directory, older_than_seconds=3600):
+    """Remove leftovers of interrupted snapshots (``.amlocal-partial-snapshot-*``: a directory under
+    ``<store>/trees`` or a link in a run's directory) directly under ``directory`` that are older
+    than ``older_than_seconds``; returns the paths removed."""
     removed = []
     now = time.time()
     try:
-        entries = list(os.scandir(parent_dir))
+        entries = list(os.scandir(directory))
     except FileNotFoundError:
         return removed
     for entry in entries:
-        if entry.name.startswith(PARTIAL_PREFIX) and entry.is_dir(follow_symlinks=False):
-            if now - entry.stat(follow_symlinks=False).st_mtime >= older_than_seconds:
-                shutil.rmtree(entry.path, ignore_errors=True)
-                removed.append(entry.path)
+        if not entry.name.startswith(PARTIAL_PREFIX):
+            continue
+        if now - entry.stat(follow_symlinks=False).st_mtime < older_than_seconds:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.unlink(entry.path)
+        removed.append(entry.path)
     return removed
 
 
-def prune_store(store_dir):
-    """Remove store objects no snapshot links to any more (link count 1) and stale partial
-    files; returns (objects removed, bytes freed). Safe while no snapshot is being taken."""
+def prune_store(store_dir, older_than_seconds=3600):
+    """Remove the trees no run uses any more (their ``.ref`` marker has no other link), then the
+    objects no tree uses (link count 1), and leftovers older than ``older_than_seconds``;
+    returns (objects removed, bytes freed). Run it while no snapshot is being taken (``gc``)."""
+    trees = os.path.join(store_dir, "trees")
+    remove_partial_snapshots(trees, older_than_seconds)
+    try:
+        entries = list(os.scandir(trees))
+    except FileNotFoundError:
+        entries = []
+    for entry in entries:
+        if entry.name.endswith(".ref") or entry.name.startswith(PARTIAL_PREFIX):
+            continue
+        marker = entry.path + ".ref"
+        try:
+            users = os.lstat(marker).st_nlink - 1
+        except FileNotFoundError:
+            users = 0
+        if users <= 0:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            if os.path.lexists(marker):
+                os.unlink(marker)
     removed = freed = 0
-    objects = Path(store_dir) / "objects"
-    for directory, _, names in os.walk(objects):
+    for directory, _, names in os.walk(os.path.join(store_dir, "objects")):
         for name in names:
             path = os.path.join(directory, name)
             info = os.lstat(path)
@@ -594,9 +711,11 @@ def prune_store(store_dir):
                 os.unlink(path)
                 removed += 1
                 freed += info.st_size
+    now = time.time()
     for leftover in (Path(store_dir) / "tmp").glob("*"):
         try:
-            leftover.unlink()
+            if now - leftover.lstat().st_mtime >= older_than_seconds:
+                leftover.unlink()
         except OSError:
             pass
     return removed, freed
