@@ -69,9 +69,11 @@ class LocalDockerBackend(LocalBackend):
         return EnvironmentImage(environment, self._engine(), labels={HOME_LABEL: self.home_id}).prepare(
             build_log, should_stop)
 
+    def job_user(self):
+        return job_user()
+
     def launch(self, prepared, job, on_created):
         uid, gid = job_user()
-        _give_directories(job.workdir, uid, gid)
         _give_directories(job.control_dir, uid, gid)
         mounts = {str(job.workdir): (WORKDIR, False), str(job.control_dir): (CONTROL, False),
                   str(job_shim_dir()): (SHIM, True)}
