@@ -78,6 +78,11 @@ class LocalBackend(ExecutionBackend):
         """The Execution of a job started by another (dead) supervisor, from its ``handle``;
         None when that job no longer exists. Its output still goes to ``job.driver_log``."""
 
+    def garbage(self, images=False, older_than=None, now=None):
+        """What of this backend's own (containers, images) ``amlocal gc`` may free: a list of
+        ``amlocal.local.GarbageItem``. Never anything a run that has not ended needs."""
+        return []
+
     def job_user(self):
         """(uid, gid) a job runs as, when not as the user running amlocal (None)."""
         return None
