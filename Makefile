@@ -1,6 +1,6 @@
 # amlocal developer entry points (GNU make).
 #
-#   make venv        create .venv and install amlocal with the dev + azure extras
+#   make venv        create .venv and install amlocal with the dev, azure and azure-v2 extras
 #   make docker      make sure a Docker engine answers (installs/starts it as root)
 #   make base-image  find or build a local base image; name -> .amlocal/base-image
 #   make test        run the full test suite against real Docker containers
@@ -46,7 +46,12 @@ $(STAMP): pyproject.toml $(wildcard backends/*/__init__.py)
 	    fi; \
 	fi
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -e '.[dev,azure]'
+	@# the pip bundled with Python 3.11 (23.x) crashes (resolvelib InconsistentCandidate) while
+	@# backtracking through azure-ai-ml's exact opentelemetry pins; newer pips resolve them
+	$(VENV)/bin/python -m pip install -q --upgrade 'pip>=24.2'
+	$(VENV)/bin/python -m pip install -e '.[dev,azure,azure-v2]'
+	@# both Azure SDKs (v1 azureml-core, v2 azure-ai-ml) must resolve together: fail on any conflict
+	$(VENV)/bin/python -m pip check
 	@touch $@
 
 # --- Docker engine and base image ------------------------------------------

@@ -12,6 +12,7 @@ BUILTIN_BACKENDS = {
     "docker": ("amlocal_docker:LocalDockerBackend", "pip install amlocal"),
     "process": ("amlocal_process:LocalProcessBackend", "pip install amlocal"),
     "azureml": ("amlocal_azureml:AzureMLBackend", "pip install 'amlocal[azure]'"),
+    "azureml-v2": ("amlocal_azureml_v2:AzureMLV2Backend", "pip install 'amlocal[azure-v2]'"),
 }
 _loaded = {}
 
