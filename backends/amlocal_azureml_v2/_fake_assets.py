@@ -26,19 +26,6 @@ JOB_ARTIFACT = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/artifacts/pat
 DATASTORE_TYPES = {"workspaceblobstore": "AzureBlob", "workspacefilestore": "AzureFile"}
 
 
-def inside(root, relative):
-    """``root/relative``, refusing a path that leaves ``root`` (absolute, '..', or through a link)."""
-    root = Path(root).resolve()
-    parts = [p for p in str(relative or "").replace("\\", "/").split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise ValueError(f"path {relative!r} leaves its root")
-    target = root.joinpath(*parts)
-    resolved = target.resolve()
-    if resolved != root and root not in resolved.parents:
-        raise ValueError(f"path {relative!r} leaves its root")
-    return target
-
-
 class FakeClusters:
     def __init__(self, workspace, location="eastus", vm_sizes=None, core_quota=None):
         self.workspace = workspace

@@ -38,7 +38,8 @@ from pathlib import Path
 from amlocal._local import datastore_files
 
 from . import translate
-from ._fake_assets import DEFAULT_FAILURE, JOB_ARTIFACT, FakeClusters, FakeDatastores, FakeModels, inside
+from ._fake_assets import DEFAULT_FAILURE, JOB_ARTIFACT, FakeClusters, FakeDatastores, FakeModels
+from ._paths import inside
 from ._fake_errors import http_error, ml_exception, not_found
 from ._fake_job import FakeJobProcess
 from .adapter import TERMINAL_STATUSES, AzureMLV2Adapter
