@@ -81,7 +81,10 @@ def test_context_is_a_cached_online_run(tmp_path):
 
 
 def test_shim_imports_only_stdlib():
-    allowed = {"azureml", "io", "json", "os", "shutil", "threading", "time", "uuid"}
+    allowed = {"azureml", "io", "json", "os", "shutil", "threading", "time", "uuid",
+               "atexit", "importlib", "sys", "tempfile", "urllib"}
+    # mlflow is imported inside MlflowSink.for_job only, in an Azure ML (SDK v2) job that has it
+    lazy = {"_mlflow_sink.py": {"mlflow"}}
     for path in SHIM_DIR.rglob("*.py"):
         imported = set()
         for node in ast.walk(ast.parse(path.read_text())):
@@ -89,7 +92,7 @@ def test_shim_imports_only_stdlib():
                 imported.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
                 imported.add(node.module.split(".")[0])
-        assert imported <= allowed, (path, imported - allowed)
+        assert imported <= allowed | lazy.get(path.name, set()), (path, imported - allowed)
 
 
 def test_protocol_constants_match_the_shim():
