@@ -7,7 +7,8 @@ itself, a ``download`` input a copy inside the job's working area. The environme
 ``environment_variables`` and the MLflow variables Azure ML sets (MLFLOW_TRACKING_URI,
 MLFLOW_RUN_ID, MLFLOW_EXPERIMENT_NAME), ``python`` is the fake's interpreter, and when the job's
 environment would have mlflow, the stand-in ``mlflow`` package (``_fake_mlflow``) comes first
-on PYTHONPATH: it records the shim's calls for the fake to read back. Output goes to
+on PYTHONPATH: it records the shim's calls for the fake to read back; when it would not, a package
+that fails to import (``_fake_no_mlflow``) hides the host's mlflow. Output goes to
 ``user_logs/std_log.txt`` (the common runtime's log) as the job writes it; when the command
 ends, ./outputs and ./logs join the job's artifacts.
 """
@@ -22,6 +23,7 @@ import subprocess
 from pathlib import Path
 
 FAKE_MLFLOW_DIR = Path(__file__).resolve().parent / "_fake_mlflow"
+NO_MLFLOW_DIR = Path(__file__).resolve().parent / "_fake_no_mlflow"
 STD_LOG = "user_logs/std_log.txt"
 BINDING = re.compile(r"\$\{\{\s*inputs\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 
@@ -62,8 +64,7 @@ class FakeJobProcess:
         env.update({"PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", "PYTHONUNBUFFERED": "1",
                     "AZUREML_RUN_ID": self.name, "AMLOCAL_FAKE_MLFLOW_CALLS": str(self.calls_file),
                     "AMLOCAL_FAKE_MLFLOW_ARTIFACTS": str(self.artifacts_dir)})
-        if has_mlflow:
-            env["PYTHONPATH"] = str(FAKE_MLFLOW_DIR)
+        env["PYTHONPATH"] = str(FAKE_MLFLOW_DIR if has_mlflow else NO_MLFLOW_DIR)
         log_path = self.artifacts_dir / STD_LOG
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:

@@ -159,15 +159,15 @@ def compute_error(text, code, action, compute, vm_size):
             f"Creating compute {compute!r} ({vm_size}) would exceed the subscription's vCPU quota: {text}\nUse a "
             "smaller vm_size or fewer max_nodes, or request more quota for this VM family (Azure portal > Quotas > "
             "Machine learning).")
+    if action.startswith("provision") or "provision" in lowered:
+        return ComputeProvisioningError(
+            f"Provisioning compute {compute!r} failed: {text}\nSee the cluster in Azure ML studio (Compute > Compute "
+            "clusters) for details; delete it and create it again once the cause is fixed.")
     if any(hint in lowered.replace("-", " ") for hint in _VM_SIZE_HINTS):
         return VmSizeUnavailableError(
             f"The VM size {vm_size!r} is not available for compute {compute!r}: {text}\nChoose a size offered in the "
             "workspace's region (ml_client.compute.list_sizes() lists them), e.g. 'STANDARD_D2_V2' or "
             "'STANDARD_DS3_V2'.")
-    if action.startswith("provision") or "provision" in lowered:
-        return ComputeProvisioningError(
-            f"Provisioning compute {compute!r} failed: {text}\nSee the cluster in Azure ML studio (Compute > Compute "
-            "clusters) for details; delete it and create it again once the cause is fixed.")
     return ComputeTargetException(f"Azure ML failed to {action} {compute!r}: {text}")
 
 

@@ -98,7 +98,7 @@ class _HostApi:
 def host_sink(adapter, job, steps=None):
     """A sink writing to job ``job`` from this process, flushing at once. ``steps``: the next
     implicit step of each numeric series (continue after what the job logged)."""
-    sink = sink_module().MlflowSink(_HostApi(adapter, job), flush_seconds=0)
+    sink = sink_module().MlflowSink(_HostApi(adapter, job), flush_seconds=0, raise_errors=True)
     sink._steps.update(steps or {})
     return sink
 

@@ -122,16 +122,34 @@ class MlflowSink(object):
     ``api`` has ``log_metric(key, value, step)``, ``log_batch([(key, value, step)])``,
     ``log_dict(dictionary, artifact_file)``, ``set_tag(key, value)`` and
     ``log_artifact(local_path, artifact_path)`` for one run; ``stored_values(name)``, when ``api``
-    has it, gives the values a metric already holds (so a second writer extends it)."""
+    has it, gives the values a metric already holds (so a second writer extends it). In a job,
+    failed calls are reported on stderr and the script goes on; ``raise_errors`` raises them."""
 
-    def __init__(self, api, flush_seconds=FLUSH_SECONDS):
+    def __init__(self, api, flush_seconds=FLUSH_SECONDS, raise_errors=False):
         self.api = api
+        self.raise_errors = raise_errors  # the host wants its errors; a job must go on
         self.flush_seconds = flush_seconds
         self._lock = threading.RLock()
         self._steps = {}      # name -> next implicit step
         self._stored = {}     # name -> {"name", "kind", "values"}
         self._dirty = set()
         self._last_flush = time.monotonic()
+        self._failures = 0
+
+    def _call(self, method, *args):
+        """One MLflow call. A failure is reported on stderr, never raised: as with SDK v1, logging
+        must not end the training (the first few failures are shown, then a count)."""
+        try:
+            getattr(self.api, method)(*args)
+        except Exception as err:  # the tracking service, the network, a bad value: all the same here
+            if self.raise_errors:
+                raise
+            self._failures += 1
+            if self._failures <= 3:
+                sys.stderr.write("amlocal: could not send {} to the workspace's MLflow tracking: {}: {}\n"
+                                 .format(method, type(err).__name__, err))
+            elif self._failures == 4:
+                sys.stderr.write("amlocal: further MLflow failures are not shown\n")
 
     @classmethod
     def for_job(cls, environ=None):
@@ -163,7 +181,7 @@ class MlflowSink(object):
             self._metric(fields.get("type", "scalar"), fields["name"], fields.get("value"), fields.get("step"))
         elif kind == "tag":
             value = fields.get("value")
-            self.api.set_tag(fields["key"], "" if value is None else str(value))
+            self._call("set_tag", fields["key"], "" if value is None else str(value))
         elif kind == "status":
             self.flush()
 
@@ -184,7 +202,7 @@ class MlflowSink(object):
                         if not chunk:
                             break
                         out.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
-            self.api.log_artifact(local, folder or None)
+            self._call("log_artifact", local, folder or None)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -195,7 +213,7 @@ class MlflowSink(object):
             self._last_flush = time.monotonic()
             records = [dict(self._stored[name], values=list(self._stored[name]["values"])) for name in dirty]
         for record in records:
-            self.api.log_dict(record, stored_metric_path(record["name"]))
+            self._call("log_dict", record, stored_metric_path(record["name"]))
 
     # -- the mapping -------------------------------------------------------------------------
     def _next_step(self, name, count=1):
@@ -206,18 +224,18 @@ class MlflowSink(object):
 
     def _metric(self, kind, name, value, step):
         if kind == "scalar" and _is_number(value):
-            self.api.log_metric(name, float(value), step if step is not None else self._next_step(name))
+            self._call("log_metric", name, float(value), step if step is not None else self._next_step(name))
             return
         if kind == "list":
             numbers = [v for v in (value or []) if _is_number(v)]
             if numbers:
                 first = self._next_step(name, len(numbers))
-                self.api.log_batch([(name, float(v), first + i) for i, v in enumerate(numbers)])
+                self._call("log_batch", [(name, float(v), first + i) for i, v in enumerate(numbers)])
         elif kind == "row":
             row = self._next_step(name)
             for column, cell in sorted((value or {}).items()):
                 if _is_number(cell):
-                    self.api.log_metric("{}.{}".format(name, column), float(cell), row)
+                    self._call("log_metric", "{}.{}".format(name, column), float(cell), row)
         self._store(kind, name, value)
 
     def _store(self, kind, name, value):
