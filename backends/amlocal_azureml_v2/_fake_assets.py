@@ -5,7 +5,8 @@
   body, for an invalid name, a VM size the region does not offer, a change of VM size, or
   clusters that would together pass the vCPU quota.
 * Datastores: "workspaceblobstore" (AzureBlob) and "workspacefilestore" (AzureFile) exist; files
-  live under ``root``. Like azure-ai-ml, uploads to an AzureFile datastore are refused.
+  live under ``root``. Files of an AzureFile datastore are refused, as azure-ai-ml's
+  ``get_datastore_info`` (which the real adapter uses for them) refuses it.
 * Models: versions 1, 2, 3 per name, files copied under ``root``.
 """
 
@@ -128,13 +129,17 @@ class FakeDatastores:
     def add(self, name, kind="AzureBlob"):
         self.types[name] = kind
 
-    def directory(self, name, for_upload=False):
+    def directory(self, name, blob_only=False):
         if name not in self.types:
             raise not_found("Datastore", name, self.workspace)
-        if for_upload and self.types[name] not in ("AzureBlob", "AzureDataLakeGen2"):
+        kind = self.types[name]
+        if blob_only and kind == "AzureFile":
             # azure.ai.ml._artifacts._artifact_utilities.get_datastore_info's own refusal
-            raise ml_exception(f"Datastore type {self.types[name]} is not supported for uploads. Supported types are "
-                               "AzureBlob and AzureDataLakeGen2.")
+            raise ml_exception(f"Datastore type {kind} is not supported for uploads. Supported types are AzureBlob "
+                               "and AzureDataLakeGen2.")
+        if blob_only and kind != "AzureBlob":  # SdkV2Adapter's refusal
+            raise ml_exception(f"Datastore {name} is of type {kind}; amlocal reads and writes files of Azure Blob "
+                               "datastores (such as workspaceblobstore) only.")
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
         return folder

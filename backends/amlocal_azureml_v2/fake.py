@@ -212,7 +212,6 @@ class FakeV2Adapter(AzureMLV2Adapter):
     def _start(self, job):
         command = job.job
         inputs = {name: self._input_source(value) for name, value in (command.inputs or {}).items()}
-        inputs = {name: (mode, path) for name, (mode, path) in inputs.items()}
         tracking = (f"azureml://{FAKE_MLFLOW_HOST}/mlflow/v2.0/subscriptions/{self.subscription_id}/resourceGroups/"
                     f"{self.resource_group}/providers/Microsoft.MachineLearningServices/workspaces/"
                     f"{self.workspace_name}")
@@ -262,7 +261,8 @@ class FakeV2Adapter(AzureMLV2Adapter):
         with self._lock:
             job = self._job(name)
             command = job.job
-            return {"name": job.name, "experiment": job.experiment, "display_name": getattr(command, "display_name", None),
+            return {"name": job.name, "experiment": job.experiment,
+                    "display_name": getattr(command, "display_name", None),
                     "status": job.status, "created": job.created, "start_time": job.start_time,
                     "end_time": job.end_time, "command": getattr(command, "command", None), "compute": job.compute,
                     "tags": dict(job.tags), "properties": dict(getattr(command, "properties", None) or {}),
@@ -360,7 +360,8 @@ class FakeV2Adapter(AzureMLV2Adapter):
             if not source.is_file() or path not in self._files(job):
                 from mlflow.exceptions import MlflowException
 
-                raise MlflowException(f"Artifact {path} of run {name} was not found.", error_code="RESOURCE_DOES_NOT_EXIST")
+                raise MlflowException(f"Artifact {path} of run {name} was not found.",
+                                      error_code="RESOURCE_DOES_NOT_EXIST")
         Path(target_file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target_file)
 
@@ -448,18 +449,18 @@ class FakeV2Adapter(AzureMLV2Adapter):
 
     # -- datastores ----------------------------------------------------------------------------------
     def upload_files(self, datastore, files, overwrite=False, show_progress=True):
-        return datastore_files.upload(self.datastores.directory(datastore, for_upload=True), files, overwrite,
+        return datastore_files.upload(self.datastores.directory(datastore, blob_only=True), files, overwrite,
                                       show_progress)
 
     def download_files(self, datastore, target_path, prefix=None, overwrite=False, show_progress=True):
-        return datastore_files.download(self.datastores.directory(datastore), target_path, prefix, overwrite,
-                                        show_progress)
+        return datastore_files.download(self.datastores.directory(datastore, blob_only=True), target_path, prefix,
+                                        overwrite, show_progress)
 
     def list_datastore_files(self, datastore, prefix=None):
-        return datastore_files.list_files(self.datastores.directory(datastore), prefix)
+        return datastore_files.list_files(self.datastores.directory(datastore, blob_only=True), prefix)
 
     def datastore_path_kind(self, datastore, path):
-        target = inside(self.datastores.directory(datastore), path)
+        target = inside(self.datastores.directory(datastore, blob_only=True), path)
         if target.is_file():
             return "file"
         if target.is_dir() and any(p.is_file() for p in target.rglob("*")):

@@ -162,7 +162,8 @@ def test_every_v1_provisioning_setting_reaches_the_cluster():
     properties = rest["properties"]["properties"]
     assert (properties["vmSize"], properties["vmPriority"]) == ("STANDARD_DS3_V2", "LowPriority")
     assert properties["scaleSettings"] == {"maxNodeCount": 6, "minNodeCount": 1, "nodeIdleTimeBeforeScaleDown": "PT10M"}
-    assert properties["userAccountCredentials"] == {"adminUserName": "azureuser", "adminUserSshPublicKey": "ssh-rsa AAAA"}
+    assert properties["userAccountCredentials"] == {"adminUserName": "azureuser",
+                                                    "adminUserSshPublicKey": "ssh-rsa AAAA"}
     assert properties["remoteLoginPortPublicAccess"] == "Disabled"
     assert properties["enableNodePublicIp"] is False
     assert properties["subnet"] == {"id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/ws-rg/providers/"
