@@ -5,12 +5,20 @@
     │   └── ConfigNotFoundError      no config.json on the search path
     ├── BackendError
     │   ├── UnknownBackendError      a backend name nobody registered
-    │   └── BackendUnavailableError  the backend cannot work here (no engine, missing extra, no credentials)
+    │   ├── BackendUnavailableError  the backend cannot work here (no engine, missing extra, no credentials)
+    │   └── EngineError              (amlocal_docker) the Docker engine answered with an error
+    ├── MissingOptionalDependencyError  (also an ImportError) a feature's optional extra is not installed
     ├── InvalidArgumentError         (also a ValueError) bad input to an API call
-    ├── ComputeTargetException       (amlocal.core.compute_target) compute lookup/create failures
+    │   ├── EnvironmentNotFoundError
+    │   │   └── UnknownCuratedEnvironmentError  an AzureML-* name with no local definition
+    │   └── HyperDriveConfigException  (also a HyperDriveException) what the SDK's validation rejects
+    │       └── HyperDriveScenarioNotSupportedException
+    │           └── HyperDriveNotImplementedException
+    ├── HyperDriveException          amlocal.train.hyperdrive
+    ├── ComputeTargetException       compute lookup/create failures (azureml's name)
     ├── RunError
     │   ├── RunNotFoundError
-    │   └── ActivityFailedException  a run ended Failed/Canceled and the caller asked to raise
+    │   └── ActivityFailedException  a run ended Failed and the caller asked to raise
     ├── ModelError
     │   ├── InvalidModelNameError
     │   ├── ModelNotFoundError
@@ -18,6 +26,7 @@
     ├── EnvironmentBuildError        preparing an environment (image or venv) failed
     └── StoreError                   the local run history / registry database
         ├── StoreCorruptedError
+        ├── StoreFullError
         └── StoreLockedError
 """
 
@@ -67,18 +76,28 @@ class RunNotFoundError(RunError):
 
 
 class ActivityFailedException(RunError):
-    """Raised by ``wait_for_completion`` when the run ends Failed or Canceled (as azureml does)."""
+    """Raised by ``wait_for_completion`` when the run ended Failed (as azureml does: its message
+    is "Activity Failed:" and the run's error as JSON). ``run_id``, ``status`` and ``error``
+    (the details' error dict) say which run and why."""
 
-    def __init__(self, run_id, status, error=None):
+    def __init__(self, error_details, run_id=None, status=None, error=None, **kwargs):
+        super().__init__(f"Activity Failed:\n{error_details}")
+        self.error_details = error_details
         self.run_id = run_id
         self.status = status
         self.error = error or {}
-        message = self.error.get("message") or "no error message recorded"
-        tail = self.error.get("log_tail")
-        text = f"Run {run_id} ended {status}: {message}"
-        if tail:
-            text += "\n--- last lines of the log ---\n" + tail
-        super().__init__(text)
+
+    @classmethod
+    def of_run(cls, run_id, status, error):
+        import json
+
+        error = error or {}
+        shown = {k: v for k, v in error.items() if k != "log_tail"} or \
+            "Detailed error not set on the Run. Please check the logs for details."
+        details = json.dumps(shown, indent=4)
+        if error.get("log_tail"):
+            details += "\n--- last lines of the log ---\n" + error["log_tail"]
+        return cls(details, run_id=run_id, status=status, error=error)
 
 
 RunFailedError = ActivityFailedException
@@ -104,6 +123,18 @@ class ModelPathNotFoundException(ModelError):
 WebserviceException = ModelError
 
 
+class EnvironmentNotFoundError(InvalidArgumentError):
+    """No environment of that name (or version) in the workspace."""
+
+
+class ComputeTargetException(AmlocalError):
+    """azureml's name (``azureml.core.compute_target``) for compute lookup and create failures."""
+
+    def __init__(self, exception_message, **kwargs):
+        super().__init__(exception_message)
+        self.message = exception_message
+
+
 class EnvironmentBuildError(AmlocalError):
     def __init__(self, message, log_tail=None):
         super().__init__(message)
@@ -119,4 +150,50 @@ class StoreCorruptedError(StoreError):
 
 
 class StoreLockedError(StoreError):
+    pass
+
+
+class StoreFullError(StoreError):
+    """The disk holding the workspace is full."""
+
+
+class MissingOptionalDependencyError(AmlocalError, ImportError):
+    """A feature needs a package from an optional extra that is not installed."""
+
+    def __init__(self, feature, extra, packages):
+        self.feature = feature
+        self.extra = extra
+        self.packages = list(packages)
+        super().__init__(
+            f"{feature} needs {', '.join(self.packages)}, which {'is' if len(self.packages) == 1 else 'are'} not "
+            f"installed. Install the optional extra: pip install 'amlocal[{extra}]'."
+        )
+
+
+class UnknownCuratedEnvironmentError(EnvironmentNotFoundError):
+    """An ``AzureML-*`` environment name that amlocal has no local definition for."""
+
+    def __init__(self, name, known):
+        self.name = name
+        self.known = sorted(known, key=str.lower)
+        super().__init__(
+            f"Unknown curated environment {name!r}. Curated environments amlocal can build locally: "
+            f"{', '.join(self.known)} (names match case-insensitively). Use one of them, or define your own "
+            "Environment (names starting with 'AzureML' are reserved for curated environments)."
+        )
+
+
+class HyperDriveException(AmlocalError):
+    """Base class of HyperDrive errors (``azureml.train.hyperdrive.exceptions.HyperDriveException``)."""
+
+
+class HyperDriveConfigException(HyperDriveException, InvalidArgumentError):
+    """A sampling, policy, parameter expression or HyperDriveConfig that the SDK would reject."""
+
+
+class HyperDriveScenarioNotSupportedException(HyperDriveConfigException):
+    """A valid configuration that describes a scenario HyperDrive (or amlocal) does not support."""
+
+
+class HyperDriveNotImplementedException(HyperDriveScenarioNotSupportedException):
     pass

@@ -4,11 +4,12 @@ import sys
 import time
 from pathlib import Path
 
+from amlocal.rules.statuses import TERMINAL as TERMINAL_STATUSES
+
 from . import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
 from .common import (duration, local_time, open_workspace, parse_key_values, print_fields, print_json,
                      print_section, print_table, short_value)
 
-TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
 ENVIRONMENT_NAME = "amlocal-cli"
 CANCEL_WAIT_SECONDS = 10
 
@@ -70,10 +71,18 @@ def _environment(args, variables):
     return environment
 
 
+def _exception_line(log_tail):
+    """The "SomeError: message" line that ends a Python traceback in ``log_tail``, or ""."""
+    import re
+
+    for line in reversed(log_tail.strip().splitlines()):
+        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b", line):
+            return line.strip()[:300]
+    return ""
+
+
 def _follow(run):
     """Stream the run's logs until it ends; 0 when it Completed, else 1 with its error on stderr."""
-    from amlocal.exceptions import ActivityFailedException
-
     try:
         details = run.wait_for_completion(show_output=True, raise_on_error=False)
     except KeyboardInterrupt:
@@ -84,7 +93,12 @@ def _follow(run):
     status = details.get("status")
     if status == "Completed":
         return EXIT_OK
-    print(f"amlocal: error: {ActivityFailedException(run.id, status, details.get('error'))}", file=sys.stderr)
+    error = details.get("error") or {}
+    message = error.get("message") or "no error message recorded"
+    raised = _exception_line(error.get("log_tail") or "")
+    # the traceback was streamed above; the summary names the exception once
+    print(f"amlocal: error: Run {run.id} ended {status}: {message}" + (f" ({raised})" if raised else ""),
+          file=sys.stderr)
     return EXIT_RUN_FAILED
 
 

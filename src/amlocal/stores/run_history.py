@@ -1,0 +1,91 @@
+"""The run history interface: what a run recorded (status timeline, metrics, tags, files, logs).
+
+The local backends share one SQLite + files implementation (``amlocal._local.run_history``);
+the Azure backend reads Azure ML's own run history through its adapter. Statuses and their
+transitions are ``amlocal.rules.statuses``; the shapes ``get_metrics`` returns are
+``amlocal.rules.metrics``.
+"""
+
+import abc
+
+
+class RunHistory(abc.ABC):
+    """Everything about runs that outlives the process that submitted them. Every method
+    raises RunNotFoundError for an unknown run id and StoreError when the store cannot be read
+    or written."""
+
+    # -- runs ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_run(self, run_id):
+        """The run's record as a dict: run_id, experiment, status, created, start_time,
+        end_time (epoch seconds or None), script, arguments, compute_target, environment,
+        error (None or {"message", "code", "log_tail"}), tags, properties, parent_run_id."""
+
+    @abc.abstractmethod
+    def list_runs(self, experiment=None, limit=None, tags=None, properties=None, parent_run_id=None):
+        """Records of runs, newest first: of one experiment, carrying every tag/property
+        filter (a list of keys or [key, value] pairs, or a dict), children of one parent."""
+
+    @abc.abstractmethod
+    def list_experiments(self):
+        """Names of the experiments that have runs, sorted."""
+
+    @abc.abstractmethod
+    def status_timeline(self, run_id):
+        """[(status, epoch seconds)] in the order the run went through them."""
+
+    @abc.abstractmethod
+    def start_run(self, experiment):
+        """A new Running run logged from the calling process (``Experiment.start_logging``);
+        returns its id."""
+
+    @abc.abstractmethod
+    def end_run(self, run_id, status, error=None):
+        """End a run made by ``start_run`` with Completed or Failed (``error``: {"message",
+        "code"}). No-op when the run already ended."""
+
+    # -- metrics and tags ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def log_metric(self, run_id, name, value, kind="scalar", step=None, description=""):
+        """Record one metric value; ``kind`` is one of ``amlocal.rules.metrics.KINDS``."""
+
+    @abc.abstractmethod
+    def get_metrics(self, run_id, name=None, populate=False):
+        """Metrics shaped as azureml returns them (``amlocal.rules.metrics.aggregate``)."""
+
+    @abc.abstractmethod
+    def set_tags(self, run_id, tags):
+        """Merge ``tags`` (str -> str or None) into the run's tags."""
+
+    @abc.abstractmethod
+    def get_tags(self, run_id):
+        """The run's tags as a dict."""
+
+    # -- files and logs -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def list_files(self, run_id):
+        """Sorted names of the files in run history ("outputs/model.joblib", "azureml-logs/...")."""
+
+    @abc.abstractmethod
+    def download_file(self, run_id, name, output_file_path):
+        """Copy one run file to ``output_file_path`` (a file, or a directory to put it in);
+        returns the path written. Raises RunError listing the files when ``name`` is absent."""
+
+    @abc.abstractmethod
+    def upload_file(self, run_id, name, path_or_stream):
+        """Add a file to the run's history under ``name`` (a relative run-file name)."""
+
+    @abc.abstractmethod
+    def read_log(self, run_id, name, offset=0, final=False):
+        """Return (text, new_offset) of log ``name`` from byte ``offset``: whole lines only, so a
+        reader never splits a line, unless ``final`` (the run has ended: the rest, newline or
+        not). ("", offset) when nothing new or the log does not exist yet. Never blocks."""
+
+    @abc.abstractmethod
+    def log_names(self, run_id):
+        """Names of the run's logs in the order they are written."""
+
+    def streamed_log_names(self, run_id):
+        """The logs ``wait_for_completion(show_output=True)`` streams, one after another: each
+        must be complete once the next one has begun."""
+        return self.log_names(run_id)
