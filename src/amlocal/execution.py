@@ -61,9 +61,18 @@ class ExecutionBackend(abc.ABC):
         and ``error`` ({"message", "code", "log_tail"}) when it failed or was canceled."""
 
     @abc.abstractmethod
-    def cancel(self, run_id):
-        """Ask the run to stop; it ends Canceled. No-op on a finished run."""
+    def cancel(self, run_id, reason=None):
+        """Ask the run to stop; it ends Canceled (``reason``, when given, is the message its
+        details' error shows: a sweep's early termination says why). No-op on a finished run."""
 
     @abc.abstractmethod
     def portal_url(self, run_id):
         """Where a person can look at the run (the "Web View" line)."""
+
+    def submit_sweep(self, sweep):
+        """Start the HyperDrive sweep ``sweep`` (a SweepSpec) and return its parent run's id at
+        once; the parent run (type "hyperdrive") starts children as the sweep goes. Raises
+        InvalidArgumentError when this backend cannot run sweeps."""
+        from .exceptions import InvalidArgumentError
+
+        raise InvalidArgumentError(f"The {self.name!r} backend cannot run HyperDrive sweeps.")

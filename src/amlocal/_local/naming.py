@@ -8,6 +8,8 @@ _RULES = {
     # Azure asks 3 to 33 characters; local workspaces also take shorter names
     "workspace": (re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,32}$"),
                   "at most 33 letters, digits, '-' or '_', starting with a letter or digit", "my-workspace"),
+    "run": (re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$"),
+            "at most 255 letters, digits, '_', '-' or '.', starting with a letter or digit", "my-run_1"),
 }
 
 

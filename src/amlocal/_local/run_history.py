@@ -19,7 +19,8 @@ from ..stores.run_history import RunHistory
 BUILD_LOG = "azureml-logs/20_image_build_log.txt"
 CONTROL_LOG = "azureml-logs/60_control_log.txt"
 DRIVER_LOG = "azureml-logs/70_driver_log.txt"
-LOG_ORDER = (BUILD_LOG, CONTROL_LOG, DRIVER_LOG)
+SWEEP_LOG = "azureml-logs/hyperdrive.txt"
+LOG_ORDER = (BUILD_LOG, CONTROL_LOG, DRIVER_LOG, SWEEP_LOG)
 
 
 def _loads(text, default=None):
@@ -139,11 +140,15 @@ class LocalRunHistory(RunHistory):
             conn.execute("INSERT INTO run_status VALUES (?, ?, ?)", (run_id, status, now))
         return True
 
-    def request_cancel(self, run_id):
-        self.store.write("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
+    def request_cancel(self, run_id, reason=None):
+        """Ask the run's supervisor to stop it; ``reason`` becomes its error message."""
+        self.store.write("UPDATE runs SET cancel_requested = 1, cancel_reason = ? WHERE run_id = ?", (reason, run_id))
 
     def cancel_requested(self, run_id):
         return bool(self._row(run_id)["cancel_requested"])
+
+    def cancel_reason(self, run_id):
+        return self._row(run_id)["cancel_reason"]
 
     def status_timeline(self, run_id):
         rows = self.store.read("SELECT status, time FROM run_status WHERE run_id = ? ORDER BY rowid", (run_id,))

@@ -35,7 +35,7 @@ from . import snapshots
 from .job import DataPath, Job, PreparationCanceled
 from .node_slots import adopt_slot
 from .resources import DEFAULT_PIDS_LIMIT, limits_for
-from .run_history import BUILD_LOG, CONTROL_LOG, DRIVER_LOG, tail
+from .run_history import BUILD_LOG, CONTROL_LOG, DRIVER_LOG, SWEEP_LOG, tail
 
 LOG_TAIL_LINES = 30
 CANCEL_CHECK_SECONDS = 0.2
@@ -119,9 +119,12 @@ class Supervisor:
 
     def set_status(self, status, error=None):
         recorded = self._store(self.history.set_status, self.run_id, status, error)
-        self.log(f"Status: {status}")
-        if not recorded and status not in statuses.TERMINAL:
-            raise RunEnded()
+        if recorded:
+            self.log(f"Status: {status}")
+        elif status not in statuses.TERMINAL:
+            if self.history.get_run(self.run_id)["status"] in statuses.TERMINAL:
+                raise RunEnded()
+            self.cancel_requested = True  # its cancel was requested: go on to stop the job properly
         return recorded
 
     def _on_sigterm(self, signum, frame):
@@ -148,7 +151,7 @@ class Supervisor:
             else:
                 self._phases()
         except RunEnded:
-            self.log("The run ended while it was being prepared (canceled); stopping.")
+            self.log("The run was ended from outside (canceled) while it was being prepared; stopping.")
         except PreparationCanceled:
             self._end_canceled()
         except EnvironmentBuildError as err:
@@ -161,10 +164,22 @@ class Supervisor:
             self._fail(f"amlocal could not run the job: {type(err).__name__}: {err}", "SystemError",
                        tail(self.files / DRIVER_LOG, LOG_TAIL_LINES))
         finally:
+            self._stop_leftover_job()
             self._collect()
             self._release_execution()
             self._release_slot()
             self._control_log.close()
+
+    def _stop_leftover_job(self):
+        """A job still running when the run ends on an error is stopped, never left behind."""
+        if self.execution is None:
+            return
+        try:
+            if self.execution.wait(0) is None:
+                self.execution.stop()
+                self.execution.wait(30)
+        except Exception:
+            traceback.print_exc()
 
     def _phases(self):
         for warning in self.description.get("snapshot_warnings") or []:
@@ -345,7 +360,9 @@ class Supervisor:
         self.set_status(statuses.FAILED, statuses.run_error(message, code, log_tail))
 
     def _end_canceled(self):
-        self.set_status(statuses.CANCELED, statuses.run_error("Canceled by the user.", "Canceled"))
+        reason = self.history.cancel_reason(self.run_id)
+        self.set_status(statuses.CANCELED, statuses.run_error(reason or "Canceled by the user.",
+                                                              "EarlyTermination" if reason else "Canceled"))
 
 
 def _inside(root, name):
@@ -371,6 +388,53 @@ def _merge_move(source, target):
             os.replace(path, destination)
 
 
+class SweepSupervisor:
+    """Follows a HyperDrive sweep's parent run: its SweepController (``amlocal.sweeps``), with
+    the sweep's log among the run's logs. Stateless, so adopting a sweep is running it again."""
+
+    def __init__(self, run_dir):
+        from ..specs import SweepSpec
+
+        run_dir = Path(run_dir)
+        description = json.loads((run_dir / "spec.json").read_text())
+        workspace = WorkspaceInfo.from_dict(description["workspace"])
+        backend_class = load_backend_class(description["backend"]["target"])
+        stores = backend_class.open_stores(workspace)
+        self.backend = backend_class(workspace, stores)
+        self.history = stores.run_history
+        self.run_id = description["run_id"]
+        self.sweep = SweepSpec.from_dict(description["sweep"])
+        self.log_path = stores.layout.run_files(self.run_id) / SWEEP_LOG
+
+    def log(self, line):
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a", encoding="utf-8") as out:
+            out.write(f"[{stamp}Z]{line}\n")
+
+    def run(self):
+        from ..sweeps import SweepController
+
+        record = self.history.get_run(self.run_id)
+        if record["status"] in statuses.TERMINAL:
+            return
+        self.history.set_status(self.run_id, statuses.RUNNING)
+        started = self.history.get_run(self.run_id)["start_time"] or time.time()
+        controller = SweepController(
+            self.run_id, self.sweep, self.backend, self.history, self.log,
+            set_status=lambda status, error=None: self.history.set_status(self.run_id, status, error),
+            cancel_requested=lambda: self.history.cancel_requested(self.run_id), started=started)
+        try:
+            controller.run()
+        except Exception as err:  # the parent must end; its children are canceled with it
+            traceback.print_exc()
+            for child in self.history.list_runs(parent_run_id=self.run_id):
+                if child["status"] not in statuses.TERMINAL:
+                    self.backend.cancel(child["run_id"])
+            self.history.set_status(self.run_id, statuses.FAILED, statuses.run_error(
+                f"The sweep could not go on: {type(err).__name__}: {err}", "SystemError"))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="amlocal-supervisor")
     parser.add_argument("run_dir")
@@ -381,9 +445,11 @@ def main(argv=None):
     parser.add_argument("--adopt", action="store_true")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     slot = adopt_slot(args.slot_dir, args.slot_index, args.slot_fd) if args.slot_dir else None
-    cache = cache_dir()
-    job_shim_dir(cache)  # assembled before the job needs it
-    Supervisor(args.run_dir, slot=slot, adopt=args.adopt).run()
+    if json.loads((Path(args.run_dir) / "spec.json").read_text()).get("kind") == "hyperdrive":
+        SweepSupervisor(args.run_dir).run()
+    else:
+        job_shim_dir(cache_dir())  # assembled before the job needs it
+        Supervisor(args.run_dir, slot=slot, adopt=args.adopt).run()
     os.close(args.lock_fd)
 
 

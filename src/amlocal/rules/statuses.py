@@ -3,7 +3,7 @@
 A run moves forward through ``ORDER`` (skipping is allowed: a run can fail while Queued);
 ``CancelRequested`` can be reported from any status that is not final, and a run whose cancel
 was requested still ends with whatever really happened (Canceled, or Completed/Failed when it
-ended first). A final status is final: ``transition`` says to ignore any later write, so the
+ended first); after it, only Finalizing and a final status are recorded. A final status is final: ``transition`` says to ignore any later write, so the
 first writer of a final status wins (a reader can never overwrite what the supervisor wrote).
 Going backwards is a bug and raises ``IllegalStatusTransition``.
 """
@@ -46,9 +46,8 @@ def transition(current, new):
     if new in TERMINAL or new == CANCEL_REQUESTED:
         return True
     if current == CANCEL_REQUESTED:
-        if new == FINALIZING:
-            return True
-        raise IllegalStatusTransition(f"a run whose cancel was requested cannot become {new}")
+        # a run being canceled may still finalize; news of its earlier progress is moot
+        return new == FINALIZING
     if current not in ORDER or ORDER.index(new) < ORDER.index(current):
         raise IllegalStatusTransition(f"a run cannot go from {current} back to {new}")
     return True
