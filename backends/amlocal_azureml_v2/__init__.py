@@ -26,6 +26,6 @@ def _require_azure_ai_ml():
 _require_azure_ai_ml()
 
 from .adapter import AzureMLV2Adapter  # noqa: E402
-from .backend import AzureMLV2Backend  # noqa: E402
+from .azureml_v2_backend import AzureMLV2Backend  # noqa: E402
 
 __all__ = ["AzureMLV2Adapter", "AzureMLV2Backend"]

@@ -1,6 +1,8 @@
 """The code snapshot an SDK v2 job receives: the source directory as azure-ai-ml would upload it,
-plus amlocal's runtime shim (``azureml.core.run`` for the unmodified script) under
-``translate.SHIM_FOLDER``.
+plus amlocal's runtime shim under ``translate.SHIM_FOLDER``: the directory every local job gets
+first on its PYTHONPATH (``amlocal.local.job_shim_dir``: ``azureml.core.run`` for the unmodified
+script and ``amlocal_rules``, the rules it shares with the host), so metrics take the same shapes
+on every backend.
 
 A job's ``code`` is one directory, so the two are staged together in a temporary directory. The
 source is copied with azure-ai-ml's own ignore rule (``.amlignore``, else ``.gitignore``, at the
@@ -15,8 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from amlocal._runtime import SHIM_DIR
 from amlocal.exceptions import InvalidArgumentError
+from amlocal.local import job_shim_dir
 
 from .translate import SHIM_FOLDER
 
@@ -56,7 +58,8 @@ def stage(source_directory, parent=None):
                 target = staged / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
-        shutil.copytree(SHIM_DIR, staged / SHIM_FOLDER, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(job_shim_dir(), staged / SHIM_FOLDER,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".complete", "*.partial"))
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

@@ -1,4 +1,5 @@
-"""Clusters, datastores and models of ``FakeV2Adapter``'s workspace, answering as Azure does.
+"""Clusters, datastores, models and environments of ``FakeV2Adapter``'s workspace, answering as
+Azure does.
 
 * Clusters: a created one is "Creating" until next looked at, then "Succeeded" (or "Failed"
   when ``fail_provisioning`` planted a failure). Creation is refused, with the service's error
@@ -7,7 +8,11 @@
 * Datastores: "workspaceblobstore" (AzureBlob) and "workspacefilestore" (AzureFile) exist; files
   live under ``root``. Files of an AzureFile datastore are refused, as azure-ai-ml's
   ``get_datastore_info`` (which the real adapter uses for them) refuses it.
-* Models: versions 1, 2, 3 per name, files copied under ``root``.
+* Models: versions 1, 2, 3 per name, files copied under ``root``; an archived (deleted) version
+  leaves the listings and "latest", and its number is not given again.
+* Environments: versions "1", "2", ... per name of what ``create_or_update`` received (the real
+  ``Environment`` entity, read back as an EnvironmentSpec); curated names (AzureML-...) answer from
+  amlocal's table of Azure's curated environments.
 """
 
 import re
@@ -16,7 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from amlocal._local.vm_sizes import VM_SIZES
+from amlocal.curated_environments import is_curated_name
+from amlocal.rules.vm_sizes import VM_SIZES
 
 from ._fake_errors import http_error, ml_exception, not_found
 
@@ -66,6 +72,11 @@ class FakeClusters:
 
     def get(self, name):
         return self.record(self.cluster(name))
+
+    def list(self):
+        with self._lock:
+            names = sorted(self.clusters)
+        return [self.get(name) for name in names]
 
     def create(self, compute):
         from azure.ai.ml.entities import AmlCompute
@@ -173,16 +184,17 @@ class FakeModels:
                       "properties": dict(model.properties or {}), "description": model.description,
                       "created_time": time.time(), "path": address,
                       "id": f"azureml:/subscriptions/fake/workspaces/{self.workspace}/models/{name}/versions/{version}",
-                      "_stored": stored}
+                      "_stored": stored, "_archived": False}
             versions.append(record)
             return public(record)
 
     def _model(self, name, version):
         with self._lock:
             versions = self.models.get(name) or []
-            if version is None and versions:
-                return versions[-1]
-            if version is not None and 1 <= int(version) <= len(versions):
+            present = [m for m in versions if not m["_archived"]]
+            if version is None and present:
+                return present[-1]
+            if version is not None and 1 <= int(version) <= len(versions) and not versions[int(version) - 1]["_archived"]:
                 return versions[int(version) - 1]
         raise not_found("Model container" if version is None else "Model version",
                         name if version is None else f"{name}:{version}", self.workspace)
@@ -190,11 +202,18 @@ class FakeModels:
     def get(self, name, version=None):
         return public(self._model(name, version))
 
+    def delete(self, name, version):
+        """``models.archive``: the version stays stored but is no longer listed nor "latest"."""
+        model = self._model(name, version)
+        with self._lock:
+            model["_archived"] = True
+
     def list(self, name=None):
         with self._lock:
             if name is not None and name not in self.models:
                 raise not_found("Model container", name, self.workspace)
-            found = [m for n, versions in self.models.items() if name in (None, n) for m in versions]
+            found = [m for n, versions in self.models.items() if name in (None, n) for m in versions
+                     if not m["_archived"]]
         found.sort(key=lambda m: (m["name"], -m["version"]))
         return [public(m) for m in found]
 
@@ -207,6 +226,59 @@ class FakeModels:
         else:
             shutil.copyfile(stored, target)
         return str(target)
+
+
+class FakeEnvironments:
+    def __init__(self, workspace):
+        self.workspace = workspace
+        self.environments = {}  # name -> [EnvironmentSpec of version 1, 2, ...]
+        self._lock = threading.RLock()
+
+    def register(self, environment):
+        from azure.ai.ml.entities import Environment
+
+        from .translate import from_environment
+
+        if not isinstance(environment, Environment) or not environment.name:
+            raise ml_exception(f"register_environment takes a named azure.ai.ml.entities.Environment, got "
+                               f"{environment!r}")
+        if environment.version:
+            raise ml_exception("the fake numbers environment versions itself: register one without a version")
+        if is_curated_name(environment.name):
+            raise http_error(400, "UserError", f"Environment name {environment.name} is reserved: names starting "
+                                               "with 'AzureML' are Azure ML's curated environments.")
+        with self._lock:
+            versions = self.environments.setdefault(environment.name, [])
+            versions.append(from_environment(environment))
+            return str(len(versions))
+
+    def get(self, name, version=None):
+        from amlocal import curated_environments
+        from amlocal.exceptions import UnknownCuratedEnvironmentError
+        from amlocal.specs import replace
+
+        if is_curated_name(name):
+            try:
+                spec = curated_environments.lookup(name)
+            except UnknownCuratedEnvironmentError:
+                raise not_found("Environment", name, self.workspace) from None
+            return replace(spec, version=str(version)) if version else spec
+        with self._lock:
+            versions = self.environments.get(name) or []
+            index = len(versions) if version is None else int(version)
+            if not 1 <= index <= len(versions):
+                raise not_found("Environment" if version is None else "Environment version",
+                                name if version is None else f"{name}:{version}", self.workspace)
+            return replace(versions[index - 1], version=str(index))
+
+    def list(self):
+        from amlocal import curated_environments
+
+        found = {name: curated_environments.lookup(name) for name in curated_environments.known_names()}
+        with self._lock:
+            names = list(self.environments)
+        found.update({name: self.get(name) for name in names})
+        return found
 
 
 def public(record):

@@ -2,15 +2,13 @@
 
 from pathlib import Path
 
+from amlocal.rules.paths import contained
 
-def inside(root, relative):
-    """``root/relative``, refusing a path that leaves ``root`` (absolute, '..', or through a link)."""
-    root = Path(root).resolve()
-    parts = [p for p in str(relative or "").replace("\\", "/").split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise ValueError(f"path {relative!r} leaves its root")
-    target = root.joinpath(*parts)
-    resolved = target.resolve()
-    if resolved != root and root not in resolved.parents:
-        raise ValueError(f"path {relative!r} leaves its root")
-    return target
+
+def inside(root, relative, field="path"):
+    """``root/relative``, refusing (PathOutsideRootError) a path that leaves ``root``: absolute,
+    '..', or through a link (``amlocal.rules.paths.contained``, the one containment rule).
+    Returned unresolved, so a last part that is a link inside the root is acted on itself."""
+    text = str(relative or "").replace("\\", "/")
+    contained(root, text, field)
+    return Path(root).joinpath(*[part for part in text.split("/") if part not in ("", ".")])

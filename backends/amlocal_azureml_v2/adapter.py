@@ -26,16 +26,17 @@ Contracts shared by both:
   properties, description, created_time (epoch seconds), path (its azureml:// address), id.
 * A compute record: name, type, vm_size, vm_priority ("dedicated" / "lowpriority"), min_nodes,
   max_nodes, provisioning_state ("Creating", "Succeeded", "Failed", ...).
+* An environment comes back as an ``amlocal.specs.EnvironmentSpec`` (``curated`` for Azure's own).
 """
 
 import abc
 import re
 
-#: SDK v2's job statuses in the service's documented order (the REST ``JobStatus`` enum of
-#: azure.ai.ml._restclient.arm_ml_service.models: Provisioning is "not used currently").
-STATUS_ORDER = ("NotStarted", "Starting", "Provisioning", "Preparing", "Queued", "Running", "Finalizing",
-                "Completed")
-TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
+#: SDK v2's job statuses before a final one, in the service's documented order (the REST
+#: ``JobStatus`` enum of azure.ai.ml._restclient.arm_ml_service.models: Provisioning is "not used
+#: currently"). Azure ML v1 (``amlocal.rules.statuses.ORDER``) has Queued before Preparing and
+#: Starting; SDK v2 jobs start, prepare, then queue for nodes.
+STATUS_ORDER = ("NotStarted", "Starting", "Provisioning", "Preparing", "Queued", "Running", "Finalizing")
 
 #: The logs ``jobs.stream`` prints (azure.ai.ml.constants._job.job.JobLogPattern): the common
 #: runtime's user log of the primary node, else the legacy runtime's azureml-logs/NN_*.txt.
@@ -165,6 +166,27 @@ class AzureMLV2Adapter(abc.ABC):
         """Download the model's files into ``target_dir`` in SDK v1's layout: ``target_dir/<the
         registered file or folder's own name>``; returns that path."""
 
+    @abc.abstractmethod
+    def delete_model(self, name, version):
+        """Take one version out of the registry: it is no longer listed nor "latest", and its number
+        is never given again. ResourceNotFoundError when there is no such version."""
+
+    # -- environments ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def register_environment(self, environment):
+        """Register ``environment`` (an azure-ai-ml ``Environment`` with a name and no version: the
+        next one); returns the new version (str)."""
+
+    @abc.abstractmethod
+    def get_environment(self, name, version=None):
+        """The EnvironmentSpec of ``version`` (the latest when None) of a registered or curated
+        environment. ResourceNotFoundError when there is none."""
+
+    @abc.abstractmethod
+    def list_environments(self):
+        """{name: EnvironmentSpec of its latest version} of the workspace's environments, curated
+        ones included."""
+
     # -- compute -----------------------------------------------------------------------------------
     @abc.abstractmethod
     def get_compute(self, name):
@@ -179,7 +201,15 @@ class AzureMLV2Adapter(abc.ABC):
     def wait_for_compute(self, name, show_output=False, timeout_in_minutes=25):
         """Block until provisioning of ``name`` ends; its record. HttpResponseError when it failed."""
 
+    @abc.abstractmethod
+    def list_computes(self):
+        """Compute records of every AmlCompute cluster of the workspace."""
+
     # -- datastores --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def list_datastores(self):
+        """Names of the workspace's datastores."""
+
     @abc.abstractmethod
     def upload_files(self, datastore, files, overwrite=False, show_progress=True):
         """Upload [(local path, path in the datastore)] to exactly those paths; existing ones are

@@ -4,7 +4,7 @@
     └── AzureCredentialsError        no usable credentials, or Azure refused them
     amlocal.exceptions.ConfigError
     └── AzureWorkspaceNotFoundError  config.json names a workspace Azure does not know
-    amlocal.core.compute_target.ComputeTargetException
+    amlocal.exceptions.ComputeTargetException
     ├── VmSizeUnavailableError       the region does not offer that VM size
     ├── ComputeQuotaExceededError    the cluster would pass the subscription's vCPU quota
     └── ComputeProvisioningError     Azure could not provision the cluster
@@ -14,15 +14,15 @@
 
 The adapters raise the SDKs' own types (azure-core, azure-identity, azure-ai-ml, MLflow);
 ``sdk_errors`` turns them into the types above or amlocal's general ones (RunNotFoundError,
-ModelNotFoundError, InvalidArgumentError), most specific first, so user code never has to catch
+ModelNotFoundError, EnvironmentNotFoundError, InvalidArgumentError), most specific first, so user code never has to catch
 an Azure exception.
 """
 
 import contextlib
 
-from amlocal.core.compute_target import ComputeTargetException
-from amlocal.exceptions import (AmlocalError, BackendError, BackendUnavailableError, ConfigError,
-                                InvalidArgumentError, ModelNotFoundError, RunNotFoundError)
+from amlocal.exceptions import (AmlocalError, BackendError, BackendUnavailableError, ComputeTargetException,
+                                ConfigError, EnvironmentNotFoundError, InvalidArgumentError, ModelNotFoundError,
+                                RunNotFoundError)
 
 
 class AzureCredentialsError(BackendUnavailableError):
@@ -70,7 +70,7 @@ def _text(err):
 
 
 def to_amlocal(err, action, job=None, compute=None, vm_size=None, model=None, datastore=None, workspace=None,
-               timeouts=None):
+               environment=None, timeouts=None):
     """The amlocal error for ``err``, raised while trying to ``action``; None when ``err`` is not
     an Azure error (a programming error keeps its own type)."""
     from azure.core.exceptions import (AzureError, ClientAuthenticationError, HttpResponseError,
@@ -88,7 +88,7 @@ def to_amlocal(err, action, job=None, compute=None, vm_size=None, model=None, da
             f"Could not reach Azure to {action}{limit}: {type(err).__name__}: {text}\nCheck the network connection "
             "and any proxy settings (HTTPS_PROXY); a proxy that accepts connections but never answers ends here too.")
     if isinstance(err, ResourceNotFoundError) or (isinstance(err, HttpResponseError) and err.status_code == 404):
-        return _not_found(text, action, job, compute, model, datastore, workspace)
+        return _not_found(text, action, job, compute, model, datastore, workspace, environment)
     if isinstance(err, HttpResponseError):
         if err.status_code == 403 and datastore:
             return AzureCredentialsError(
@@ -119,7 +119,7 @@ def to_amlocal(err, action, job=None, compute=None, vm_size=None, model=None, da
     return None
 
 
-def _not_found(text, action, job, compute, model, datastore, workspace):
+def _not_found(text, action, job, compute, model, datastore, workspace, environment=None):
     if job:
         return RunNotFoundError(f"Azure ML has no job {job!r} in this workspace ({text}).")
     if compute:
@@ -129,6 +129,10 @@ def _not_found(text, action, job, compute, model, datastore, workspace):
             "vm_size='STANDARD_D2_V2', max_nodes=4)).")
     if model:
         return ModelNotFoundError(f"ModelNotFound: Model with name {model} not found in provided workspace ({text}).")
+    if environment:
+        return EnvironmentNotFoundError(
+            f"Azure ML has no environment {environment!r} in this workspace ({text}). Environment.list(ws) shows the "
+            "environments there are; env.register(ws) registers one.")
     if datastore:
         return InvalidArgumentError(f"The workspace has no datastore {datastore!r} ({text}). ws.datastores lists "
                                     "its datastores; the default one is 'workspaceblobstore'.")

@@ -17,8 +17,9 @@ It behaves as the service does, as far as a training workflow can tell:
   the script's own; a job waits Queued while ``max_nodes`` jobs hold its cluster;
 * the script's MLflow calls (made by amlocal's shim) reach a stand-in ``mlflow`` package that
   records them; they become the job's metric series, tags and artifacts here;
-* clusters, datastore files and model versions are kept (``_fake_assets``); errors are
-  azure-core's and azure-ai-ml's own types with the service's error body.
+* clusters, datastore files, model versions and registered environments are kept
+  (``_fake_assets``); curated environments (AzureML-...) are known as amlocal's table knows
+  them; errors are azure-core's and azure-ai-ml's own types with the service's error body.
 
 ``mock_azureml_v2()`` makes a fake the adapter of every azureml-v2 workspace that names none.
 Everything Azure would be asked is recorded: ``submissions`` (the real Command jobs) and
@@ -26,7 +27,6 @@ Everything Azure would be asked is recorded: ``submissions`` (the real Command j
 """
 
 import contextlib
-import secrets
 import shutil
 import sys
 import tempfile
@@ -35,17 +35,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amlocal._local import datastore_files
+from amlocal.local import DirectoryDatastores
+from amlocal.rules.statuses import TERMINAL
+from amlocal.rules.names import new_run_id
 
 from . import translate
-from ._fake_assets import DEFAULT_FAILURE, JOB_ARTIFACT, FakeClusters, FakeDatastores, FakeModels
+from ._fake_assets import DEFAULT_FAILURE, JOB_ARTIFACT, FakeClusters, FakeDatastores, FakeEnvironments, FakeModels
 from ._paths import inside
 from ._fake_errors import http_error, ml_exception, not_found
 from ._fake_job import FakeJobProcess
-from .adapter import TERMINAL_STATUSES, AzureMLV2Adapter
+from .adapter import STATUS_ORDER, AzureMLV2Adapter
 
 #: The service's documented order, without Provisioning ("not used currently").
-LIFECYCLE = ("NotStarted", "Starting", "Preparing", "Queued", "Running", "Finalizing")
+LIFECYCLE = tuple(status for status in STATUS_ORDER if status != "Provisioning")
 FAKE_TENANT = "00000000-0000-0000-0000-000000000000"
 FAKE_MLFLOW_HOST = "eastus.api.azureml.ms"
 
@@ -86,6 +88,7 @@ class FakeV2Adapter(AzureMLV2Adapter):
         self.compute = FakeClusters(workspace_name, location, vm_sizes, core_quota)
         self.datastores = FakeDatastores(self.root / "datastores", workspace_name)
         self.models = FakeModels(self.root / "models", workspace_name)
+        self.environments = FakeEnvironments(workspace_name)
         self.jobs = {}
         #: the real Command job of every submit, in order
         self.submissions = []
@@ -123,7 +126,7 @@ class FakeV2Adapter(AzureMLV2Adapter):
 
         if not isinstance(job, Command):
             raise ml_exception(f"submit takes an azure.ai.ml command() job, got {type(job).__name__}")
-        name = job.name or f"{job.experiment_name}_{int(time.time())}_{secrets.token_hex(4)}"
+        name = job.name or new_run_id(job.experiment_name)
         with self._lock:
             if name in self.jobs:
                 raise http_error(409, "UserError", f"A job with name {name} already exists.")
@@ -157,7 +160,7 @@ class FakeV2Adapter(AzureMLV2Adapter):
         now = time.time()
         if status == "Running" and job.start_time is None:
             job.start_time = now
-        if status in TERMINAL_STATUSES:
+        if status in TERMINAL:
             job.end_time = now
             job.holds_node = False
         if error is not None:
@@ -173,7 +176,7 @@ class FakeV2Adapter(AzureMLV2Adapter):
 
     def _advance(self, job):
         """One step of the job's life, as the service would take it by the next poll."""
-        if job.status in TERMINAL_STATUSES or job.interactive:
+        if job.status in TERMINAL or job.interactive:
             return
         self._ingest(job)
         status = job.status
@@ -228,10 +231,8 @@ class FakeV2Adapter(AzureMLV2Adapter):
             return True
         conda = getattr(environment, "conda_file", None) or {}
         for dependency in conda.get("dependencies", []) if isinstance(conda, dict) else []:
-            if isinstance(dependency, dict):
-                names = {translate._package_name(p) for p in dependency.get("pip", [])}
-                if names & {"mlflow", "mlflow-skinny"}:
-                    return True
+            if isinstance(dependency, dict) and translate.has_mlflow(dependency.get("pip", [])):
+                return True
         return False
 
     def _finish(self, job):
@@ -295,7 +296,7 @@ class FakeV2Adapter(AzureMLV2Adapter):
     def cancel(self, name):
         with self._lock:
             job = self._job(name)
-            if job.status in TERMINAL_STATUSES:
+            if job.status in TERMINAL:
                 return
             if job.interactive:
                 self._set_status(job, "Canceled")
@@ -397,7 +398,7 @@ class FakeV2Adapter(AzureMLV2Adapter):
 
     def start_run(self, experiment):
         with self._lock:
-            name = translate.new_job_name(experiment)
+            name = new_run_id(experiment)
             job = FakeJob(name, experiment, FakeJobProcess(self.root / "jobs" / name, name), interactive=True)
             self._set_status(job, "Running")
             self.jobs[name] = job
@@ -406,7 +407,7 @@ class FakeV2Adapter(AzureMLV2Adapter):
     def end_run(self, name, status):
         with self._lock:
             job = self._job(name)
-            if job.status not in TERMINAL_STATUSES:
+            if job.status not in TERMINAL:
                 self._set_status(job, status)
 
     # -- models --------------------------------------------------------------------------------------
@@ -437,6 +438,19 @@ class FakeV2Adapter(AzureMLV2Adapter):
     def download_model(self, name, version, target_dir):
         return self.models.download(name, version, target_dir)
 
+    def delete_model(self, name, version):
+        self.models.delete(name, version)
+
+    # -- environments --------------------------------------------------------------------------------
+    def register_environment(self, environment):
+        return self.environments.register(environment)
+
+    def get_environment(self, name, version=None):
+        return self.environments.get(name, version)
+
+    def list_environments(self):
+        return self.environments.list()
+
     # -- compute -------------------------------------------------------------------------------------
     def get_compute(self, name):
         return self.compute.get(name)
@@ -447,17 +461,26 @@ class FakeV2Adapter(AzureMLV2Adapter):
     def wait_for_compute(self, name, show_output=False, timeout_in_minutes=25):
         return self.compute.wait(name, show_output)
 
+    def list_computes(self):
+        return self.compute.list()
+
     # -- datastores ----------------------------------------------------------------------------------
+    def _files_of(self, datastore):
+        """The blob datastore's files, as directories (refusing other kinds as the real adapter does)."""
+        self.datastores.directory(datastore, blob_only=True)
+        return DirectoryDatastores(self.datastores.root)
+
+    def list_datastores(self):
+        return sorted(self.datastores.types)
+
     def upload_files(self, datastore, files, overwrite=False, show_progress=True):
-        return datastore_files.upload(self.datastores.directory(datastore, blob_only=True), files, overwrite,
-                                      show_progress)
+        return self._files_of(datastore).upload(datastore, files, overwrite, show_progress)
 
     def download_files(self, datastore, target_path, prefix=None, overwrite=False, show_progress=True):
-        return datastore_files.download(self.datastores.directory(datastore, blob_only=True), target_path, prefix,
-                                        overwrite, show_progress)
+        return self._files_of(datastore).download(datastore, target_path, prefix, overwrite, show_progress)
 
     def list_datastore_files(self, datastore, prefix=None):
-        return datastore_files.list_files(self.datastores.directory(datastore, blob_only=True), prefix)
+        return self._files_of(datastore).list(datastore, prefix)
 
     def datastore_path_kind(self, datastore, path):
         target = inside(self.datastores.directory(datastore, blob_only=True), path)
@@ -472,14 +495,14 @@ class FakeV2Adapter(AzureMLV2Adapter):
 def mock_azureml_v2(adapter=None, **fake_options):
     """Within the block, azureml-v2 workspaces without an ``adapter`` option use ``adapter`` (by
     default a new FakeV2Adapter(**fake_options), closed at the end). Yields the adapter."""
-    from . import backend
+    from . import stores
 
     created = adapter is None
     adapter = FakeV2Adapter(**fake_options) if created else adapter
-    backend.ADAPTER_OVERRIDES.append(adapter)
+    stores.ADAPTER_OVERRIDES.append(adapter)
     try:
         yield adapter
     finally:
-        backend.ADAPTER_OVERRIDES.remove(adapter)
+        stores.ADAPTER_OVERRIDES.remove(adapter)
         if created:
             adapter.close()

@@ -11,7 +11,10 @@ import time
 from pathlib import Path
 
 from amlocal.exceptions import RunError
-from amlocal.run_history import RunHistory
+from amlocal.rules import filters
+from amlocal.rules.paths import run_file_name
+from amlocal.rules.statuses import is_terminal, run_error
+from amlocal.stores import RunHistory
 
 from . import metrics as metrics_module
 from .adapter import streamed_logs
@@ -22,14 +25,11 @@ LOG_TAIL_LINES = 30
 
 def normalise_error(raw, log_tail=None):
     """Azure's error ({"code", "message"}, possibly wrapped in {"error": ...}) as amlocal's
-    {"message", "code", "log_tail"}; None when there is none."""
+    (``amlocal.rules.statuses.run_error``); None when there is none."""
     if not raw:
         return None
     inner = raw.get("error") if isinstance(raw.get("error"), dict) else raw
-    error = {"message": inner.get("message") or str(inner), "code": inner.get("code")}
-    if log_tail:
-        error["log_tail"] = log_tail
-    return error
+    return run_error(inner.get("message") or str(inner), inner.get("code"), log_tail)
 
 
 class AzureV2RunHistory(RunHistory):
@@ -42,8 +42,11 @@ class AzureV2RunHistory(RunHistory):
 
     # -- statuses ------------------------------------------------------------------------------
     def observe(self, run_id, status):
+        """Note a status seen now; nothing comes after a final one."""
         with self._lock:
             timeline = self._timelines.setdefault(run_id, [])
+            if timeline and is_terminal(timeline[-1][0]):
+                return
             if not timeline or timeline[-1][0] != status:
                 timeline.append((status, time.time()))
 
@@ -69,8 +72,9 @@ class AzureV2RunHistory(RunHistory):
         return {"run_id": run_id, "experiment": record.get("experiment"), "status": record.get("status"),
                 "created": record.get("created"), "start_time": record.get("start_time"),
                 "end_time": record.get("end_time"), "script": record.get("command"), "arguments": [],
-                "compute_target": record.get("compute"), "tags": dict(record.get("tags") or {}),
-                "backend": self.backend_name,
+                "compute_target": record.get("compute"), "environment": record.get("environment"),
+                "tags": dict(record.get("tags") or {}), "properties": dict(record.get("properties") or {}),
+                "parent_run_id": None, "backend": self.backend_name,
                 "error": normalise_error(error, self.log_tail(run_id) if with_tail and error else None)}
 
     def log_tail(self, run_id, lines=LOG_TAIL_LINES):
@@ -81,10 +85,31 @@ class AzureV2RunHistory(RunHistory):
             data = self.adapter.read_log(run_id, names[-1], 0)
         return "".join(data.decode("utf-8", "replace").splitlines(keepends=True)[-lines:])
 
-    def list_runs(self, experiment=None, limit=None):
+    def list_runs(self, experiment=None, limit=None, tags=None, properties=None, parent_run_id=None):
+        """A job made through SDK v2's ``command()`` has no parent run, so asking for the children
+        of one finds none."""
+        if parent_run_id is not None:
+            return []
+        filtered = tags is not None or properties is not None
         with sdk_errors("list jobs"):
-            records = list(self.adapter.list_jobs(experiment, limit))
-        return [self._run_record(record) for record in records]
+            records = [self._run_record(r) for r in self.adapter.list_jobs(experiment, None if filtered else limit)]
+        tag_pairs, property_pairs = filters.run_filter_pairs(tags), filters.run_filter_pairs(properties)
+        records = [r for r in records if filters.matches(r["tags"], tag_pairs)
+                   and filters.matches(r["properties"], property_pairs)]
+        return records[:limit] if limit else records
+
+    def start_run(self, experiment):
+        with sdk_errors("start logging a run"):
+            run_id = self.adapter.start_run(experiment)
+        self.observe(run_id, "Running")
+        return run_id
+
+    def end_run(self, run_id, status, error=None):
+        """An MLflow run ends with a status only (``set_terminated``): ``error`` has nowhere to go
+        in SDK v2 and is not kept."""
+        with sdk_errors("end the run", job=run_id):
+            self.adapter.end_run(run_id, status)
+        self.observe(run_id, status)
 
     def list_experiments(self):
         with sdk_errors("list experiments"):
@@ -108,9 +133,9 @@ class AzureV2RunHistory(RunHistory):
             sink.event("metric", {"name": name, "type": kind, "value": value, "step": step,
                                   "description": description})
 
-    def get_metrics(self, run_id, name=None):
+    def get_metrics(self, run_id, name=None, populate=False):
         with sdk_errors("get the job's metrics", job=run_id):
-            return dict(metrics_module.read_metrics(self.adapter, run_id, name))
+            return dict(metrics_module.read_metrics(self.adapter, run_id, name, populate))
 
     def set_tags(self, run_id, tags):
         with sdk_errors("tag the job", job=run_id):
@@ -139,9 +164,7 @@ class AzureV2RunHistory(RunHistory):
         return str(target)
 
     def upload_file(self, run_id, name, path_or_stream):
-        clean = str(name).replace("\\", "/").strip("/")
-        if not clean or str(name).startswith("/") or ".." in clean.split("/"):
-            raise RunError(f"Invalid run file name {name!r}: use a relative path without '..'.")
+        clean = run_file_name(name)
         source = path_or_stream if hasattr(path_or_stream, "read") else str(path_or_stream)
         sink = self._sink(run_id)
         with sdk_errors("upload a job file", job=run_id):

@@ -2,8 +2,10 @@
 same mapping the job uses.
 
 The mapping between SDK v1 metric kinds and MLflow has one home: the shim's ``_mlflow_sink``
-(it runs in the job). This module loads that same file on the host, so what the job wrote and
-what the host reads back (``read_metrics``) or logs itself (``host_sink``) cannot drift.
+(it runs in the job). This module loads that same file on the host (from the shim directory
+every job receives, ``amlocal.local.job_shim_dir``), so what the job wrote and what the host
+reads back (``read_metrics``) or logs itself (``host_sink``) cannot drift. The shapes
+``get_metrics`` returns are ``amlocal.rules.metrics``, as on every other backend.
 """
 
 import functools
@@ -12,14 +14,14 @@ import json
 import tempfile
 from pathlib import Path
 
-from amlocal._local.run_history import aggregate_metrics
-from amlocal._runtime import SHIM_DIR
+from amlocal.local import job_shim_dir
+from amlocal.rules import metrics as metric_rules
 
 
 @functools.lru_cache(maxsize=1)
 def sink_module():
     """The shim's ``_mlflow_sink`` module, loaded from the shim directory (never as ``azureml``)."""
-    path = SHIM_DIR / "azureml" / "core" / "_mlflow_sink.py"
+    path = Path(job_shim_dir()) / "azureml" / "core" / "_mlflow_sink.py"
     spec = importlib.util.spec_from_file_location("amlocal_azureml_v2._shim_mlflow_sink", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -46,11 +48,11 @@ def stored_metrics(adapter, job):
     return stored
 
 
-def v1_shapes(histories, stored, name=None):
-    """``run.get_metrics()`` of a job whose numeric series are ``histories`` ({key: [(step,
-    timestamp, value)]}) and whose other metrics are ``stored``. Series the shim logged only for
-    the studio's charts (a list's values, a row's "<name>.<column>" cells) are left out: the
-    stored record has them with their original kind."""
+def v1_shapes(histories, stored, name=None, run_id="", populate=False):
+    """``run.get_metrics(name, populate=populate)`` of job ``run_id`` whose numeric series are
+    ``histories`` ({key: [(step, timestamp, value)]}) and whose other metrics are ``stored``.
+    Series the shim logged only for the studio's charts (a list's values, a row's
+    "<name>.<column>" cells) are left out: the stored record has them with their original kind."""
     rows_of = {n for n, r in stored.items() if r["kind"] in ("row", "table")}
     lists = {n for n, r in stored.items() if r["kind"] == "list"}
     rows = []
@@ -61,11 +63,11 @@ def v1_shapes(histories, stored, name=None):
             rows.append((key, "scalar", value))
     for metric, record in stored.items():
         rows.extend((metric, record["kind"], value) for value in record["values"])
-    return aggregate_metrics(row for row in rows if name is None or row[0] == name)
+    return metric_rules.aggregate((row for row in rows if name is None or row[0] == name), run_id, populate)
 
 
-def read_metrics(adapter, job, name=None):
-    return v1_shapes(adapter.metric_histories(job), stored_metrics(adapter, job), name)
+def read_metrics(adapter, job, name=None, populate=False):
+    return v1_shapes(adapter.metric_histories(job), stored_metrics(adapter, job), name, job, populate)
 
 
 class _HostApi:

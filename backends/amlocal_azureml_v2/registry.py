@@ -10,9 +10,11 @@ land in SDK v1's layout: ``target_dir/<the model's file or folder name>``.
 
 from pathlib import Path
 
-from amlocal._config import cache_dir
-from amlocal.exceptions import ModelError, ModelNotFoundError, ModelPathNotFoundException
-from amlocal.model_registry import ModelRecord, ModelRegistry, matches_filters, validate_model_name
+from amlocal.exceptions import InvalidModelNameError, ModelError, ModelNotFoundError, ModelPathNotFoundException
+from amlocal.local import cache_dir
+from amlocal.rules.filters import matches, model_filter_pairs
+from amlocal.rules.models import files_of_model, model_name_problem, normalise_model_path
+from amlocal.stores import ModelRecord, ModelRegistry
 
 from . import translate
 from .errors import sdk_errors
@@ -27,6 +29,12 @@ def to_record(model):
                        url=model.get("path"))
 
 
+def validate_model_name(name):
+    problem = model_name_problem(name)
+    if problem:
+        raise InvalidModelNameError(problem)
+
+
 def model_file_name(path):
     """The name the registered file or folder has (the last part of its address)."""
     return str(path or "").rstrip("/").rsplit("/", 1)[-1]
@@ -38,13 +46,11 @@ class AzureV2ModelRegistry(ModelRegistry):
         self.run_history = run_history
         self.workspace_name = workspace_name
 
-    def register(self, name, source_path, run_id=None, tags=None, properties=None, description=None,
-                 model_framework=None, model_framework_version=None, from_run_files=None):
+    def register(self, name, source_path, tags=None, properties=None, description=None,
+                 model_framework=None, model_framework_version=None):
         validate_model_name(name)
         fields = dict(tags=tags, properties=properties, description=description, model_framework=model_framework,
                       model_framework_version=model_framework_version)
-        if from_run_files is not None:
-            return self.register_from_run(*from_run_files, name, **fields)
         if not Path(source_path).exists():
             raise ModelPathNotFoundException(f"Could not locate the provided model_path {source_path}: no such file "
                                              "or directory.")
@@ -52,14 +58,15 @@ class AzureV2ModelRegistry(ModelRegistry):
             return to_record(self.adapter.create_model(translate.to_model(name, Path(source_path).resolve(),
                                                                           **fields)))
 
-    def register_from_run(self, run_id, model_path, name, **fields):
+    def register_from_run(self, run_id, model_path, name, tags=None, properties=None, description=None,
+                          model_framework=None, model_framework_version=None):
         """``run.register_model``: the run's file or folder ``model_path`` as the next version of ``name``."""
         validate_model_name(name)
-        path = str(model_path).replace("\\", "/").strip("/")
-        while path.startswith("./"):
-            path = path[2:]
+        fields = dict(tags=tags, properties=properties, description=description, model_framework=model_framework,
+                      model_framework_version=model_framework_version)
+        path = normalise_model_path(model_path)
         files = self.run_history.list_files(run_id)
-        if path not in files and not any(f.startswith(path + "/") for f in files):
+        if not files_of_model(model_path, files):
             raise ModelPathNotFoundException(
                 f"Could not locate the provided model_path {model_path!r} in the set of files uploaded to the run "
                 f"{run_id}: {', '.join(files) or '(none)'}. Write the model under ./outputs in the training script, "
@@ -88,8 +95,9 @@ class AzureV2ModelRegistry(ModelRegistry):
                 models = [to_record(m) for m in self.adapter.list_models(name)]
         except ModelNotFoundError:
             return []
-        found = [m for m in models if (run_id is None or m.run_id == run_id) and matches_filters(m.tags, tags)
-                 and matches_filters(m.properties, properties)]
+        tag_pairs, property_pairs = model_filter_pairs(tags), model_filter_pairs(properties)
+        found = [m for m in models if (run_id is None or m.run_id == run_id) and matches(m.tags, tag_pairs)
+                 and matches(m.properties, property_pairs)]
         found.sort(key=lambda r: (r.name, -r.version))
         if latest:
             newest = {}
@@ -106,6 +114,13 @@ class AzureV2ModelRegistry(ModelRegistry):
         Path(target_dir).mkdir(parents=True, exist_ok=True)
         with sdk_errors("download the model", model=name):
             return self.adapter.download_model(record.name, record.version, str(target_dir))
+
+    def delete(self, name, version):
+        """SDK v2 has no deletion of a model version: it is archived (``models.archive``), which takes
+        it out of every listing and of "latest", as a deletion does."""
+        record = self.get(name, version)
+        with sdk_errors("delete the model", model=name):
+            self.adapter.delete_model(record.name, record.version)
 
     def local_path(self, name, version=None):
         """Downloaded once into amlocal's cache (as the SDK does into ./azureml-models)."""

@@ -25,12 +25,14 @@ import threading
 import time
 from pathlib import Path
 
-from amlocal._upload import upload_with_progress
+from amlocal.curated_environments import is_curated_name
+from amlocal.rules.statuses import TERMINAL
+from amlocal.rules.uploads import upload_with_progress
 
 from . import auth as auth_module
 from ._paths import inside
 from ._time import epoch, utc
-from .adapter import TERMINAL_STATUSES, AzureMLV2Adapter
+from .adapter import AzureMLV2Adapter
 from .errors import sdk_errors
 
 _END_STATUS = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}
@@ -83,27 +85,26 @@ class SdkV2Adapter(AzureMLV2Adapter):
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(int(timeouts.retries)))
 
     @classmethod
-    def for_workspace(cls, amlocal_workspace):
-        """Sign in with the credential ``auth.find_credentials`` finds and open the workspace that
-        ``amlocal_workspace`` (its config.json) names. Raises AzureCredentialsError or
-        AzureWorkspaceNotFoundError when that cannot work."""
+    def for_workspace(cls, info, auth=None):
+        """Sign in with ``auth`` or the credential ``auth.find_credentials`` finds, and open the
+        workspace that ``info`` (a WorkspaceInfo: its config.json) names. Raises
+        AzureCredentialsError or AzureWorkspaceNotFoundError when that cannot work."""
         from azure.ai.ml import MLClient
 
-        config = getattr(amlocal_workspace, "_config", {}) or {}
+        config = info.config or {}
         timeouts = auth_module.Timeouts.from_config(config)
-        choice = auth_module.find_credentials(config, os.environ, getattr(amlocal_workspace, "auth", None))
+        choice = auth_module.find_credentials(config, os.environ, auth)
         cloud = config.get("cloud")
-        described = (f"{amlocal_workspace.name} (subscription {amlocal_workspace.subscription_id}, resource group "
-                     f"{amlocal_workspace.resource_group}) with {choice.description}")
-        with sdk_errors(f"open workspace {described}", workspace=amlocal_workspace.name,
-                        timeouts=timeouts.as_tuple()):
+        described = (f"{info.name} (subscription {info.subscription_id}, resource group {info.resource_group}) "
+                     f"with {choice.description}")
+        with sdk_errors(f"open workspace {described}", workspace=info.name, timeouts=timeouts.as_tuple()):
             credential = auth_module.build_credential(choice, timeouts, cloud)
-            client = MLClient(credential, subscription_id=amlocal_workspace.subscription_id,
-                              resource_group_name=amlocal_workspace.resource_group,
-                              workspace_name=amlocal_workspace.name, enable_telemetry=False, show_progress=True,
-                              **({"cloud": cloud} if cloud else {}), **timeouts.transport_kwargs())
+            client = MLClient(credential, subscription_id=info.subscription_id,
+                              resource_group_name=info.resource_group, workspace_name=info.name,
+                              enable_telemetry=False, show_progress=True, **({"cloud": cloud} if cloud else {}),
+                              **timeouts.transport_kwargs())
             # Also registers the credential with azureml-mlflow for this tracking address.
-            tracking_uri = client.workspaces.get(amlocal_workspace.name).mlflow_tracking_uri
+            tracking_uri = client.workspaces.get(info.name).mlflow_tracking_uri
         return cls(client, tracking_uri, timeouts)
 
     def _mlflow(self):
@@ -158,7 +159,7 @@ class SdkV2Adapter(AzureMLV2Adapter):
         return sorted({job.experiment_name for job in self.ml.jobs.list() if job is not None and job.experiment_name})
 
     def cancel(self, name):
-        if self.get_status(name) not in TERMINAL_STATUSES:
+        if self.get_status(name) not in TERMINAL:
             self.ml.jobs.begin_cancel(name)
 
     def studio_url(self, name):
@@ -237,7 +238,10 @@ class SdkV2Adapter(AzureMLV2Adapter):
         return client.create_run(experiment_id).info.run_id
 
     def end_run(self, name, status):
-        self._mlflow().set_terminated(name, _END_STATUS.get(status, "FINISHED"))
+        client = self._mlflow()
+        if client.get_run(name).info.status in _END_STATUS.values():
+            return  # already ended: the first end stands
+        client.set_terminated(name, _END_STATUS.get(status, "FINISHED"))
 
     # -- models ----------------------------------------------------------------------------------
     def create_model(self, model):
@@ -273,7 +277,31 @@ class SdkV2Adapter(AzureMLV2Adapter):
             shutil.move(str(source), str(target))
         return str(target)
 
+    def delete_model(self, name, version):
+        self.ml.models.archive(name=name, version=str(version))
+
+    # -- environments --------------------------------------------------------------------------------
+    def register_environment(self, environment):
+        return str(self.ml.environments.create_or_update(environment).version)
+
+    def get_environment(self, name, version=None):
+        from .translate import from_environment
+
+        if version is None:
+            environment = self.ml.environments.get(name, label="latest")
+        else:
+            environment = self.ml.environments.get(name, version=str(version))
+        return from_environment(environment, curated=is_curated_name(name))
+
+    def list_environments(self):
+        """The latest version of every environment: one listing of the containers, then one call each."""
+        names = sorted({container.name for container in self.ml.environments.list() if container.name})
+        return {name: self.get_environment(name) for name in names}
+
     # -- compute -----------------------------------------------------------------------------------
+    def list_computes(self):
+        return [_compute_record(c) for c in self.ml.compute.list() if str(getattr(c, "type", "")).lower() == "amlcompute"]
+
     def get_compute(self, name):
         return _compute_record(self.ml.compute.get(name))
 
@@ -307,6 +335,9 @@ class SdkV2Adapter(AzureMLV2Adapter):
         return record
 
     # -- datastores --------------------------------------------------------------------------------
+    def list_datastores(self):
+        return sorted(datastore.name for datastore in self.ml.datastores.list())
+
     def _container(self, datastore):
         from azure.ai.ml._artifacts._artifact_utilities import get_datastore_info
         from azure.storage.blob import ContainerClient

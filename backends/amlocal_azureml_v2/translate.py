@@ -4,8 +4,9 @@ entities' own REST serialisation (``_to_rest_object()``).
 
     to_command_job        RunSpec -> ``azure.ai.ml.command()`` (a Command job)
     to_environment        EnvironmentSpec -> ``Environment(image=..., conda_file=...)`` or a curated name
+    to_registered_environment / from_environment   EnvironmentSpec <-> a named ``Environment``
     to_input              DataPathSpec -> ``Input(type="uri_folder"|"uri_file", mode="ro_mount"|"download")``
-    to_aml_compute        a v1 provisioning configuration -> ``AmlCompute(...)``
+    to_aml_compute        ``AmlCompute.provisioning_configuration``'s keywords -> ``AmlCompute(...)``
     to_model              a run's file or a local path -> ``Model(path=...)``
 
 What SDK v2 cannot express is refused here with InvalidArgumentError / ComputeTargetException
@@ -14,14 +15,12 @@ without its subnet, ...).
 """
 
 import re
-import secrets
 import shlex
-import time
 
-from amlocal.core.compute_target import ComputeTargetException
-from amlocal.core.environment import DEFAULT_BASE_IMAGE as LOCAL_BASE_IMAGE
-from amlocal.exceptions import InvalidArgumentError
-from amlocal.specs import DataPathSpec
+from amlocal.exceptions import ComputeTargetException, InvalidArgumentError
+from amlocal.local import DEFAULT_BASE_IMAGE as LOCAL_BASE_IMAGE
+from amlocal.rules.packages import canonical_name
+from amlocal.specs import DataPathSpec, EnvironmentSpec
 
 #: Where amlocal's runtime shim sits inside the code snapshot a job receives (``_code.stage``).
 SHIM_FOLDER = "_amlocal_shim"
@@ -32,8 +31,6 @@ DEFAULT_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
 DEFAULT_CHANNELS = ("conda-forge",)
 #: azure-ai-ml's rule for input names (``validate_key_contains_allowed_characters``).
 INPUT_NAME = re.compile(r"^[a-zA-Z_]+[a-zA-Z0-9_]*$")
-#: Azure ML job names: letters, digits, '-' and '_', starting with a letter or digit.
-JOB_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 #: The run's own variables, set on every job: the shim reads them (``_mlflow_sink``, run.py).
 SINK_VARIABLES = ("AMLOCAL_RUN_SINK", "AMLOCAL_RUN_ID", "AMLOCAL_EXPERIMENT_NAME")
 MODES = {"mount": "ro_mount", "download": "download"}
@@ -48,29 +45,21 @@ def _python_of_local_image(image):
 DEFAULT_PYTHON_VERSION = _python_of_local_image(LOCAL_BASE_IMAGE)
 
 
-def new_job_name(experiment):
-    """A fresh job name in the run id shape amlocal's other backends use: <experiment>_<epoch>_<hex>."""
-    stem = JOB_NAME_CHARS.sub("_", experiment or "run").lstrip("_-") or "run"
-    return f"{stem[:200]}_{int(time.time())}_{secrets.token_hex(4)}"
+def has_mlflow(pip_packages):
+    """Whether pip requirements install mlflow (or its skinny client)."""
+    return bool({canonical_name(p) for p in pip_packages} & {"mlflow", "mlflow-skinny"})
 
 
-def _package_name(spec):
-    for separator in "=<>!~[; @":
-        spec = spec.split(separator)[0]
-    return spec.strip().lower().replace("_", "-")
-
-
-def conda_file(env_spec):
+def conda_file(env_spec, logging=True):
     """The conda specification (a dict, as ``Environment(conda_file=...)`` takes) of ``env_spec``:
-    its Python, channels, conda and pip packages and pip options, plus mlflow and azureml-mlflow
-    unless the user lists them (a user's pin wins)."""
+    its Python, channels, conda and pip packages and pip options, plus (``logging``) mlflow and
+    azureml-mlflow unless the user lists them (a user's pin wins)."""
     pip = list(env_spec.pip_options) + list(env_spec.pip_packages)
-    names = {_package_name(p) for p in env_spec.pip_packages}
-    for package in LOGGING_PACKAGES:
-        wanted = {package} | ({"mlflow-skinny"} if package == "mlflow" else set())
-        if not names & wanted:
+    names = {canonical_name(p) for p in env_spec.pip_packages}
+    for package in LOGGING_PACKAGES if logging else ():
+        if package not in names and not (package == "mlflow" and has_mlflow(env_spec.pip_packages)):
             pip.append(package)
-    conda_names = {_package_name(p) for p in env_spec.conda_packages}
+    conda_names = {canonical_name(p) for p in env_spec.conda_packages}
     dependencies = []
     if "python" not in conda_names:
         dependencies.append(f"python={env_spec.python_version or DEFAULT_PYTHON_VERSION}")
@@ -104,6 +93,38 @@ def to_environment(env_spec):
     if env_spec.user_managed:
         return Environment(image=image)
     return Environment(image=image, conda_file=conda_file(env_spec))
+
+
+def to_registered_environment(env_spec):
+    """The named ``Environment`` that ``Environment.register`` stores: the user's definition as it
+    is (no logging packages added: a job gets those from ``to_environment``), version left to
+    the service (the next one)."""
+    from azure.ai.ml.entities import Environment
+
+    image = env_spec.base_image or DEFAULT_IMAGE
+    if env_spec.user_managed:
+        return Environment(name=env_spec.name, image=image)
+    return Environment(name=env_spec.name, image=image, conda_file=conda_file(env_spec, logging=False))
+
+
+def from_environment(environment, curated=False):
+    """The EnvironmentSpec of an azure-ai-ml ``Environment`` (registered or curated). An image
+    without a conda file is a user-managed environment: Azure installs nothing in it."""
+    conda = environment.conda_file if isinstance(environment.conda_file, dict) else None
+    python_version, pip, conda_packages = None, [], []
+    for dependency in (conda or {}).get("dependencies") or []:
+        if isinstance(dependency, dict):
+            pip.extend(str(p) for p in dependency.get("pip") or [])
+        elif canonical_name(dependency) == "python":
+            python_version = str(dependency).partition("=")[2].lstrip("=") or None
+        elif canonical_name(dependency) != "pip":
+            conda_packages.append(str(dependency))
+    options = [p for p in pip if p.startswith("-")]
+    return EnvironmentSpec(
+        name=environment.name, version=None if environment.version is None else str(environment.version),
+        base_image=environment.image, python_version=python_version, pip_packages=[p for p in pip if p not in options],
+        conda_packages=conda_packages, pip_options=options, channels=list((conda or {}).get("channels") or []),
+        user_managed=conda is None and not curated, curated=curated)
 
 
 def datastore_uri(datastore, path):
@@ -193,12 +214,12 @@ _PUBLIC_ACCESS = {"enabled": True, "disabled": False, "notspecified": None}
 
 
 def _setting(config, name, default=None):
-    return getattr(config, name, default)
+    return config.get(name, default)
 
 
 def to_aml_compute(name, config, subscription_id=None):
-    """``AmlCompute`` of an amlocal ``AmlCompute.provisioning_configuration(...)`` (SDK v1's
-    keywords), every setting mapped to its SDK v2 counterpart:
+    """``AmlCompute`` of the keyword arguments of ``AmlCompute.provisioning_configuration(...)``
+    (SDK v1's, as a dict), every setting mapped to its SDK v2 counterpart:
 
     vm_size -> size; vm_priority -> tier; min_nodes/max_nodes -> min/max_instances;
     idle_seconds_before_scaledown -> idle_time_before_scale_down (seconds); admin_username /

@@ -87,7 +87,7 @@ def test_the_core_never_imports_azure_ai_ml(tmp_path):
                                                       "workspace_name": "w"}))
     out = run_python(textwrap.dedent("""
         import sys
-        import amlocal, amlocal.core, amlocal.train.sklearn, amlocal.backend, amlocal.specs
+        import amlocal, amlocal.core, amlocal.train.sklearn, amlocal.execution, amlocal.stores, amlocal.specs
         from amlocal.core import Workspace
         Workspace.from_config(backend="process").backend
         print(sorted(n for n in sys.modules if n.startswith(("azure.ai.ml", "mlflow"))))
@@ -113,7 +113,8 @@ def test_without_the_extra_choosing_azureml_v2_names_it(tmp_path):
 def test_each_module_of_the_plugin_imports_alone(tmp_path):
     for module in ("amlocal_azureml_v2", "amlocal_azureml_v2.fake", "amlocal_azureml_v2.sdk_adapter",
                    "amlocal_azureml_v2.translate", "amlocal_azureml_v2.auth", "amlocal_azureml_v2.errors",
-                   "amlocal_azureml_v2.metrics", "amlocal_azureml_v2.backend"):
+                   "amlocal_azureml_v2.metrics", "amlocal_azureml_v2.azureml_v2_backend",
+                   "amlocal_azureml_v2.stores", "amlocal_azureml_v2.history", "amlocal_azureml_v2.registry"):
         run_python(f"import {module}", tmp_path)
 
 

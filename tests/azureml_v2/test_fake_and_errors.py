@@ -12,7 +12,8 @@ from azure.ai.ml.exceptions import MlException
 from amlocal.core import Environment, Experiment, Model, ScriptRunConfig
 from amlocal.core.compute import AmlCompute, ComputeTarget
 from amlocal.core.compute_target import ComputeTargetException
-from amlocal.exceptions import InvalidArgumentError, ModelNotFoundError, RunNotFoundError
+from amlocal.exceptions import EnvironmentNotFoundError, InvalidArgumentError, ModelNotFoundError, RunNotFoundError
+from amlocal.rules.names import new_run_id
 from amlocal_azureml_v2 import _code, errors, translate
 from amlocal_azureml_v2.adapter import AzureMLV2Adapter
 from amlocal_azureml_v2.fake import FakeV2Adapter
@@ -30,7 +31,7 @@ def submit(fake, tmp_path, body, name="job.py", compute="amlocal-cpu", environme
     staged, _ = _code.stage(folder, parent=tmp_path)
     spec = RunSpec(experiment="exp", source_directory=str(folder), script=name,
                    environment=environment or EnvironmentSpec(name="e"))
-    return fake.submit(translate.to_command_job(spec, translate.new_job_name("exp"), staged, compute))
+    return fake.submit(translate.to_command_job(spec, new_run_id("exp"), staged, compute))
 
 
 def poll_until(fake, name, statuses, timeout=60):
@@ -100,7 +101,9 @@ def test_run_model_and_datastore_errors(ws, project):
     with pytest.raises(ModelNotFoundError, match="no model named 'ghost'"):
         Model(ws, "ghost")
     with pytest.raises(InvalidArgumentError, match="no datastore 'elsewhere'"):
-        ws.backend.datastore_list("elsewhere")
+        ws.stores.datastores.list("elsewhere")
+    with pytest.raises(EnvironmentNotFoundError, match="(?s)no environment 'ghost'.*env.register"):
+        Environment.get(ws, "ghost")
     config = ScriptRunConfig(source_directory="src", script="train_iris.py", environment=Environment("e"),
                              compute_target="amlocal-cpu")
     config.arguments = ["--data", ws.get_default_datastore().path("x").as_download(path_on_compute="data")]

@@ -23,7 +23,7 @@ from amlocal_azureml_v2.adapter import STATUS_ORDER
 from amlocal_azureml_v2.fake import mock_azureml_v2
 
 #: What the fake goes through: the documented order without Provisioning ("not used currently").
-SEEN_ORDER = [s for s in STATUS_ORDER if s != "Provisioning"]
+SEEN_ORDER = [s for s in STATUS_ORDER if s != "Provisioning"] + ["Completed"]
 
 
 def iris_example(penalty=1.0):
@@ -194,8 +194,11 @@ def test_unmodified_script_logs_every_kind(ws, project):
     assert metrics["folds"] == [1, 2, 3]
     assert metrics["curve"] == {"x": [1, 2], "y": [2, 4]}
     assert metrics["table"] == {"a": [1, 2], "b": [3, 4]}
-    assert metrics["cm"]["data"]["matrix"] == [[1, 0], [0, 1]]
-    assert metrics["picture"].startswith("aml://artifactId/picture_")
+    # artifact-backed kinds: their location, or with populate their value (amlocal.rules.metrics)
+    location = f"aml://artifactId/ExperimentRun/dcid.{run.id}/"
+    assert metrics["cm"] == location + "cm"
+    assert run.get_metrics(name="cm", populate=True)["cm"]["data"]["matrix"] == [[1, 0], [0, 1]]
+    assert metrics["picture"].startswith(location + "picture_") and metrics["picture"].endswith(".txt")
     assert {"stage": "dev", "team": "ml", "owner": "ana"}.items() <= run.get_tags().items()
     files = run.get_file_names()
     assert {"outputs/notes.txt", "uploads/extra.txt"} <= set(files)
@@ -218,7 +221,7 @@ def test_host_side_logging_continues_the_series(ws, project):
     run.log_row("after", a=1)
     run.tag("reviewed", "yes")
     assert run.get_metrics()["loss"] == [0.5, 0.25]
-    assert run.get_metrics()["after"] == {"a": [1]}
+    assert run.get_metrics()["after"] == {"a": 1}  # one row: a dict of values
     assert run.get_tags()["reviewed"] == "yes"
 
 
@@ -322,5 +325,5 @@ def test_interactive_runs_log_through_mlflow(ws):
     run.tag("stage", "dev")
     run.complete()
     assert run.get_status() == "Completed"
-    assert run.get_metrics() == {"loss": [0.5, 0.25], "curve": {"x": [1], "y": [2]}}
+    assert run.get_metrics() == {"loss": [0.5, 0.25], "curve": {"x": 1, "y": 2}}
     assert run.get_tags() == {"stage": "dev"}

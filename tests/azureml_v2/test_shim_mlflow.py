@@ -13,7 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from amlocal._runtime import SHIM_DIR
+from amlocal.local import job_shim_dir
 from amlocal_azureml_v2 import metrics
 from amlocal_azureml_v2._fake_job import FAKE_MLFLOW_DIR
 
@@ -59,7 +59,7 @@ def test_the_unmodified_script_logs_to_real_mlflow_and_reads_back_as_sdk_v1(tmp_
     client = MlflowClient(tracking_uri=store)
     run_id = client.create_run(client.create_experiment("v2-job")).info.run_id
     proc = run_script(tmp_path, {"MLFLOW_TRACKING_URI": store, "MLFLOW_RUN_ID": run_id,
-                                 "MLFLOW_EXPERIMENT_NAME": "v2-job", "MLFLOW_ALLOW_FILE_STORE": "true"}, [SHIM_DIR])
+                                 "MLFLOW_EXPERIMENT_NAME": "v2-job", "MLFLOW_ALLOW_FILE_STORE": "true"}, [job_shim_dir()])
     assert proc.returncode == 0, proc.stderr
     assert f"ID {run_id} v2-job" in proc.stdout
 
@@ -88,12 +88,15 @@ def test_the_unmodified_script_logs_to_real_mlflow_and_reads_back_as_sdk_v1(tmp_
         if name:
             record = json.loads(Path(client.download_artifacts(run_id, path, str(tmp_path / "m"))).read_text())
             stored[record["name"]] = record
-    shapes = metrics.v1_shapes(histories, stored)
+    shapes = metrics.v1_shapes(histories, stored, run_id=run_id)
+    location = f"aml://artifactId/ExperimentRun/dcid.{run_id}/"
     image = shapes.pop("picture")
-    assert image.startswith("aml://artifactId/picture_") and image.endswith(".txt")
+    assert image.startswith(location + "picture_") and image.endswith(".txt")
     assert shapes == {"loss": [0.5, 0.25], "epochs": 3.0, "converged": 1.0, "kernel": "linear", "folds": [0.1, 0.2],
-                      "curve": {"x": [1, 2], "y": ["a", "b"]}, "table": {"a": [1, 2]},
-                      "cm": '{"schema_type": "confusion_matrix"}'}
+                      "curve": {"x": [1, 2], "y": ["a", "b"]}, "table": {"a": [1, 2]}, "cm": location + "cm"}
+    populated = metrics.v1_shapes(histories, stored, run_id=run_id, populate=True)
+    assert populated["cm"] == '{"schema_type": "confusion_matrix"}'
+    assert populated["picture"] == image.rpartition("/")[2]
 
 
 SINK_CALLS = {"log_metric": ("run_id", "key", "value"), "log_batch": ("run_id",), "log_dict": ("run_id",),
@@ -121,7 +124,7 @@ def test_the_stand_in_mlflow_has_the_real_signatures(tmp_path):
         assert parameters == list(inspect.signature(getattr(mlflow.tracking.MlflowClient, name)).parameters), name
     assert stand_in["metric"] == list(inspect.signature(mlflow.entities.Metric.__init__).parameters)
     # and the shim passes what the real methods take
-    source = (SHIM_DIR / "azureml" / "core" / "_mlflow_sink.py").read_text()
+    source = (job_shim_dir() / "azureml" / "core" / "_mlflow_sink.py").read_text()
     assert "self.client.log_metric(self.run_id, key, value, step=step)" in source
     assert "self.metric_class(key=key, value=value, timestamp=_now_ms(), step=step)" in source
 
@@ -132,7 +135,7 @@ def test_without_mlflow_in_the_job_the_script_still_runs_and_says_why(tmp_path):
     (tmp_path / "hide" / "mlflow").mkdir()
     (tmp_path / "hide" / "mlflow" / "__init__.py").write_text("raise ImportError('no mlflow here')\n")
     proc = run_script(tmp_path, {"AMLOCAL_RUN_SINK": "mlflow", "AMLOCAL_RUN_ID": "job_1"},
-                      [SHIM_DIR, tmp_path / "hide"])
+                      [job_shim_dir(), tmp_path / "hide"])
     assert proc.returncode == 0, proc.stderr
     assert "has no usable 'mlflow' package (no mlflow here)" in proc.stderr
     assert "Attempted to log scalar metric loss:\n0.5" in proc.stdout
@@ -141,7 +144,7 @@ def test_without_mlflow_in_the_job_the_script_still_runs_and_says_why(tmp_path):
 def test_a_local_runs_control_directory_wins_over_mlflow_variables(tmp_path):
     control = tmp_path / "control"
     proc = run_script(tmp_path, {"AMLOCAL_RUN_CONTROL": str(control), "AMLOCAL_RUN_ID": "local_1",
-                                 "MLFLOW_TRACKING_URI": "azureml://nowhere", "MLFLOW_RUN_ID": "x"}, [SHIM_DIR])
+                                 "MLFLOW_TRACKING_URI": "azureml://nowhere", "MLFLOW_RUN_ID": "x"}, [job_shim_dir()])
     assert proc.returncode == 0, proc.stderr
     assert "ID local_1" in proc.stdout
     assert (control / "events.jsonl").read_text().count('"kind":"metric"') == 11

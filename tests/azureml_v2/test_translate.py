@@ -13,7 +13,7 @@ from amlocal.core.compute_target import ComputeTargetException
 from amlocal.exceptions import InvalidArgumentError
 from amlocal.specs import DataPathSpec, EnvironmentSpec, RunSpec
 from amlocal.train.sklearn import DEFAULT_FRAMEWORK_VERSION, SKLearn
-from amlocal_azureml_v2 import _specs, translate
+from amlocal_azureml_v2 import translate
 
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
 PREFIX = 'PYTHONPATH="$PWD/_amlocal_shim${PYTHONPATH:+:$PYTHONPATH}" '
@@ -121,21 +121,37 @@ def test_curated_and_user_managed_environments():
     assert rest_environment(own) == {"image": "me/img:1", "isAnonymous": True, "isArchived": False}
 
 
-def test_the_core_objects_become_plain_specs(project):
-    Workspace.from_config(backend="process")
-    ds = Datastore(Workspace.from_config(backend="process"))
+def test_the_cores_run_spec_becomes_the_job(project, tmp_path):
+    """What the core hands the backend (an amlocal.specs.RunSpec it built itself) translates as it is."""
+    ws = Workspace.from_config(backend="process")
+    ds = Datastore(ws)
     estimator = SKLearn(source_directory="src", entry_script="train_iris.py", compute_target="cpu",
                         script_params={"--penalty": 0.5, "--data": ds.path("iris").as_download(),
                                        "--flag": True},
                         pip_packages=["joblib"], environment_variables={"A": "1"})
-    plain = _specs.run_spec(estimator._run_spec("sklearn-iris", tags={"t": 1}))
-    assert plain.arguments == ("--penalty", "0.5", "--data",
-                               DataPathSpec("workspaceblobstore", "iris", mode="download"), "--flag", "True")
-    assert plain.environment.pip_packages == (f"scikit-learn=={DEFAULT_FRAMEWORK_VERSION}", "joblib")
-    assert plain.environment.environment_variables == {"A": "1"}
-    assert (plain.compute_target, plain.tags) == ("cpu", {"t": "1"})
-    assert _specs.run_spec(plain) is plain
-    assert _specs.environment_spec(AmlocalEnvironment("AzureML-sklearn-1.5")).curated is True
+    plain = estimator._run_spec("sklearn-iris", tags={"t": 1})
+    assert isinstance(plain, RunSpec)
+    properties = rest_properties(translate.to_command_job(plain, "n", tmp_path, "cpu"))
+    assert properties["command"] == PREFIX + ("python train_iris.py --penalty 0.5 --data "
+                                              "${{inputs.workspaceblobstore}} --flag True")
+    assert properties["inputs"]["workspaceblobstore"]["mode"] == "Download"
+    assert properties["environmentVariables"]["A"] == "1" and properties["tags"] == {"t": "1"}
+    pip = rest_environment(translate.to_environment(plain.environment))["condaFile"]
+    assert f"scikit-learn=={DEFAULT_FRAMEWORK_VERSION}" in pip and "- joblib" in pip
+    curated = AmlocalEnvironment.get(ws, "AzureML-sklearn-1.5")._spec()
+    assert translate.to_environment(curated) == "azureml:AzureML-sklearn-1.5@latest"
+
+
+def test_a_registered_environment_reads_back_as_it_was_given():
+    spec = EnvironmentSpec(name="train-env", python_version="3.10", pip_packages=("scikit-learn==1.5.2",),
+                           conda_packages=("libgomp",), pip_options=("--pre",), channels=("conda-forge",),
+                           base_image="me/img:1")
+    registered = translate.to_registered_environment(spec)
+    assert (registered.name, registered.version) == ("train-env", None)  # the service numbers it
+    assert "mlflow" not in str(registered.conda_file)  # the user's definition, not a job's
+    assert translate.from_environment(registered) == spec
+    managed = EnvironmentSpec(name="own", base_image="me/img:2", user_managed=True)
+    assert translate.from_environment(translate.to_registered_environment(managed)) == managed
 
 
 def provisioning(**overrides):
@@ -147,7 +163,7 @@ def provisioning(**overrides):
                   identity_id=["/subscriptions/x/resourceGroups/y/providers/Microsoft.ManagedIdentity/"
                                "userAssignedIdentities/z"], location="westeurope", enable_node_public_ip=False)
     values.update(overrides)
-    return type("ProvisioningConfiguration", (), values)()
+    return values
 
 
 def compute_rest(config, resource_group="ws-rg"):
@@ -184,7 +200,7 @@ def test_a_vnet_in_another_resource_group_is_a_full_subnet_id():
 
 
 def test_the_defaults_of_provisioning_configuration():
-    rest = compute_rest(AmlCompute.provisioning_configuration(max_nodes=4))
+    rest = compute_rest(AmlCompute.provisioning_configuration(max_nodes=4).to_dict())
     properties = rest["properties"]["properties"]
     assert (properties["vmSize"], properties["vmPriority"]) == ("STANDARD_D2_V2", "Dedicated")
     assert properties["scaleSettings"] == {"maxNodeCount": 4, "minNodeCount": 0, "nodeIdleTimeBeforeScaleDown": "PT30M"}
@@ -216,9 +232,3 @@ def test_model_from_a_job_file():
     assert rest["properties"] == {"accuracy": "0.97", "model_framework": "ScikitLearn",
                                   "model_framework_version": "1.5.2"}
     assert model.version is None  # the service gives the next version
-
-
-def test_job_names_are_run_ids_azure_accepts():
-    name = translate.new_job_name("my experiment/v2")
-    stem, epoch, token = name.rsplit("_", 2)
-    assert stem == "my_experiment_v2" and epoch.isdigit() and len(token) == 8
