@@ -46,11 +46,13 @@ $(STAMP): pyproject.toml $(wildcard backends/*/__init__.py)
 	    fi; \
 	fi
 	$(PYTHON) -m venv $(VENV)
-	@# the pip bundled with Python 3.11 (23.x) crashes (resolvelib InconsistentCandidate) while
-	@# backtracking through azure-ai-ml's exact opentelemetry pins; newer pips resolve them
+	@# needed for azure + azure-v2 together: the pip bundled with Python 3.11 (23.2.1) crashes
+	@# (resolvelib InconsistentCandidate on opentelemetry-sdk) while backtracking through
+	@# azure-ai-ml's exact opentelemetry pins; pip >= 24.2 resolves them
 	$(VENV)/bin/python -m pip install -q --upgrade 'pip>=24.2'
 	$(VENV)/bin/python -m pip install -e '.[dev,azure,azure-v2]'
-	@# both Azure SDKs (v1 azureml-core, v2 azure-ai-ml) must resolve together: fail on any conflict
+	@# both Azure SDKs (v1 azureml-core, v2 azure-ai-ml) share azure-core, azure-mgmt-core, PyJWT ...: a venv
+	@# reused from an earlier install can keep a version that no longer fits; fail on any conflict
 	$(VENV)/bin/python -m pip check
 	@touch $@
 
