@@ -123,3 +123,13 @@ def test_a_silent_network_fails_within_the_bound_as_an_amlocal_error(silent_serv
     assert elapsed < 15, elapsed
     assert "connect timeout 1 s, read timeout 1 s, 1 retries" in str(raised.value)
     assert "proxy" in str(raised.value)
+
+
+def test_a_workspace_without_credentials_fails_at_first_use_saying_what_to_do(project):
+    from amlocal.core import Workspace
+
+    ws = Workspace.from_config(backend="azureml-v2")  # choosing the backend signs in to nothing yet
+    with pytest.raises(AzureCredentialsError, match="(?s)No Azure credentials.*az login"):
+        ws.run_history
+    with pytest.raises(AzureCredentialsError, match="auth=object cannot sign in"):
+        Workspace.from_config(backend="azureml-v2", auth=object()).model_registry

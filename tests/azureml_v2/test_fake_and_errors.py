@@ -20,8 +20,11 @@ from amlocal_azureml_v2.fake import FakeV2Adapter
 from amlocal.specs import EnvironmentSpec, RunSpec
 
 
-def test_the_fake_implements_the_whole_adapter():
-    assert issubclass(FakeV2Adapter, AzureMLV2Adapter) and not FakeV2Adapter.__abstractmethods__
+def test_the_fake_and_the_real_adapter_implement_the_whole_seam():
+    from amlocal_azureml_v2.sdk_adapter import SdkV2Adapter
+
+    for adapter in (FakeV2Adapter, SdkV2Adapter):
+        assert issubclass(adapter, AzureMLV2Adapter) and not adapter.__abstractmethods__, adapter
 
 
 def submit(fake, tmp_path, body, name="job.py", compute="amlocal-cpu", environment=None):
