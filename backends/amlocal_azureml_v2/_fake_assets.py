@@ -22,12 +22,11 @@ import time
 from pathlib import Path
 
 from amlocal.curated_environments import is_curated_name
+from amlocal.rules.names import is_valid_name
 from amlocal.rules.vm_sizes import VM_SIZES
 
 from ._fake_errors import http_error, ml_exception, not_found
 
-NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,23}$")
-MODEL_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$")
 DEFAULT_FAILURE = "Allocation failed. We do not have sufficient capacity for the requested VM size in this region."
 JOB_ARTIFACT = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/artifacts/paths/(?P<path>.+)$")
 DATASTORE_TYPES = {"workspaceblobstore": "AzureBlob", "workspacefilestore": "AzureFile"}
@@ -84,7 +83,7 @@ class FakeClusters:
         if not isinstance(compute, AmlCompute):
             raise ml_exception(f"create_compute takes an azure.ai.ml.entities.AmlCompute, got {type(compute).__name__}")
         name = compute.name
-        if not isinstance(name, str) or not NAME.match(name):
+        if not is_valid_name("compute_target", name):
             raise http_error(400, "BadArgument", f"Compute name {name} is invalid: it must be 2 to 24 letters, digits "
                                                  "or hyphens and start with a letter.")
         size = (compute.size or "").upper()
@@ -166,7 +165,7 @@ class FakeModels:
     def add(self, model, source, job_name=None, source_address=None):
         """Store a copy of ``source`` as the next version of ``model.name``."""
         name = model.name
-        if not isinstance(name, str) or not MODEL_NAME.match(name):
+        if not is_valid_name("model", name):
             raise http_error(400, "UserError", f"Model name {name} is invalid: it must start with a letter or digit "
                                                "and have at most 255 letters, digits, '-', '.' or '_'.")
         with self._lock:

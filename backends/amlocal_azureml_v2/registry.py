@@ -10,10 +10,11 @@ land in SDK v1's layout: ``target_dir/<the model's file or folder name>``.
 
 from pathlib import Path
 
-from amlocal.exceptions import InvalidModelNameError, ModelError, ModelNotFoundError, ModelPathNotFoundException
+from amlocal.exceptions import ModelError, ModelNotFoundError, ModelPathNotFoundException
 from amlocal.local import cache_dir
 from amlocal.rules.filters import matches, model_filter_pairs
-from amlocal.rules.models import files_of_model, model_name_problem, normalise_model_path
+from amlocal.rules.models import files_of_model, normalise_model_path
+from amlocal.rules.names import validate_model_name
 from amlocal.stores import ModelRecord, ModelRegistry
 
 from . import translate
@@ -27,12 +28,6 @@ def to_record(model):
                        model_framework=(model.get("properties") or {}).get("model_framework"),
                        model_framework_version=(model.get("properties") or {}).get("model_framework_version"),
                        url=model.get("path"))
-
-
-def validate_model_name(name):
-    problem = model_name_problem(name)
-    if problem:
-        raise InvalidModelNameError(problem)
 
 
 def model_file_name(path):
