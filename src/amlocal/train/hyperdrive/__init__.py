@@ -4,7 +4,7 @@ Names load on first use (PEP 562). Importing this package loads neither Optuna n
 numpy: they are needed only by Bayesian and Sobol sampling (``pip install 'amlocal[hyperdrive]'``).
 """
 
-from importlib import import_module
+from ..._lazy import lazy_exports
 
 _EXPORTS = {
     "BanditPolicy": ".policy",
@@ -34,14 +34,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_EXPORTS[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
