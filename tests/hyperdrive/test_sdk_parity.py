@@ -40,6 +40,31 @@ def test_parameter_expressions_match_the_sdk(name, args):
     assert outcome(lambda: getattr(ours, name)(*args)) == outcome(lambda: getattr(sdk, name)(*args))
 
 
+# Arguments wrong in more than one way: the same check must refuse them first.
+SEVERAL_WRONG = [
+    ("quniform", (10, 1, 2.5)), ("qloguniform", (5, 1, 0.5)), ("qnormal", (0, -1, 2.5)),
+    ("qlognormal", ("a", -1, 0.5)), ("uniform", ("a", "b")), ("lognormal", (0, "s")), ("uniform", (1, 1)),
+    ("loguniform", (1, 1)),
+]
+
+
+def refusal(call):
+    """The condition a refused call names ("<name> expects <condition>"), or "ok"."""
+    try:
+        call()
+    except Exception as err:
+        if type(err).__name__ != "HyperDriveConfigException":
+            raise
+        text = str(err)
+        return text[text.index(" expects "):].split(".")[0].split("\n")[0]
+    return "ok"
+
+
+@pytest.mark.parametrize("name, args", SEVERAL_WRONG)
+def test_the_first_refusal_is_the_sdks(name, args):
+    assert refusal(lambda: getattr(ours, name)(*args)) == refusal(lambda: getattr(sdk, name)(*args))
+
+
 SPACES = [
     {"--kernel": sdk.choice("linear", "rbf"), "--penalty": sdk.choice(0.5, 1, 1.5)},
     {"lr": sdk.uniform(0.05, 0.1), "n": sdk.quniform(2, 20, 2)},

@@ -35,6 +35,17 @@ def _check_q(name, q):
         raise invalid_setting(name, "q to be an int", f"Got {q!r}; q is the step values are rounded to.")
 
 
+def _check_bounds(name, min_value, max_value, *q, equal=False):
+    """The SDK's checks of a uniform expression, in its order: both bounds numbers, the step
+    ``q`` (of the quantized ones) integral, min_value below max_value (or ``equal`` to it)."""
+    _check_numbers(name, min_value=min_value, max_value=max_value)
+    for step in q:
+        _check_q(name, step)
+    if min_value > max_value or (min_value == max_value and not equal):
+        raise invalid_setting(name, "min_value <= max_value" if equal else "min_value < max_value",
+                              f"Got {min_value!r} and {max_value!r}.")
+
+
 def choice(*options):
     """A discrete set of options: ``choice(1, 2, 3)``, ``choice([1, 2, 3])`` or ``choice(range(1, 4))``."""
     if len(options) == 0:
@@ -57,72 +68,58 @@ def randint(upper):
 
 def uniform(min_value, max_value):
     """A value uniformly distributed between min_value and max_value."""
-    _check_numbers("uniform", min_value=min_value, max_value=max_value)
-    if min_value >= max_value:
-        raise invalid_setting("uniform", "min_value < max_value", f"Got {min_value!r} and {max_value!r}.")
+    _check_bounds("uniform", min_value, max_value)
     return ["uniform", [min_value, max_value]]
 
 
 def quniform(min_value, max_value, q):
     """``round(uniform(min_value, max_value) / q) * q``."""
-    _check_numbers("quniform", min_value=min_value, max_value=max_value)
-    _check_q("quniform", q)
-    if min_value >= max_value:
-        raise invalid_setting("quniform", "min_value < max_value", f"Got {min_value!r} and {max_value!r}.")
+    _check_bounds("quniform", min_value, max_value, q)
     return ["quniform", [min_value, max_value, q]]
 
 
 def loguniform(min_value, max_value):
     """``exp(uniform(min_value, max_value))``: the bounds are exponents, the values lie in
     [exp(min_value), exp(max_value)]."""
-    _check_numbers("loguniform", min_value=min_value, max_value=max_value)
-    if min_value > max_value:
-        raise invalid_setting("loguniform", "min_value <= max_value", f"Got {min_value!r} and {max_value!r}.")
+    _check_bounds("loguniform", min_value, max_value, equal=True)
     return ["loguniform", [min_value, max_value]]
 
 
 def qloguniform(min_value, max_value, q):
     """``round(exp(uniform(min_value, max_value)) / q) * q``."""
-    _check_numbers("qloguniform", min_value=min_value, max_value=max_value)
-    _check_q("qloguniform", q)
-    if min_value > max_value:
-        raise invalid_setting("qloguniform", "min_value <= max_value", f"Got {min_value!r} and {max_value!r}.")
+    _check_bounds("qloguniform", min_value, max_value, q, equal=True)
     return ["qloguniform", [min_value, max_value, q]]
 
 
-def _check_normal(name, mu, sigma):
+def _check_normal(name, mu, sigma, *q):
+    """The SDK's checks of a normal expression, in its order: mu and sigma numbers, the step
+    ``q`` (of the quantized ones) integral, sigma not negative."""
     _check_numbers(name, mu=mu, sigma=sigma)
+    for step in q:
+        _check_q(name, step)
+    if sigma < 0:
+        raise invalid_setting(name, "sigma to be non negative", f"Got {sigma!r}.")
 
 
 def normal(mu, sigma):
     """A real value normally distributed with mean mu and standard deviation sigma."""
     _check_normal("normal", mu, sigma)
-    if sigma < 0:
-        raise invalid_setting("normal", "sigma to be non negative", f"Got {sigma!r}.")
     return ["normal", [mu, sigma]]
 
 
 def qnormal(mu, sigma, q):
     """``round(normal(mu, sigma) / q) * q``."""
-    _check_normal("qnormal", mu, sigma)
-    _check_q("qnormal", q)
-    if sigma < 0:
-        raise invalid_setting("qnormal", "sigma to be non negative", f"Got {sigma!r}.")
+    _check_normal("qnormal", mu, sigma, q)
     return ["qnormal", [mu, sigma, q]]
 
 
 def lognormal(mu, sigma):
     """``exp(normal(mu, sigma))``."""
     _check_normal("lognormal", mu, sigma)
-    if sigma < 0:
-        raise invalid_setting("lognormal", "sigma to be non negative", f"Got {sigma!r}.")
     return ["lognormal", [mu, sigma]]
 
 
 def qlognormal(mu, sigma, q):
     """``round(exp(normal(mu, sigma)) / q) * q``."""
-    _check_normal("qlognormal", mu, sigma)
-    _check_q("qlognormal", q)
-    if sigma < 0:
-        raise invalid_setting("qlognormal", "sigma to be non negative", f"Got {sigma!r}.")
+    _check_normal("qlognormal", mu, sigma, q)
     return ["qlognormal", [mu, sigma, q]]

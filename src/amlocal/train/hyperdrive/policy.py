@@ -112,16 +112,39 @@ class EarlyTerminationPolicy(ABC):
 
     def _evaluation_point(self, reports):
         """The latest interval <= ``reports`` at which this policy applies, or None."""
-        interval, delay = self._evaluation_interval, self._delay_evaluation
-        point = reports - reports % interval
-        return point if point >= max(delay, 1) else None
+        return None
 
     def _judge(self, run_id, interval, curves, running, goal, metric_name):
         """The reason to cancel ``run_id`` at ``interval``, or None to let it go on."""
         return None
 
 
-class BanditPolicy(EarlyTerminationPolicy):
+class _ScheduledPolicy(EarlyTerminationPolicy):
+    """A policy that applies every ``evaluation_interval`` reports once ``delay_evaluation`` are
+    in (Bandit, MedianStopping, TruncationSelection): the SDK's checks of both, and their properties."""
+
+    def __init__(self, name, properties, evaluation_interval, delay_evaluation):
+        _check_int("evaluation_interval", evaluation_interval, 1)
+        _check_int("delay_evaluation", delay_evaluation, 0)
+        super().__init__(name, properties)
+        self._evaluation_interval = evaluation_interval
+        self._delay_evaluation = delay_evaluation
+
+    @property
+    def evaluation_interval(self):
+        return self._evaluation_interval
+
+    @property
+    def delay_evaluation(self):
+        return self._delay_evaluation
+
+    def _evaluation_point(self, reports):
+        interval, delay = self._evaluation_interval, self._delay_evaluation
+        point = reports - reports % interval
+        return point if point >= max(delay, 1) else None
+
+
+class BanditPolicy(_ScheduledPolicy):
     """Cancel runs whose best metric is not within a slack of the best run's at the same interval."""
 
     POLICY_NAME = "Bandit"
@@ -135,18 +158,14 @@ class BanditPolicy(EarlyTerminationPolicy):
                                       or not math.isfinite(value) or value < 0):
                 raise invalid_setting("Bandit termination policy", f"{label} to be a non-negative number",
                                       f"Got {value!r}.")
-        _check_int("evaluation_interval", evaluation_interval, 1)
-        _check_int("delay_evaluation", delay_evaluation, 0)
         policy_config = {"evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation}
         if slack_factor is not None:
             policy_config["slack_factor"] = slack_factor
         else:
             policy_config["slack_amount"] = slack_amount
-        super().__init__(BanditPolicy.POLICY_NAME, policy_config)
+        super().__init__(BanditPolicy.POLICY_NAME, policy_config, evaluation_interval, delay_evaluation)
         self._slack_factor = slack_factor
         self._slack_amount = slack_amount
-        self._evaluation_interval = evaluation_interval
-        self._delay_evaluation = delay_evaluation
 
     @property
     def slack_factor(self):
@@ -155,14 +174,6 @@ class BanditPolicy(EarlyTerminationPolicy):
     @property
     def slack_amount(self):
         return self._slack_amount
-
-    @property
-    def evaluation_interval(self):
-        return self._evaluation_interval
-
-    @property
-    def delay_evaluation(self):
-        return self._delay_evaluation
 
     @staticmethod
     def _from_dict(dict_policy):
@@ -196,26 +207,15 @@ class BanditPolicy(EarlyTerminationPolicy):
         return None
 
 
-class MedianStoppingPolicy(EarlyTerminationPolicy):
+class MedianStoppingPolicy(_ScheduledPolicy):
     """Cancel runs whose best metric is worse than the median of all runs' running averages."""
 
     POLICY_NAME = "MedianStopping"
 
     def __init__(self, evaluation_interval=1, delay_evaluation=0):
-        _check_int("evaluation_interval", evaluation_interval, 1)
-        _check_int("delay_evaluation", delay_evaluation, 0)
         super().__init__(MedianStoppingPolicy.POLICY_NAME,
-                         {"evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation})
-        self._evaluation_interval = evaluation_interval
-        self._delay_evaluation = delay_evaluation
-
-    @property
-    def evaluation_interval(self):
-        return self._evaluation_interval
-
-    @property
-    def delay_evaluation(self):
-        return self._delay_evaluation
+                         {"evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation},
+                         evaluation_interval, delay_evaluation)
 
     @staticmethod
     def _from_dict(dict_policy):
@@ -235,7 +235,7 @@ class MedianStoppingPolicy(EarlyTerminationPolicy):
         return None
 
 
-class TruncationSelectionPolicy(EarlyTerminationPolicy):
+class TruncationSelectionPolicy(_ScheduledPolicy):
     """Cancel the lowest-performing ``truncation_percentage`` percent of runs at each evaluation."""
 
     POLICY_NAME = "TruncationSelection"
@@ -246,26 +246,15 @@ class TruncationSelectionPolicy(EarlyTerminationPolicy):
         if truncation_percentage < 1 or truncation_percentage > 99:
             raise invalid_setting("truncation_percentage", "value to be between 1 and 99.",
                                   f"Got {truncation_percentage!r}.")
-        _check_int("evaluation_interval", evaluation_interval, 1)
-        _check_int("delay_evaluation", delay_evaluation, 0)
         super().__init__(TruncationSelectionPolicy.POLICY_NAME, {
             "evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation,
-            "truncation_percentage": truncation_percentage, "exclude_finished_jobs": False})
+            "truncation_percentage": truncation_percentage, "exclude_finished_jobs": False},
+            evaluation_interval, delay_evaluation)
         self._truncation_percentage = truncation_percentage
-        self._evaluation_interval = evaluation_interval
-        self._delay_evaluation = delay_evaluation
 
     @property
     def truncation_percentage(self):
         return self._truncation_percentage
-
-    @property
-    def evaluation_interval(self):
-        return self._evaluation_interval
-
-    @property
-    def delay_evaluation(self):
-        return self._delay_evaluation
 
     @staticmethod
     def _from_dict(dict_policy):
@@ -301,9 +290,6 @@ class NoTerminationPolicy(EarlyTerminationPolicy):
     def _from_dict(dict_policy):
         EarlyTerminationPolicy._validate_dict_policy(dict_policy, NoTerminationPolicy.POLICY_NAME)
         return NoTerminationPolicy()
-
-    def _evaluation_point(self, reports):
-        return None
 
 
 def _best_run_at(curves, interval, goal):
