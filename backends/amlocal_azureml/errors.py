@@ -1,60 +1,23 @@
-"""Errors of the azureml backend, and how the Azure ML SDK's errors become amlocal's.
+"""How the Azure ML SDK v1's errors become amlocal's (the error tree and its messages are
+``amlocal_azure.errors``, shared with the azureml-v2 backend).
 
-    amlocal.exceptions.BackendUnavailableError
-    └── AzureCredentialsError            no usable credentials, or Azure rejected them
-    amlocal.exceptions.ConfigError
-    └── AzureWorkspaceNotFoundError      config.json names a workspace Azure does not know
-    amlocal.core.compute_target.ComputeTargetException
-    ├── VmSizeUnavailableError           the vm_size is not offered in the workspace's region
-    ├── ComputeQuotaExceededError        the cluster would pass the subscription's vCPU quota
-    └── ComputeProvisioningError         Azure could not provision the cluster
-    amlocal.exceptions.BackendError
-    └── AzureServiceError                any other Azure ML service error, with its message
-
-The adapters (``sdk_adapter`` and ``fake``) raise the SDK's own exception types. ``sdk_errors``
-turns them into the types above or into amlocal's general ones (ModelNotFoundError,
-ModelPathNotFoundException, RunNotFoundError, InvalidArgumentError), most specific first, so
-user code never has to catch an azureml exception.
+The adapters (``sdk_adapter`` and ``fake``) raise the SDK's own exception types. ``to_amlocal``
+picks their amlocal counterparts (the Azure errors, or amlocal's general ModelNotFoundError,
+ModelPathNotFoundException, RunNotFoundError, InvalidArgumentError), most specific first, and
+``sdk_errors`` raises them in place, so user code never has to catch an azureml exception.
 """
 
-import contextlib
 import json
 import re
 
-from amlocal.exceptions import (AmlocalError, BackendError, BackendUnavailableError, ComputeTargetException, ConfigError,
-                                InvalidArgumentError, ModelNotFoundError, ModelPathNotFoundException,
-                                RunNotFoundError)
+from amlocal.exceptions import InvalidArgumentError, ModelNotFoundError, ModelPathNotFoundException
+from amlocal_azure import errors as azure_errors
+from amlocal_azure.errors import (AzureCredentialsError, AzureServiceError, AzureUnreachableError,  # noqa: F401
+                                  AzureWorkspaceNotFoundError, ComputeProvisioningError, ComputeQuotaExceededError,
+                                  VmSizeUnavailableError)
 
-
-class AzureCredentialsError(BackendUnavailableError):
-    pass
-
-
-class AzureWorkspaceNotFoundError(ConfigError):
-    pass
-
-
-class VmSizeUnavailableError(ComputeTargetException):
-    pass
-
-
-class ComputeQuotaExceededError(ComputeTargetException):
-    pass
-
-
-class ComputeProvisioningError(ComputeTargetException):
-    pass
-
-
-class AzureServiceError(BackendError):
-    pass
-
-
-CREDENTIALS_HELP = ("Check that the service principal or signed-in account has access to the workspace "
-                    "(for example the 'AzureML Data Scientist' role on it).")
-
-_VM_SIZE_HINTS = ("vmsize", "vm size", "vm_size", "sku", "not supported in region", "notavailableforsubscription",
-                  "not available in location")
+#: SDK v1's call that lists the VM sizes a region offers (named in the VM size error).
+SIZES_LISTED_BY = "AmlCompute.supported_vmsizes(ws)"
 
 
 def _rp_error(text):
@@ -73,13 +36,11 @@ def _rp_error(text):
     return (code.group(1) if code else None), decoded
 
 
-def _message(err):
-    return getattr(err, "message", None) or str(err)
-
-
-def to_amlocal(err, action, compute=None, vm_size=None, run_id=None, model=None, workspace=None):
+def to_amlocal(err, action, run_id=None, compute=None, vm_size=None, model=None, workspace=None, datastore=None,
+               environment=None):
     """The amlocal error for ``err`` raised by an adapter while trying to ``action``; None when
-    ``err`` is not an Azure error (a programming error keeps its own type)."""
+    ``err`` is not an Azure error. The context names what the call was about (SDK v1's errors
+    say which run or cluster only in their text, when at all)."""
     from azureml._restclient.exceptions import ServiceException
     from azureml.exceptions import (AuthenticationException, AzureMLException, ModelNotFoundException,
                                     ProjectSystemException, SnapshotException, UserErrorException,
@@ -87,18 +48,17 @@ def to_amlocal(err, action, compute=None, vm_size=None, run_id=None, model=None,
     from azureml.exceptions import ComputeTargetException as SdkComputeTargetException
     from azureml.exceptions import ModelPathNotFoundException as SdkModelPathNotFoundException
 
-    text = _message(err)
+    text = azure_errors.message_of(err)
     lowered = text.lower()
     if isinstance(err, AuthenticationException):
-        return AzureCredentialsError(f"Azure rejected the credentials while trying to {action}: {text}\n"
-                                     + CREDENTIALS_HELP)
+        return azure_errors.credentials_refused(action, text)
     if isinstance(err, (ProjectSystemException, WorkspaceException)) and "not found" in lowered:
-        return AzureWorkspaceNotFoundError(
-            f"Azure has no workspace {workspace or ''!s} as config.json describes it ({text}). Check "
-            "subscription_id, resource_group and workspace_name in config.json (the portal's "
-            "'Download config.json' gives the right values), and that your credentials can see it.")
+        return azure_errors.workspace_not_found(workspace, text)
     if isinstance(err, SdkComputeTargetException):
-        return _compute_error(text, action, compute, vm_size)
+        if "computetargetnotfound" in lowered:
+            return azure_errors.compute_not_found(compute)
+        code, rp_message = _rp_error(text)
+        return azure_errors.compute_error(rp_message or text, code, action, compute, vm_size, SIZES_LISTED_BY)
     if isinstance(err, SdkModelPathNotFoundException):
         return ModelPathNotFoundException(text)
     if isinstance(err, ModelNotFoundException) or (
@@ -107,49 +67,22 @@ def to_amlocal(err, action, compute=None, vm_size=None, run_id=None, model=None,
     if isinstance(err, WebserviceException) and "already exists" in lowered:
         return InvalidArgumentError(text)
     if isinstance(err, ServiceException) and getattr(err, "status_code", None) == 404 and run_id:
-        return RunNotFoundError(f"Azure ML has no run {run_id!r} in this workspace ({text}).")
+        return azure_errors.run_not_found(run_id, text)
     if isinstance(err, SnapshotException):
         return InvalidArgumentError(
             f"Azure ML cannot snapshot the source directory: {text.strip('= ')}\nPut only the code the job needs in "
             "source_directory: keep data in a datastore and virtual environments, outputs and caches elsewhere.")
     if isinstance(err, UserErrorException):
-        return InvalidArgumentError(f"Azure ML refused to {action}: {text}")
+        return azure_errors.refused(action, text)
     if isinstance(err, (AzureMLException, ServiceException)):
-        return AzureServiceError(f"Azure ML failed to {action}: {text}")
+        return azure_errors.service_failed(action, text)
     if _is_transport_error(err):
-        return AzureServiceError(f"Could not reach Azure ML to {action}: {type(err).__name__}: {text}. "
-                                 "Check the network connection (and any proxy settings).")
+        return azure_errors.unreachable(action, err, text)
     return None
 
 
-def _compute_error(text, action, compute, vm_size):
-    code, rp_message = _rp_error(text)
-    detail = rp_message or text
-    lowered = f"{code or ''} {detail}".lower()
-    if "computetargetnotfound" in text.lower():
-        return ComputeTargetException(
-            f"ComputeTargetNotFound: Compute Target with name {compute} not found in provided workspace. "
-            f"Create it with ComputeTarget.create(ws, {compute!r}, AmlCompute.provisioning_configuration("
-            "vm_size='STANDARD_D2_V2', max_nodes=4)).")
-    if "quota" in lowered:
-        return ComputeQuotaExceededError(
-            f"Creating compute {compute!r} ({vm_size}) would exceed the subscription's vCPU quota: {detail}\n"
-            "Use a smaller vm_size or fewer max_nodes, or request more quota for this VM family "
-            "(Azure portal > Quotas > Machine learning).")
-    if any(hint in lowered.replace("-", " ") for hint in _VM_SIZE_HINTS) or "vm size" in lowered:
-        return VmSizeUnavailableError(
-            f"The VM size {vm_size!r} is not available for compute {compute!r}: {detail}\n"
-            "Choose a size offered in the workspace's region (AmlCompute.supported_vmsizes(ws) lists them), "
-            "e.g. 'STANDARD_D2_V2' or 'STANDARD_DS3_V2'.")
-    if action == "provision compute" or "terminal state" in lowered or "provisioning" in lowered:
-        return ComputeProvisioningError(
-            f"Provisioning compute {compute!r} failed: {detail}\n"
-            "See the cluster in Azure ML studio (Compute > Compute clusters) for details; delete it and "
-            "create it again once the cause is fixed.")
-    return ComputeTargetException(f"Azure ML failed to {action} {compute!r}: {detail}")
-
-
 def _is_transport_error(err):
+    """SDK v1 talks to Azure through requests (run history, workspace) and azure-core (storage)."""
     for module, name in (("requests.exceptions", "RequestException"), ("azure.core.exceptions", "AzureError")):
         try:
             base = getattr(__import__(module, fromlist=[name]), name)
@@ -160,15 +93,5 @@ def _is_transport_error(err):
     return False
 
 
-@contextlib.contextmanager
-def sdk_errors(action, **context):
-    """Run the body; an Azure error it raises leaves as its amlocal counterpart (chained)."""
-    try:
-        yield
-    except AmlocalError:
-        raise
-    except Exception as err:
-        mapped = to_amlocal(err, action, **context)
-        if mapped is None:
-            raise
-        raise mapped from err
+#: ``with sdk_errors(action, **context):`` around SDK v1 calls (see ``to_amlocal``).
+sdk_errors = azure_errors.sdk_errors(to_amlocal)

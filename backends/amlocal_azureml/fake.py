@@ -43,7 +43,7 @@ from amlocal.rules import metrics as metric_rules
 from ._fake_compute import DEFAULT_FAILURE, FakeClusters
 from ._fake_job import FakeJob
 from ._fake_models import FakeModels
-from ._time import utc
+from amlocal_azure.times import utc
 from .adapter import STREAMED_LOG, AzureAdapter
 from .translate import from_environment, is_curated_name, offline_workspace, to_environment
 

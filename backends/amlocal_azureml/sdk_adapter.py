@@ -16,9 +16,9 @@ from azureml.core import Datastore, Experiment, Model, Run, Workspace
 from azureml.core.compute import AmlCompute, ComputeTarget
 
 from amlocal.rules.uploads import upload_with_progress
+from amlocal_azure.times import epoch
 
 from . import auth as auth_module
-from ._time import epoch
 from .adapter import STREAMED_LOG, AzureAdapter
 from .errors import sdk_errors
 

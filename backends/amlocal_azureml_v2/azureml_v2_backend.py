@@ -77,13 +77,13 @@ class AzureMLV2Backend(ExecutionBackend):
         return kind
 
     def get_status(self, run_id):
-        with sdk_errors("get the job's status", job=run_id):
+        with sdk_errors("get the job's status", run_id=run_id):
             status = self.adapter.get_status(run_id)
         self._history.observe(run_id, status)
         return status
 
     def get_details(self, run_id):
-        with sdk_errors("get the job's details", job=run_id):
+        with sdk_errors("get the job's details", run_id=run_id):
             details = dict(self.adapter.get_details(run_id))
         self._history.observe(run_id, details.get("status"))
         details["statusTimeline"] = self._history.status_timeline(run_id)
@@ -101,11 +101,11 @@ class AzureMLV2Backend(ExecutionBackend):
         """``jobs.begin_cancel``, not waiting for the job to end. SDK v2 takes no reason, so
         ``reason`` is kept by this backend object: its ``get_details`` shows it as the error's
         message once the job is Canceled."""
-        with sdk_errors("cancel the job", job=run_id):
+        with sdk_errors("cancel the job", run_id=run_id):
             self.adapter.cancel(run_id)
         if reason:
             self._cancel_reasons[run_id] = str(reason)
 
     def portal_url(self, run_id):
-        with sdk_errors("get the job's studio address", job=run_id):
+        with sdk_errors("get the job's studio address", run_id=run_id):
             return self.adapter.studio_url(run_id)

@@ -1,62 +1,21 @@
-"""Errors of the ``azureml-v2`` backend, and the one place SDK v2 errors become amlocal's.
-
-    amlocal.exceptions.BackendUnavailableError
-    └── AzureCredentialsError        no usable credentials, or Azure refused them
-    amlocal.exceptions.ConfigError
-    └── AzureWorkspaceNotFoundError  config.json names a workspace Azure does not know
-    amlocal.exceptions.ComputeTargetException
-    ├── VmSizeUnavailableError       the region does not offer that VM size
-    ├── ComputeQuotaExceededError    the cluster would pass the subscription's vCPU quota
-    └── ComputeProvisioningError     Azure could not provision the cluster
-    amlocal.exceptions.BackendError
-    ├── AzureServiceError            any other Azure ML service error, with its message
-    └── AzureUnreachableError        no answer within the connect/read timeouts
+"""How SDK v2's errors become amlocal's (the error tree and its messages are
+``amlocal_azure.errors``, shared with the azureml backend).
 
 The adapters raise the SDKs' own types (azure-core, azure-identity, azure-ai-ml, MLflow);
-``sdk_errors`` turns them into the types above or amlocal's general ones (RunNotFoundError,
-ModelNotFoundError, EnvironmentNotFoundError, InvalidArgumentError), most specific first, so user code never has to catch
-an Azure exception.
+``to_amlocal`` picks their amlocal counterparts (the Azure errors, or amlocal's general
+RunNotFoundError, ModelNotFoundError, EnvironmentNotFoundError, InvalidArgumentError), most
+specific first, and ``sdk_errors`` raises them in place, so user code never has to catch an
+Azure exception.
 """
 
-import contextlib
+from amlocal.exceptions import EnvironmentNotFoundError, InvalidArgumentError, ModelNotFoundError
+from amlocal_azure import errors as azure_errors
+from amlocal_azure.errors import (AzureCredentialsError, AzureServiceError, AzureUnreachableError,  # noqa: F401
+                                  AzureWorkspaceNotFoundError, ComputeProvisioningError, ComputeQuotaExceededError,
+                                  VmSizeUnavailableError)
 
-from amlocal.exceptions import (AmlocalError, BackendError, BackendUnavailableError, ComputeTargetException,
-                                ConfigError, EnvironmentNotFoundError, InvalidArgumentError, ModelNotFoundError,
-                                RunNotFoundError)
-
-
-class AzureCredentialsError(BackendUnavailableError):
-    pass
-
-
-class AzureWorkspaceNotFoundError(ConfigError):
-    pass
-
-
-class VmSizeUnavailableError(ComputeTargetException):
-    pass
-
-
-class ComputeQuotaExceededError(ComputeTargetException):
-    pass
-
-
-class ComputeProvisioningError(ComputeTargetException):
-    pass
-
-
-class AzureServiceError(BackendError):
-    pass
-
-
-class AzureUnreachableError(AzureServiceError):
-    pass
-
-
-CREDENTIALS_HELP = ("Check that the service principal or signed-in account has access to the workspace (for "
-                    "example the 'AzureML Data Scientist' role on it), or sign in again (`az login`).")
-_VM_SIZE_HINTS = ("vmsize", "vm size", "vm_size", "sku", "not supported in region", "notavailableforsubscription",
-                  "not available in location")
+#: SDK v2's call that lists the VM sizes a region offers (named in the VM size error).
+SIZES_LISTED_BY = "ml_client.compute.list_sizes()"
 
 
 def _code(err):
@@ -65,30 +24,21 @@ def _code(err):
     return code or getattr(err, "error_code", None) or ""
 
 
-def _text(err):
-    return str(getattr(err, "message", None) or err).strip()
-
-
-def to_amlocal(err, action, job=None, compute=None, vm_size=None, model=None, datastore=None, workspace=None,
+def to_amlocal(err, action, run_id=None, compute=None, vm_size=None, model=None, datastore=None, workspace=None,
                environment=None, timeouts=None):
     """The amlocal error for ``err``, raised while trying to ``action``; None when ``err`` is not
-    an Azure error (a programming error keeps its own type)."""
+    an Azure error (a programming error keeps its own type). ``run_id`` is the job's name."""
     from azure.core.exceptions import (AzureError, ClientAuthenticationError, HttpResponseError,
                                        ResourceNotFoundError, ServiceRequestError, ServiceResponseError)
 
-    text, code = _text(err), _code(err)
+    text, code = azure_errors.message_of(err), _code(err)
     lowered = f"{code} {text}".lower()
     if isinstance(err, ClientAuthenticationError):
-        return AzureCredentialsError(f"Azure refused the credentials while trying to {action}: {text}\n"
-                                     + CREDENTIALS_HELP)
+        return azure_errors.credentials_refused(action, text)
     if isinstance(err, (ServiceRequestError, ServiceResponseError)):
-        limit = (f" (connect timeout {timeouts[0]} s, read timeout {timeouts[1]} s, {timeouts[2]} retries)"
-                 if timeouts else "")
-        return AzureUnreachableError(
-            f"Could not reach Azure to {action}{limit}: {type(err).__name__}: {text}\nCheck the network connection "
-            "and any proxy settings (HTTPS_PROXY); a proxy that accepts connections but never answers ends here too.")
+        return azure_errors.unreachable(action, err, text, timeouts)
     if isinstance(err, ResourceNotFoundError) or (isinstance(err, HttpResponseError) and err.status_code == 404):
-        return _not_found(text, action, job, compute, model, datastore, workspace, environment)
+        return _not_found(text, action, run_id, compute, model, datastore, workspace, environment)
     if isinstance(err, HttpResponseError):
         if err.status_code == 403 and datastore:
             return AzureCredentialsError(
@@ -96,13 +46,13 @@ def to_amlocal(err, action, job=None, compute=None, vm_size=None, model=None, da
                 "identity-based (keyless) datastore is used with your own identity: it needs the 'Storage Blob Data "
                 "Contributor' role on the storage account (or use a datastore with an account key or SAS token).")
         if err.status_code in (401, 403):
-            return AzureCredentialsError(f"Azure refused to {action} ({err.status_code}): {text}\n" + CREDENTIALS_HELP)
+            return azure_errors.access_refused(action, text, err.status_code)
         if compute is not None:
-            return compute_error(text, code, action, compute, vm_size)
+            return azure_errors.compute_error(text, code, action, compute, vm_size, SIZES_LISTED_BY)
         if err.status_code and 400 <= err.status_code < 500:
-            return InvalidArgumentError(f"Azure ML refused to {action}: {text}")
-        return AzureServiceError(f"Azure ML failed to {action}: {text}")
-    mlflow_error = _mlflow_error(err, text, action, job)
+            return azure_errors.refused(action, text)
+        return azure_errors.service_failed(action, text)
+    mlflow_error = _mlflow_error(err, text, action, run_id)
     if mlflow_error is not None:
         return mlflow_error
     try:
@@ -111,22 +61,19 @@ def to_amlocal(err, action, job=None, compute=None, vm_size=None, model=None, da
         MlException = ValidationException = ()
     category = str(getattr(err, "error_category", None) or getattr(err, "_error_category", "")).lower()
     if isinstance(err, ValidationException) or (isinstance(err, MlException) and "user" in category):
-        return InvalidArgumentError(f"Azure ML SDK v2 refused to {action}: {text}")
+        return azure_errors.refused(action, text, by="Azure ML SDK v2")
     if isinstance(err, AzureError):
         if compute is not None and ("provision" in lowered or "failed" in lowered):
-            return compute_error(text, code, action, compute, vm_size)
-        return AzureServiceError(f"Azure ML failed to {action}: {text}")
+            return azure_errors.compute_error(text, code, action, compute, vm_size, SIZES_LISTED_BY)
+        return azure_errors.service_failed(action, text)
     return None
 
 
-def _not_found(text, action, job, compute, model, datastore, workspace, environment=None):
-    if job:
-        return RunNotFoundError(f"Azure ML has no job {job!r} in this workspace ({text}).")
+def _not_found(text, action, run_id, compute, model, datastore, workspace, environment=None):
+    if run_id:
+        return azure_errors.run_not_found(run_id, text, kind="job")
     if compute:
-        return ComputeTargetException(
-            f"ComputeTargetNotFound: Compute Target with name {compute} not found in provided workspace. Create it "
-            f"with ComputeTarget.create(ws, {compute!r}, AmlCompute.provisioning_configuration("
-            "vm_size='STANDARD_D2_V2', max_nodes=4)).")
+        return azure_errors.compute_not_found(compute)
     if model:
         return ModelNotFoundError(f"ModelNotFound: Model with name {model} not found in provided workspace ({text}).")
     if environment:
@@ -137,53 +84,21 @@ def _not_found(text, action, job, compute, model, datastore, workspace, environm
         return InvalidArgumentError(f"The workspace has no datastore {datastore!r} ({text}). ws.datastores lists "
                                     "its datastores; the default one is 'workspaceblobstore'.")
     if workspace:
-        return AzureWorkspaceNotFoundError(
-            f"Azure has no workspace {workspace!r} as config.json describes it ({text}). Check subscription_id, "
-            "resource_group and workspace_name in config.json (the portal's 'Download config.json' gives the right "
-            "values), and that your credentials can see it.")
+        return azure_errors.workspace_not_found(workspace, text)
     return AzureServiceError(f"Azure ML found nothing to {action}: {text}")
 
 
-def _mlflow_error(err, text, action, job):
+def _mlflow_error(err, text, action, run_id):
     try:
         from mlflow.exceptions import MlflowException
     except ImportError:
         return None
     if not isinstance(err, MlflowException):
         return None
-    if getattr(err, "error_code", "") == "RESOURCE_DOES_NOT_EXIST" and job:
-        return RunNotFoundError(f"Azure ML has no run {job!r} in this workspace's MLflow tracking ({text}).")
-    return AzureServiceError(f"Azure ML's MLflow tracking failed to {action}: {text}")
+    if getattr(err, "error_code", "") == "RESOURCE_DOES_NOT_EXIST" and run_id:
+        return azure_errors.run_not_found(run_id, text, where="in this workspace's MLflow tracking")
+    return azure_errors.service_failed(action, text, by="Azure ML's MLflow tracking")
 
 
-def compute_error(text, code, action, compute, vm_size):
-    lowered = f"{code} {text}".lower()
-    if "quota" in lowered:
-        return ComputeQuotaExceededError(
-            f"Creating compute {compute!r} ({vm_size}) would exceed the subscription's vCPU quota: {text}\nUse a "
-            "smaller vm_size or fewer max_nodes, or request more quota for this VM family (Azure portal > Quotas > "
-            "Machine learning).")
-    if action.startswith("provision") or "provision" in lowered:
-        return ComputeProvisioningError(
-            f"Provisioning compute {compute!r} failed: {text}\nSee the cluster in Azure ML studio (Compute > Compute "
-            "clusters) for details; delete it and create it again once the cause is fixed.")
-    if any(hint in lowered.replace("-", " ") for hint in _VM_SIZE_HINTS):
-        return VmSizeUnavailableError(
-            f"The VM size {vm_size!r} is not available for compute {compute!r}: {text}\nChoose a size offered in the "
-            "workspace's region (ml_client.compute.list_sizes() lists them), e.g. 'STANDARD_D2_V2' or "
-            "'STANDARD_DS3_V2'.")
-    return ComputeTargetException(f"Azure ML failed to {action} {compute!r}: {text}")
-
-
-@contextlib.contextmanager
-def sdk_errors(action, **context):
-    """Run the body; an Azure error it raises leaves as its amlocal counterpart (chained)."""
-    try:
-        yield
-    except AmlocalError:
-        raise
-    except Exception as err:
-        mapped = to_amlocal(err, action, **context)
-        if mapped is None:
-            raise
-        raise mapped from err
+#: ``with sdk_errors(action, **context):`` around SDK v2 calls (see ``to_amlocal``).
+sdk_errors = azure_errors.sdk_errors(to_amlocal)

@@ -41,7 +41,8 @@ from amlocal.rules.names import new_run_id
 
 from . import translate
 from ._fake_assets import DEFAULT_FAILURE, JOB_ARTIFACT, FakeClusters, FakeDatastores, FakeEnvironments, FakeModels
-from ._paths import inside
+from amlocal_azure.paths import inside
+from amlocal_azure.times import utc
 from ._fake_errors import http_error, ml_exception, not_found
 from ._fake_job import FakeJobProcess
 from .adapter import STATUS_ORDER, AzureMLV2Adapter
@@ -271,8 +272,6 @@ class FakeV2Adapter(AzureMLV2Adapter):
                     "error": dict(job.error) if job.error else None}
 
     def get_details(self, name):
-        from ._time import utc  # noqa: F401
-
         with self._lock:
             job = self._job(name)
             details = {"runId": job.name, "target": job.compute, "status": job.status,

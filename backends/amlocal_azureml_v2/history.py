@@ -55,14 +55,14 @@ class AzureV2RunHistory(RunHistory):
             known = list(self._timelines.get(run_id, []))
         if known:
             return known
-        with sdk_errors("get the job's status", job=run_id):
+        with sdk_errors("get the job's status", run_id=run_id):
             self.observe(run_id, self.adapter.get_status(run_id))
         with self._lock:
             return list(self._timelines[run_id])
 
     # -- runs ------------------------------------------------------------------------------
     def get_run(self, run_id):
-        with sdk_errors("get the job", job=run_id):
+        with sdk_errors("get the job", run_id=run_id):
             record = dict(self.adapter.get_job(run_id))
         return self._run_record(record, with_tail=True)
 
@@ -81,7 +81,7 @@ class AzureV2RunHistory(RunHistory):
         names = self.streamed_log_names(run_id)
         if not names:
             return ""
-        with sdk_errors("read the job's log", job=run_id):
+        with sdk_errors("read the job's log", run_id=run_id):
             data = self.adapter.read_log(run_id, names[-1], 0)
         return "".join(data.decode("utf-8", "replace").splitlines(keepends=True)[-lines:])
 
@@ -107,7 +107,7 @@ class AzureV2RunHistory(RunHistory):
     def end_run(self, run_id, status, error=None):
         """An MLflow run ends with a status only (``set_terminated``): ``error`` has nowhere to go
         in SDK v2 and is not kept."""
-        with sdk_errors("end the run", job=run_id):
+        with sdk_errors("end the run", run_id=run_id):
             self.adapter.end_run(run_id, status)
         self.observe(run_id, status)
 
@@ -120,7 +120,7 @@ class AzureV2RunHistory(RunHistory):
         with self._lock:
             sink = self._sinks.get(run_id)
         if sink is None:
-            with sdk_errors("read the job's metrics", job=run_id):
+            with sdk_errors("read the job's metrics", run_id=run_id):
                 steps = metrics_module.next_steps(self.adapter.metric_histories(run_id))
             sink = metrics_module.host_sink(self.adapter, run_id, steps)
             with self._lock:
@@ -129,26 +129,26 @@ class AzureV2RunHistory(RunHistory):
 
     def log_metric(self, run_id, name, value, kind="scalar", step=None, description=""):
         sink = self._sink(run_id)
-        with sdk_errors("log a metric", job=run_id):
+        with sdk_errors("log a metric", run_id=run_id):
             sink.event("metric", {"name": name, "type": kind, "value": value, "step": step,
                                   "description": description})
 
     def get_metrics(self, run_id, name=None, populate=False):
-        with sdk_errors("get the job's metrics", job=run_id):
+        with sdk_errors("get the job's metrics", run_id=run_id):
             return dict(metrics_module.read_metrics(self.adapter, run_id, name, populate))
 
     def set_tags(self, run_id, tags):
-        with sdk_errors("tag the job", job=run_id):
+        with sdk_errors("tag the job", run_id=run_id):
             for key, value in tags.items():
                 self.adapter.set_tag(run_id, str(key), "" if value is None else str(value))
 
     def get_tags(self, run_id):
-        with sdk_errors("get the job's tags", job=run_id):
+        with sdk_errors("get the job's tags", run_id=run_id):
             return dict(self.adapter.get_tags(run_id))
 
     # -- files ---------------------------------------------------------------------------------
     def list_files(self, run_id):
-        with sdk_errors("list the job's files", job=run_id):
+        with sdk_errors("list the job's files", run_id=run_id):
             return sorted(self.adapter.list_artifacts(run_id))
 
     def download_file(self, run_id, name, output_file_path):
@@ -159,7 +159,7 @@ class AzureV2RunHistory(RunHistory):
         if target.is_dir():
             target = target / Path(name).name
         target.parent.mkdir(parents=True, exist_ok=True)
-        with sdk_errors("download a job file", job=run_id):
+        with sdk_errors("download a job file", run_id=run_id):
             self.adapter.download_artifact(run_id, name, str(target))
         return str(target)
 
@@ -167,17 +167,17 @@ class AzureV2RunHistory(RunHistory):
         clean = run_file_name(name)
         source = path_or_stream if hasattr(path_or_stream, "read") else str(path_or_stream)
         sink = self._sink(run_id)
-        with sdk_errors("upload a job file", job=run_id):
+        with sdk_errors("upload a job file", run_id=run_id):
             sink.upload(clean, source)
 
     def read_log(self, run_id, name, offset=0, final=False):
-        with sdk_errors("read the job's log", job=run_id):
+        with sdk_errors("read the job's log", run_id=run_id):
             data = self.adapter.read_log(run_id, name, offset)
         end = len(data) if final else data.rfind(b"\n") + 1  # whole lines only, as the local history
         return data[:end].decode("utf-8", "replace"), offset + end
 
     def log_names(self, run_id):
-        with sdk_errors("list the job's logs", job=run_id):
+        with sdk_errors("list the job's logs", run_id=run_id):
             return list(self.adapter.log_names(run_id))
 
     def streamed_log_names(self, run_id):

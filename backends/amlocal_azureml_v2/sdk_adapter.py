@@ -28,10 +28,10 @@ from pathlib import Path
 from amlocal.curated_environments import is_curated_name
 from amlocal.rules.statuses import TERMINAL
 from amlocal.rules.uploads import upload_with_progress
+from amlocal_azure.paths import inside
+from amlocal_azure.times import epoch, utc
 
 from . import auth as auth_module
-from ._paths import inside
-from ._time import epoch, utc
 from .adapter import AzureMLV2Adapter
 from .errors import sdk_errors
 
