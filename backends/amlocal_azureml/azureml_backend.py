@@ -18,40 +18,25 @@ Options (``backend_options`` or config.json):
   ``azureml`` run on this machine).
 """
 
-from amlocal.exceptions import InvalidArgumentError
-from amlocal.execution import ExecutionBackend
+from amlocal_azure.execution import AzureExecutionBackend, missing_data_path
 
 from . import translate
 from .errors import sdk_errors
-from .history import normalise_error
 from .stores import open_azure_stores
 
 
-class AzureMLBackend(ExecutionBackend):
+class AzureMLBackend(AzureExecutionBackend):
     name = "azureml"
-
-    def __init__(self, workspace, stores, adapter=None, default_compute_target=None, auth=None):
-        super().__init__(workspace, stores)
-        self.adapter = stores.adapter
-        self.poll_interval = self.adapter.poll_interval
-        self.default_compute_target = default_compute_target or workspace.config.get("default_compute_target")
 
     @classmethod
     def open_stores(cls, workspace, adapter=None, auth=None, **options):
         return open_azure_stores(workspace, adapter, auth)
 
     def submit(self, spec):
-        target = spec.compute_target or self.default_compute_target
-        if not target:
-            raise InvalidArgumentError(
-                "A run on Azure ML needs a compute target: pass compute_target=<an AmlCompute or its name> to the "
-                "ScriptRunConfig / SKLearn, or set \"default_compute_target\" in config.json.")
-        self.stores.compute_targets.get(target)
+        target = self.compute_target(spec)
         for data_path in spec.data_paths:
             if not self.stores.datastores.exists(data_path.datastore, data_path.path_on_datastore):
-                raise InvalidArgumentError(
-                    f"Datastore path {data_path.datastore}/{data_path.path_on_datastore} does not exist. "
-                    "Upload the data first (ds.upload(src_dir=..., target_path=...)).")
+                raise missing_data_path(data_path)
         config = translate.to_script_run_config(spec, target, self._datastore, self._curated_environment)
         with sdk_errors("submit the run", compute=target):
             return self.adapter.submit(spec.experiment, config, tags=dict(spec.tags or {}))
@@ -69,15 +54,9 @@ class AzureMLBackend(ExecutionBackend):
             return self.adapter.get_status(run_id)
 
     def get_details(self, run_id):
-        history = self.stores.run_history
         with sdk_errors("get the run's details", run_id=run_id):
             details = dict(self.adapter.get_details(run_id))
-        details["statusTimeline"] = history.status_timeline(run_id)
-        details["tags"] = history.get_tags(run_id)
-        raw_error = details.pop("error", None)
-        if raw_error:
-            details["error"] = normalise_error(raw_error, history.log_tail(run_id))
-        return details
+        return self.details(run_id, details, details.pop("error", None))
 
     def cancel(self, run_id):
         with sdk_errors("cancel the run", run_id=run_id):

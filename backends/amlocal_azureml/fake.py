@@ -539,19 +539,9 @@ class FakeAzureAdapter(AzureAdapter):
         self.models.delete(name, version)
 
 
-@contextlib.contextmanager
 def mock_azureml(adapter=None, **fake_options):
     """Within the block, azureml-backend workspaces without an ``adapter`` option use ``adapter``
     (by default a new FakeAzureAdapter(**fake_options), closed at the end). Yields the adapter."""
-    from . import stores
+    from .stores import OVERRIDES
 
-    created = adapter is None
-    adapter = FakeAzureAdapter(**fake_options) if created else adapter
-    stores.ADAPTER_OVERRIDES.append(adapter)
-    try:
-        yield adapter
-    finally:
-        stores.ADAPTER_OVERRIDES.remove(adapter)
-        if created:
-            adapter.close()
-
+    return OVERRIDES.mock(adapter, FakeAzureAdapter, **fake_options)

@@ -1,39 +1,29 @@
 """``AzureRunHistory``: amlocal's RunHistory over Azure ML's own run history (through the adapter).
 
-Shapes are those of the local run history, so user code sees the same values on either side:
-metrics as ``run.get_metrics()`` returns them, sorted file names, logs read by byte offset in
-whole lines (what ``wait_for_completion(show_output=True)`` streams).
+What both Azure backends share (error shape, filters, files, whole-line logs) is
+``amlocal_azure.run_history``; SDK v1 adds its run records as they are, the driver log a
+failure's tail is taken from, metrics and tags set through run history, and streams uploaded
+as files.
 """
 
 import os
 import tempfile
-from pathlib import Path
 
-from amlocal.exceptions import RunError
-from amlocal.rules import filters
-from amlocal.rules.statuses import run_error
-from amlocal.stores import RunHistory
+from amlocal_azure.run_history import AdapterRunHistory, last_lines, matching_runs, normalise_error, whole_lines
 
 from .errors import sdk_errors
 
+__all__ = ["AzureRunHistory", "normalise_error"]
+
 #: The log a failure's tail is taken from, most telling first (new runtime, then the classic one).
 DRIVER_LOGS = ("user_logs/std_log.txt", "azureml-logs/70_driver_log.txt")
-LOG_TAIL_LINES = 30
 
 
-def normalise_error(raw, log_tail=None):
-    """Azure's error ({"error": {"code", "message"}} or {"code", "message"}) as amlocal's
-    {"message", "code", "log_tail"}; None when there is none."""
-    if not raw:
-        return None
-    inner = raw.get("error") if isinstance(raw.get("error"), dict) else raw
-    return run_error(inner.get("message") or str(inner), inner.get("code"), log_tail)
+class AzureRunHistory(AdapterRunHistory):
+    sdk_errors = sdk_errors
 
-
-class AzureRunHistory(RunHistory):
     def __init__(self, adapter, backend_name="azureml"):
-        self.adapter = adapter
-        self.backend_name = backend_name
+        super().__init__(adapter, backend_name)
 
     # -- runs ------------------------------------------------------------------------------
     def get_run(self, run_id):
@@ -51,23 +41,19 @@ class AzureRunHistory(RunHistory):
             return None
         return normalise_error(raw, self.log_tail(run_id))
 
-    def log_tail(self, run_id, lines=LOG_TAIL_LINES):
+    def log_tail(self, run_id):
         names = self.log_names(run_id)
         preferred = [n for n in DRIVER_LOGS if n in names] or names[-1:]
         if not preferred:
             return ""
         with sdk_errors("read the run's log", run_id=run_id):
-            text = self.adapter.read_log(run_id, preferred[0])
-        return "".join(text.splitlines(keepends=True)[-lines:])
+            return last_lines(self.adapter.read_log(run_id, preferred[0]))
 
     def list_runs(self, experiment=None, limit=None, tags=None, properties=None, parent_run_id=None):
         filtered = tags or properties or parent_run_id
         with sdk_errors("list runs"):
             records = [dict(r) for r in self.adapter.list_runs(experiment, None if filtered else limit)]
-        tag_pairs, property_pairs = filters.run_filter_pairs(tags), filters.run_filter_pairs(properties)
-        records = [r for r in records if filters.matches(r.get("tags") or {}, tag_pairs)
-                   and filters.matches(r.get("properties") or {}, property_pairs)
-                   and (parent_run_id is None or r.get("parent_run_id") == parent_run_id)]
+        records = matching_runs(records, tags, properties, parent_run_id)
         for record in records:
             record["backend"] = self.backend_name
             record["error"] = normalise_error(record.get("error"))
@@ -82,10 +68,6 @@ class AzureRunHistory(RunHistory):
     def end_run(self, run_id, status, error=None):
         with sdk_errors("end the run", run_id=run_id):
             self.adapter.end_run(run_id, status, error)
-
-    def list_experiments(self):
-        with sdk_errors("list experiments"):
-            return list(self.adapter.list_experiments())
 
     def status_timeline(self, run_id):
         with sdk_errors("get the run's status history", run_id=run_id):
@@ -104,26 +86,12 @@ class AzureRunHistory(RunHistory):
         with sdk_errors("tag the run", run_id=run_id):
             self.adapter.set_tags(run_id, {str(k): None if v is None else str(v) for k, v in tags.items()})
 
-    def get_tags(self, run_id):
-        with sdk_errors("get the run's tags", run_id=run_id):
-            return dict(self.adapter.get_tags(run_id))
-
     # -- files ---------------------------------------------------------------------------------
-    def list_files(self, run_id):
-        with sdk_errors("list the run's files", run_id=run_id):
-            return sorted(self.adapter.list_files(run_id))
+    def _file_names(self, run_id):
+        return self.adapter.list_files(run_id)
 
-    def download_file(self, run_id, name, output_file_path):
-        files = self.list_files(run_id)
-        if name not in files:
-            raise RunError(f"Run {run_id} has no file {name!r}. Its files: {', '.join(files) or '(none)'}")
-        target = Path(output_file_path)
-        if target.is_dir():
-            target = target / Path(name).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with sdk_errors("download a run file", run_id=run_id):
-            self.adapter.download_file(run_id, name, str(target))
-        return str(target)
+    def _download(self, run_id, name, target):
+        self.adapter.download_file(run_id, name, target)
 
     def upload_file(self, run_id, name, path_or_stream):
         if not hasattr(path_or_stream, "read"):
@@ -144,11 +112,4 @@ class AzureRunHistory(RunHistory):
     def read_log(self, run_id, name, offset=0, final=False):
         with sdk_errors("read the run's log", run_id=run_id):
             data = self.adapter.read_log(run_id, name).encode("utf-8")
-        data = data[offset:]
-        end = len(data) if final else data.rfind(b"\n") + 1  # whole lines only, as the local history
-        return data[:end].decode("utf-8", "replace"), offset + end
-
-    def log_names(self, run_id):
-        with sdk_errors("list the run's logs", run_id=run_id):
-            return list(self.adapter.log_names(run_id))
-
+        return whole_lines(data[offset:], offset, final)

@@ -16,28 +16,23 @@ history, models, clusters, datastores and environments are ``stores``. Options
 
 import shutil
 
-from amlocal.exceptions import InvalidArgumentError
-from amlocal.execution import ExecutionBackend
 from amlocal.rules.names import new_run_id, validate_run_id
+from amlocal_azure.execution import AzureExecutionBackend, missing_data_path
 
 from . import _code, translate
 from .adapter import STATUS_ORDER
 from .errors import sdk_errors
-from .history import normalise_error
 from .stores import open_v2_stores
 
 
-class AzureMLV2Backend(ExecutionBackend):
+class AzureMLV2Backend(AzureExecutionBackend):
     name = "azureml-v2"
     #: SDK v2's job statuses, in the service's documented order (not Azure ML v1's)
     status_order = STATUS_ORDER
 
     def __init__(self, workspace, stores, adapter=None, default_compute_target=None, auth=None):
-        super().__init__(workspace, stores)
-        self.adapter = stores.adapter
+        super().__init__(workspace, stores, adapter, default_compute_target, auth)
         self._cancel_reasons = {}  # run id -> why this process canceled it
-        self.poll_interval = self.adapter.poll_interval
-        self.default_compute_target = default_compute_target or workspace.config.get("default_compute_target")
 
     @classmethod
     def open_stores(cls, workspace, adapter=None, auth=None, **options):
@@ -49,12 +44,7 @@ class AzureMLV2Backend(ExecutionBackend):
 
     # -- execution -----------------------------------------------------------------------
     def submit(self, spec):
-        target = spec.compute_target or self.default_compute_target
-        if not target:
-            raise InvalidArgumentError(
-                "A run on Azure ML needs a compute target: pass compute_target=<an AmlCompute or its name> to the "
-                "ScriptRunConfig / SKLearn, or set \"default_compute_target\" in config.json.")
-        self.stores.compute_targets.get(target)
+        target = self.compute_target(spec)
         file_inputs = [d for d in spec.data_paths if self._data_path_kind(d) == "file"]
         name = validate_run_id(spec.run_id) if spec.run_id else new_run_id(spec.experiment)
         staged, skipped = _code.stage(spec.source_directory)
@@ -71,9 +61,7 @@ class AzureMLV2Backend(ExecutionBackend):
     def _data_path_kind(self, data_path):
         kind = self.stores.datastores.path_kind(data_path.datastore, data_path.path_on_datastore)
         if kind is None:
-            raise InvalidArgumentError(
-                f"Datastore path {data_path.datastore}/{data_path.path_on_datastore} does not exist. "
-                "Upload the data first (ds.upload(src_dir=..., target_path=...)).")
+            raise missing_data_path(data_path)
         return kind
 
     def get_status(self, run_id):
@@ -86,16 +74,12 @@ class AzureMLV2Backend(ExecutionBackend):
         with sdk_errors("get the job's details", run_id=run_id):
             details = dict(self.adapter.get_details(run_id))
         self._history.observe(run_id, details.get("status"))
-        details["statusTimeline"] = self._history.status_timeline(run_id)
-        details["tags"] = self._history.get_tags(run_id)
         raw_error = details.pop("error", None)
         reason = self._cancel_reasons.get(run_id)
         if reason and details.get("status") == "Canceled":
             inner = (raw_error or {}).get("error") or raw_error or {}
             raw_error = {"code": inner.get("code") or "Canceled", "message": reason}
-        if raw_error:
-            details["error"] = normalise_error(raw_error, self._history.log_tail(run_id))
-        return details
+        return self.details(run_id, details, raw_error)
 
     def cancel(self, run_id, reason=None):
         """``jobs.begin_cancel``, not waiting for the job to end. SDK v2 takes no reason, so

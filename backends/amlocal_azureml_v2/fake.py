@@ -491,18 +491,9 @@ class FakeV2Adapter(AzureMLV2Adapter):
         return None
 
 
-@contextlib.contextmanager
 def mock_azureml_v2(adapter=None, **fake_options):
     """Within the block, azureml-v2 workspaces without an ``adapter`` option use ``adapter`` (by
     default a new FakeV2Adapter(**fake_options), closed at the end). Yields the adapter."""
-    from . import stores
+    from .stores import OVERRIDES
 
-    created = adapter is None
-    adapter = FakeV2Adapter(**fake_options) if created else adapter
-    stores.ADAPTER_OVERRIDES.append(adapter)
-    try:
-        yield adapter
-    finally:
-        stores.ADAPTER_OVERRIDES.remove(adapter)
-        if created:
-            adapter.close()
+    return OVERRIDES.mock(adapter, FakeV2Adapter, **fake_options)

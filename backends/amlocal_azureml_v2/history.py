@@ -1,41 +1,32 @@
 """``AzureV2RunHistory``: amlocal's RunHistory over an Azure ML workspace's jobs and their MLflow runs.
 
-Shapes are those of the local run history, so user code sees the same values on either side:
-metrics as ``run.get_metrics()`` returns them (``metrics.read_metrics``), sorted file names (the
-job's artifacts), logs read by byte offset in whole lines (``wait_for_completion(show_output=True)``).
-Azure keeps no status history a client can read, so the timeline is the statuses this process saw.
+What both Azure backends share (error shape, filters, files, whole-line logs) is
+``amlocal_azure.run_history``; SDK v2 adds: a run is a job, its record shaped from the job's;
+metrics as ``run.get_metrics()`` returns them read from and logged to its MLflow run
+(``metrics``); its files are the job's artifacts. Azure keeps no status history a client can
+read, so the timeline is the statuses this process saw.
 """
 
 import threading
 import time
-from pathlib import Path
 
-from amlocal.exceptions import RunError
-from amlocal.rules import filters
 from amlocal.rules.paths import run_file_name
-from amlocal.rules.statuses import is_terminal, run_error
-from amlocal.stores import RunHistory
+from amlocal.rules.statuses import is_terminal
+from amlocal_azure.run_history import AdapterRunHistory, last_lines, matching_runs, normalise_error, whole_lines
 
 from . import metrics as metrics_module
 from .adapter import streamed_logs
 from .errors import sdk_errors
 
-LOG_TAIL_LINES = 30
+__all__ = ["AzureV2RunHistory", "normalise_error"]
 
 
-def normalise_error(raw, log_tail=None):
-    """Azure's error ({"code", "message"}, possibly wrapped in {"error": ...}) as amlocal's
-    (``amlocal.rules.statuses.run_error``); None when there is none."""
-    if not raw:
-        return None
-    inner = raw.get("error") if isinstance(raw.get("error"), dict) else raw
-    return run_error(inner.get("message") or str(inner), inner.get("code"), log_tail)
+class AzureV2RunHistory(AdapterRunHistory):
+    sdk_errors = sdk_errors
+    kind = "job"
 
-
-class AzureV2RunHistory(RunHistory):
     def __init__(self, adapter, backend_name="azureml-v2"):
-        self.adapter = adapter
-        self.backend_name = backend_name
+        super().__init__(adapter, backend_name)
         self._timelines = {}
         self._sinks = {}
         self._lock = threading.Lock()
@@ -77,13 +68,13 @@ class AzureV2RunHistory(RunHistory):
                 "parent_run_id": None, "backend": self.backend_name,
                 "error": normalise_error(error, self.log_tail(run_id) if with_tail and error else None)}
 
-    def log_tail(self, run_id, lines=LOG_TAIL_LINES):
+    def log_tail(self, run_id):
         names = self.streamed_log_names(run_id)
         if not names:
             return ""
         with sdk_errors("read the job's log", run_id=run_id):
             data = self.adapter.read_log(run_id, names[-1], 0)
-        return "".join(data.decode("utf-8", "replace").splitlines(keepends=True)[-lines:])
+        return last_lines(data.decode("utf-8", "replace"))
 
     def list_runs(self, experiment=None, limit=None, tags=None, properties=None, parent_run_id=None):
         """A job made through SDK v2's ``command()`` has no parent run, so asking for the children
@@ -93,9 +84,7 @@ class AzureV2RunHistory(RunHistory):
         filtered = tags is not None or properties is not None
         with sdk_errors("list jobs"):
             records = [self._run_record(r) for r in self.adapter.list_jobs(experiment, None if filtered else limit)]
-        tag_pairs, property_pairs = filters.run_filter_pairs(tags), filters.run_filter_pairs(properties)
-        records = [r for r in records if filters.matches(r["tags"], tag_pairs)
-                   and filters.matches(r["properties"], property_pairs)]
+        records = matching_runs(records, tags, properties)
         return records[:limit] if limit else records
 
     def start_run(self, experiment):
@@ -110,10 +99,6 @@ class AzureV2RunHistory(RunHistory):
         with sdk_errors("end the run", run_id=run_id):
             self.adapter.end_run(run_id, status)
         self.observe(run_id, status)
-
-    def list_experiments(self):
-        with sdk_errors("list experiments"):
-            return list(self.adapter.list_experiments())
 
     # -- metrics and tags ----------------------------------------------------------------------
     def _sink(self, run_id):
@@ -142,26 +127,12 @@ class AzureV2RunHistory(RunHistory):
             for key, value in tags.items():
                 self.adapter.set_tag(run_id, str(key), "" if value is None else str(value))
 
-    def get_tags(self, run_id):
-        with sdk_errors("get the job's tags", run_id=run_id):
-            return dict(self.adapter.get_tags(run_id))
-
     # -- files ---------------------------------------------------------------------------------
-    def list_files(self, run_id):
-        with sdk_errors("list the job's files", run_id=run_id):
-            return sorted(self.adapter.list_artifacts(run_id))
+    def _file_names(self, run_id):
+        return self.adapter.list_artifacts(run_id)
 
-    def download_file(self, run_id, name, output_file_path):
-        files = self.list_files(run_id)
-        if name not in files:
-            raise RunError(f"Run {run_id} has no file {name!r}. Its files: {', '.join(files) or '(none)'}")
-        target = Path(output_file_path)
-        if target.is_dir():
-            target = target / Path(name).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with sdk_errors("download a job file", run_id=run_id):
-            self.adapter.download_artifact(run_id, name, str(target))
-        return str(target)
+    def _download(self, run_id, name, target):
+        self.adapter.download_artifact(run_id, name, target)
 
     def upload_file(self, run_id, name, path_or_stream):
         clean = run_file_name(name)
@@ -173,12 +144,7 @@ class AzureV2RunHistory(RunHistory):
     def read_log(self, run_id, name, offset=0, final=False):
         with sdk_errors("read the job's log", run_id=run_id):
             data = self.adapter.read_log(run_id, name, offset)
-        end = len(data) if final else data.rfind(b"\n") + 1  # whole lines only, as the local history
-        return data[:end].decode("utf-8", "replace"), offset + end
-
-    def log_names(self, run_id):
-        with sdk_errors("list the job's logs", run_id=run_id):
-            return list(self.adapter.log_names(run_id))
+        return whole_lines(data, offset, final)
 
     def streamed_log_names(self, run_id):
         return streamed_logs(self.log_names(run_id))

@@ -1,39 +1,36 @@
 """The stores of an Azure ML workspace seen through SDK v2: its jobs and their MLflow runs, models,
 clusters, datastores and environments, each an amlocal store interface over the one
-``AzureMLV2Adapter``."""
-
-from dataclasses import dataclass
+``AzureMLV2Adapter`` (what both Azure backends build the same way is ``amlocal_azure.stores``)."""
 
 from amlocal.exceptions import InvalidArgumentError
-from amlocal.specs import replace
-from amlocal.stores import ComputeTargets, Datastores, EnvironmentStore, WorkspaceStores
-from amlocal.stores.datastores import DEFAULT_DATASTORE
+from amlocal.stores import Datastores
+from amlocal_azure.stores import AdapterComputeTargets, AdapterEnvironments, AzureStores, Overrides, \
+    with_default_datastore
 
 from . import translate
-from .adapter import AzureMLV2Adapter
 from .errors import sdk_errors
 from .history import AzureV2RunHistory
 from .registry import AzureV2ModelRegistry
 
+__all__ = ["AzureV2Stores", "OVERRIDES", "open_v2_stores"]
+
 #: Adapters made current by ``fake.mock_azureml_v2()``: used by every workspace that passes none.
-ADAPTER_OVERRIDES = []
+OVERRIDES = Overrides()
 
-
-@dataclass(frozen=True)
-class AzureV2Stores(WorkspaceStores):
-    adapter: AzureMLV2Adapter = None
+#: The stores bundle (the same type as the azureml backend's: the adapter is what differs).
+AzureV2Stores = AzureStores
 
 
 def open_v2_stores(workspace, adapter=None, auth=None):
     """The stores of the Azure ML workspace ``workspace`` (a WorkspaceInfo) names, through
     ``adapter`` (default: a fake made current by ``mock_azureml_v2``, else the real SDK signed in
     with ``auth`` or the credentials found)."""
-    if adapter is None and ADAPTER_OVERRIDES:
-        adapter = ADAPTER_OVERRIDES[-1]
-    if adapter is None:
+    def real():
         from .sdk_adapter import SdkV2Adapter
 
-        adapter = SdkV2Adapter.for_workspace(workspace, auth)
+        return SdkV2Adapter.for_workspace(workspace, auth)
+
+    adapter = OVERRIDES.adapter(adapter, real)
     history = AzureV2RunHistory(adapter)
     return AzureV2Stores(run_history=history,
                          model_registry=AzureV2ModelRegistry(adapter, history, workspace.name),
@@ -42,27 +39,17 @@ def open_v2_stores(workspace, adapter=None, auth=None):
                          adapter=adapter)
 
 
-class AzureV2ComputeTargets(ComputeTargets):
-    def __init__(self, adapter, subscription_id=None):
-        self.adapter = adapter
-        self.subscription_id = subscription_id
+class AzureV2ComputeTargets(AdapterComputeTargets):
+    sdk_errors = sdk_errors
 
-    def get(self, name):
-        with sdk_errors("get compute", compute=name):
-            return self.adapter.get_compute(name)
+    def __init__(self, adapter, subscription_id=None):
+        super().__init__(adapter)
+        self.subscription_id = subscription_id
 
     def create(self, name, configuration):
         compute = translate.to_aml_compute(name, dict(configuration), self.subscription_id)
         with sdk_errors("create compute", compute=name, vm_size=compute.size):
             return self.adapter.create_compute(compute)
-
-    def wait(self, name, show_output=False, timeout_in_minutes=25):
-        with sdk_errors("provision compute", compute=name):
-            return self.adapter.wait_for_compute(name, show_output=show_output, timeout_in_minutes=timeout_in_minutes)
-
-    def list(self):
-        with sdk_errors("list compute targets"):
-            return sorted(self.adapter.list_computes(), key=lambda record: record["name"])
 
 
 def _checked_path(path):
@@ -82,7 +69,7 @@ class AzureV2Datastores(Datastores):
 
     def names(self):
         with sdk_errors("list datastores"):
-            return sorted(set(self.adapter.list_datastores()) | {DEFAULT_DATASTORE})
+            return with_default_datastore(self.adapter.list_datastores())
 
     def upload(self, datastore, files, overwrite=False, show_progress=True):
         pairs = [(str(source), _checked_path(name)) for source, name in files]
@@ -107,23 +94,9 @@ class AzureV2Datastores(Datastores):
             return self.adapter.datastore_path_kind(datastore, _checked_path(path))
 
 
-class AzureV2Environments(EnvironmentStore):
-    """The workspace's registered environments. A curated name (AzureML-...) is Azure's own: it is
-    looked up as the workspace knows it, and a run on it names it (``azureml:<name>@latest``)
-    instead of rebuilding it."""
+class AzureV2Environments(AdapterEnvironments):
+    """A run on a curated environment names it (``azureml:<name>@latest``)."""
+    sdk_errors = sdk_errors
 
-    def __init__(self, adapter):
-        self.adapter = adapter
-
-    def register(self, spec):
-        with sdk_errors(f"register environment {spec.name!r}"):
-            version = self.adapter.register_environment(translate.to_registered_environment(spec))
-        return replace(spec, version=str(version))
-
-    def get(self, name, version=None):
-        with sdk_errors(f"get environment {name!r}", environment=name):
-            return self.adapter.get_environment(name, None if version is None else str(version))
-
-    def list(self):
-        with sdk_errors("list environments"):
-            return dict(self.adapter.list_environments())
+    def _to_sdk(self, spec):
+        return translate.to_registered_environment(spec)
