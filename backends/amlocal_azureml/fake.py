@@ -26,30 +26,30 @@ ScriptRunConfig, tags) and ``provisioning_configurations`` (cluster name -> the 
 State lives in this object: another process (or another FakeAzureAdapter) does not see it.
 """
 
-import contextlib
 import json
-import secrets
 import shutil
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from amlocal.exceptions import EnvironmentNotFoundError
 from amlocal.local import DirectoryDatastores
 from amlocal.rules import metrics as metric_rules
-
-from ._fake_compute import DEFAULT_FAILURE, FakeClusters
-from ._fake_job import FakeJob
-from ._fake_models import FakeModels
+from amlocal.rules.names import new_run_id
+from amlocal.rules.statuses import ORDER, TERMINAL
+from amlocal_azure.fake_assets import FakeEnvironments
+from amlocal_azure.fake_jobs import FakeDatastoreFiles, FakeRun, FakeRunner
 from amlocal_azure.times import utc
-from .adapter import STREAMED_LOG, AzureAdapter
-from .translate import from_environment, is_curated_name, offline_workspace, to_environment
 
-TERMINAL = ("Completed", "Failed", "Canceled")
+from ._fake_compute import DEFAULT_FAILURE, FakeV1Clusters
+from ._fake_job import FakeJob
+from ._fake_models import FakeV1Models
+from .adapter import STREAMED_LOG, AzureAdapter
+from .translate import from_environment, offline_workspace, to_environment
+
 DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
-FAKE_TENANT = "00000000-0000-0000-0000-000000000000"
+CANCELED_BY_USER = {"code": "Canceled", "message": "Canceled by the user."}
 
 
 def _service_exception(status, code, message):
@@ -64,36 +64,27 @@ def _service_exception(status, code, message):
 
 
 @dataclass
-class FakeRun:
-    run_id: str
-    experiment: str
-    job: FakeJob
-    target: str = None
+class FakeV1Run(FakeRun):
     script: str = None
     arguments: list = field(default_factory=list)
-    config: object = None            # the real ScriptRunConfig submitted
-    interactive: bool = False
-    status: str = "NotStarted"
-    timeline: list = field(default_factory=list)
-    created: float = field(default_factory=time.time)
-    start_time: float = None
-    end_time: float = None
-    tags: dict = field(default_factory=dict)
     metrics: list = field(default_factory=list)  # (name, kind, value) in logging order
-    error: dict = None
-    holds_node: bool = False
-    running_since: float = None
-    max_seconds: int = None
-    timed_out: bool = False
-    polled: bool = False
 
 
-class FakeAzureAdapter(AzureAdapter):
+class FakeV1Environments(FakeEnvironments):
+    def _not_found(self, name, version):
+        return EnvironmentNotFoundError(f"Environment {name!r}" + (f" version {version}" if version else "") +
+                                        f" was not found in workspace {self.workspace}.")
+
+
+class FakeAzureAdapter(FakeRunner, FakeDatastoreFiles, AzureAdapter):
     poll_interval = 0.05
+    #: SDK v1's run statuses before a final one (``amlocal.rules.statuses.ORDER``)
+    lifecycle = ORDER
 
     def __init__(self, root=None, subscription_id="00000000-0000-0000-0000-000000000000",
                  resource_group="amlocal-fake-rg", workspace_name="amlocal-fake-ws", location="eastus",
                  vm_sizes=None, core_quota=None, python=None, driver_log="azureml-logs/70_driver_log.txt"):
+        super().__init__()
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="amlocal-fake-azure-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.subscription_id = subscription_id
@@ -103,15 +94,12 @@ class FakeAzureAdapter(AzureAdapter):
         self.python = python or sys.executable
         self.driver_log = driver_log
         self.workspace = offline_workspace(subscription_id, resource_group, workspace_name, location)
-        self.compute = FakeClusters(location, vm_sizes, core_quota)
-        self.models = FakeModels(self.root / "models")
-        self.runs = {}
+        self.compute = FakeV1Clusters(location, vm_sizes, core_quota)
+        self.models = FakeV1Models(self.root / "models", workspace_name)
+        self.environment_registry = FakeV1Environments(workspace_name)
         self.datastores = set(DEFAULT_DATASTORES)
-        #: name -> [EnvironmentSpec of version 1, 2, ...]
-        self.environments = {}
         #: (experiment, the real ScriptRunConfig, tags) of every submit, in order
         self.submissions = []
-        self._lock = threading.RLock()
 
     @property
     def clusters(self):
@@ -120,7 +108,12 @@ class FakeAzureAdapter(AzureAdapter):
     @property
     def provisioning_configurations(self):
         """cluster name -> the real AmlComputeProvisioningConfiguration last received."""
-        return self.compute.provisioning_configurations
+        return self.compute.received
+
+    @property
+    def environments(self):
+        """name -> [EnvironmentSpec of version 1, 2, ...] of the registered environments."""
+        return self.environment_registry.versions
 
     # -- seeding (what an existing workspace already has) -------------------------------------
     def add_cluster(self, name, vm_size="STANDARD_D2_V2", max_nodes=4, min_nodes=0, vm_priority="dedicated"):
@@ -135,25 +128,18 @@ class FakeAzureAdapter(AzureAdapter):
         """The next provisioning of cluster ``name`` ends Failed with ``message``."""
         self.compute.fail_provisioning(name, message)
 
-    def close(self):
-        """Stop every script still running."""
-        with self._lock:
-            for run in self.runs.values():
-                if run.job.process is not None:
-                    run.job.stop()
-
     # -- compute -------------------------------------------------------------------------------
     def get_compute(self, name):
         return self.compute.get(name)
 
     def create_compute(self, name, provisioning_configuration):
-        return self.compute.create(name, provisioning_configuration)
+        return self.compute.create_from(name, provisioning_configuration)
 
     def wait_for_compute(self, name, show_output=False, timeout_in_minutes=25):
         return self.compute.wait(name, show_output)
 
     def list_computes(self):
-        return [self.compute.record(cluster) for cluster in self.compute.clusters.values()]
+        return self.compute.list()
 
     # -- datastores ----------------------------------------------------------------------------
     def _datastore_dir(self, name):
@@ -175,15 +161,6 @@ class FakeAzureAdapter(AzureAdapter):
         self._datastore_dir(name)
         return DirectoryDatastores(self.root / "datastores")
 
-    def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
-        return self._files_of(datastore_name).upload(datastore_name, files, overwrite, show_progress)
-
-    def download_files(self, datastore_name, target_path, prefix=None, overwrite=False, show_progress=True):
-        return self._files_of(datastore_name).download(datastore_name, target_path, prefix, overwrite, show_progress)
-
-    def list_datastore_files(self, datastore_name, prefix=None):
-        return self._files_of(datastore_name).list(datastore_name, prefix)
-
     def list_datastores(self):
         return sorted(self.datastores)
 
@@ -193,51 +170,58 @@ class FakeAzureAdapter(AzureAdapter):
 
     # -- environments ---------------------------------------------------------------------------
     def register_environment(self, environment):
-        with self._lock:
-            versions = self.environments.setdefault(environment.name, [])
-            versions.append(from_environment(environment))
-            return str(len(versions))
+        return self.environment_registry.add(environment.name, from_environment(environment))
 
     def get_environment(self, name, version=None):
-        from amlocal import curated_environments
-        from amlocal.exceptions import EnvironmentNotFoundError
-        from amlocal.specs import replace
-
-        if is_curated_name(name):  # Azure's own: the fake knows them as amlocal's table does
-            return curated_environments.lookup(name)
-        with self._lock:
-            versions = self.environments.get(name) or []
-            index = len(versions) if version is None else int(version)
-            if not 1 <= index <= len(versions):
-                raise EnvironmentNotFoundError(f"Environment {name!r}" + (f" version {version}" if version else "") +
-                                               f" was not found in workspace {self.workspace_name}.")
-            return replace(versions[index - 1], version=str(index))
+        return self.environment_registry.get(name, version)
 
     def get_sdk_environment(self, name):
         return to_environment(self.get_environment(name))
 
     def list_environments(self):
-        from amlocal import curated_environments
+        return self.environment_registry.list()
 
-        found = {name: curated_environments.lookup(name) for name in curated_environments.known_names()}
-        with self._lock:
-            found.update({name: self.get_environment(name) for name in self.environments})
-        return found
+    # -- runs: what the service does its own way ------------------------------------------------
+    def _no_such_run(self, run_id):
+        return _service_exception(404, "RunNotFound", f"Run {run_id} was not found")
 
-    # -- runs --------------------------------------------------------------------------------
+    def _canceled_error(self, run):
+        return CANCELED_BY_USER
+
+    def _timeout_error(self, run):
+        return {"code": "RunTimeout",
+                "message": f"The run exceeded max_run_duration_seconds ({run.max_seconds}) and was canceled."}
+
+    def _failure_error(self, run):
+        return {"code": "UserError", "message": run.job.failure_message(self.driver_log)}
+
+    def _error_record(self, error, now):
+        return {"error": error, "time": utc(now)}
+
+    def _start(self, run):
+        run_config = run.submitted.run_config
+        data_paths = {}
+        for name, reference in (run_config.data_references or {}).items():
+            source = self._datastore_dir(reference.data_store_name) / (reference.path_on_data_store or "")
+            data_paths[name] = (reference.mode, source, reference.path_on_compute)
+        variables = dict(run_config.environment.environment_variables or {})
+        variables.update(run_config.environment_variables or {})  # the run's own win, as on Azure
+        run.job.start(self.python, run.script, run.arguments, variables, data_paths, self.driver_log)
+
+    def _ingest(self, run):
+        if run.interactive or run.job.process is None:
+            return
+        for event in run.job.new_events():
+            if event.get("kind") == "metric":
+                run.metrics.append((event["name"], event.get("type", "scalar"), event.get("value")))
+            elif event.get("kind") == "tag":
+                run.tags[event["key"]] = event.get("value")
+
+    # -- runs ----------------------------------------------------------------------------------
     def _new_run(self, experiment, **fields):
-        run_id = f"{experiment}_{int(time.time())}_{secrets.token_hex(4)}"
-        run = FakeRun(run_id=run_id, experiment=experiment, job=FakeJob(self.root / "runs" / run_id, run_id,
-                                                                            experiment), **fields)
-        self._set_status(run, "NotStarted")
-        self.runs[run_id] = run
-        return run
-
-    def _run(self, run_id):
-        run = self.runs.get(run_id)
-        if run is None:
-            raise _service_exception(404, "RunNotFound", f"Run {run_id} was not found")
-        return run
+        run_id = new_run_id(experiment)
+        return self._add(FakeV1Run(run_id, experiment, FakeJob(self.root / "runs" / run_id, run_id, experiment),
+                                   **fields))
 
     def submit(self, experiment, script_run_config, tags=None):
         from azureml.core import ScriptRunConfig
@@ -252,100 +236,11 @@ class FakeAzureAdapter(AzureAdapter):
             self.compute.cluster(target)
             run = self._new_run(experiment, target=target, script=script_run_config.script,
                                 arguments=[str(a) for a in script_run_config.arguments or []],
-                                config=script_run_config, tags=dict(tags or {}),
+                                submitted=script_run_config, tags=dict(tags or {}),
                                 max_seconds=run_config.max_run_duration_seconds)
             run.job.take_snapshot(script_run_config.source_directory)
             self.submissions.append((experiment, script_run_config, dict(tags or {})))
             return run.run_id
-
-    def _set_status(self, run, status, error=None):
-        now = time.time()
-        run.status = status
-        run.timeline.append((status, now))
-        if status == "Running" and run.start_time is None:
-            run.start_time = now
-        if status in TERMINAL:
-            run.end_time = now
-            run.holds_node = False
-        if error is not None:
-            run.error = {"error": error, "time": utc(now)}
-
-    def get_status(self, run_id):
-        with self._lock:
-            run = self._run(run_id)
-            if run.polled:  # the first poll sees the status the run was submitted with
-                self._advance(run)
-            run.polled = True
-            return run.status
-
-    def _advance(self, run):
-        """One step of the run's life, as the service would take it by the next poll."""
-        if run.status in TERMINAL or run.interactive:
-            return
-        self._ingest(run)
-        status = run.status
-        if status == "CancelRequested":
-            run.job.stop()
-            self._finish_job(run)
-            self._set_status(run, "Canceled", {"code": "Canceled", "message": "Canceled by the user."})
-        elif status == "NotStarted":
-            self._set_status(run, "Queued")
-        elif status == "Queued":
-            occupying = [r for r in self.runs.values() if r.holds_node and r.target == run.target]
-            if len(occupying) < self.clusters[run.target]["max_nodes"]:
-                run.holds_node = True
-                self._set_status(run, "Preparing")
-            else:  # the service goes on with the runs in the way without being asked
-                for other in occupying:
-                    self._advance(other)
-        elif status == "Preparing":
-            self._set_status(run, "Starting")
-        elif status == "Starting":
-            self._start_job(run)
-            self._set_status(run, "Running")
-        elif status == "Running":
-            if run.job.poll() is None:
-                if run.max_seconds and time.monotonic() - run.running_since > run.max_seconds:
-                    run.timed_out = True
-                    run.job.stop()
-                return
-            self._finish_job(run)
-            self._set_status(run, "Finalizing")
-        elif status == "Finalizing":
-            if run.timed_out:
-                self._set_status(run, "Canceled", {
-                    "code": "RunTimeout", "message": f"The run exceeded max_run_duration_seconds ({run.max_seconds}) "
-                                                     "and was canceled."})
-            elif run.job.exit_code == 0:
-                self._set_status(run, "Completed")
-            else:
-                self._set_status(run, "Failed", {"code": "UserError",
-                                                 "message": run.job.failure_message(self.driver_log)})
-
-    def _start_job(self, run):
-        run_config = run.config.run_config
-        data_paths = {}
-        for name, reference in (run_config.data_references or {}).items():
-            source = self._datastore_dir(reference.data_store_name) / (reference.path_on_data_store or "")
-            data_paths[name] = (reference.mode, source, reference.path_on_compute)
-        variables = dict(run_config.environment.environment_variables or {})
-        variables.update(run_config.environment_variables or {})  # the run's own win, as on Azure
-        run.job.start(self.python, run.script, run.arguments, variables, data_paths, self.driver_log)
-        run.running_since = time.monotonic()
-
-    def _ingest(self, run):
-        if run.interactive or run.job.process is None:
-            return
-        for event in run.job.new_events():
-            if event.get("kind") == "metric":
-                run.metrics.append((event["name"], event.get("type", "scalar"), event.get("value")))
-            elif event.get("kind") == "tag":
-                run.tags[event["key"]] = event.get("value")
-
-    def _finish_job(self, run):
-        self._ingest(run)
-        if run.job.process is not None:
-            run.job.collect_outputs()
 
     def get_run(self, run_id):
         with self._lock:
@@ -371,9 +266,9 @@ class FakeAzureAdapter(AzureAdapter):
 
     @staticmethod
     def _run_definition(run):
-        if run.config is None:
+        if run.submitted is None:
             return {}
-        run_config = run.config.run_config
+        run_config = run.submitted.run_config
         environment = run_config.environment
         deps = environment.python.conda_dependencies
         return {
@@ -395,26 +290,7 @@ class FakeAzureAdapter(AzureAdapter):
             return list(self._run(run_id).timeline)
 
     def list_runs(self, experiment=None, limit=None):
-        with self._lock:
-            ids = [r.run_id for r in reversed(list(self.runs.values()))
-                   if experiment is None or r.experiment == experiment]
-        records = [self.get_run(run_id) for run_id in ids]
-        return records[:limit] if limit else records
-
-    def list_experiments(self):
-        with self._lock:
-            return sorted({run.experiment for run in self.runs.values()})
-
-    def cancel(self, run_id):
-        with self._lock:
-            run = self._run(run_id)
-            if run.status in TERMINAL:
-                return
-            if run.interactive:
-                self._set_status(run, "Canceled", {"code": "Canceled", "message": "Canceled by the user."})
-                return
-            self._set_status(run, "CancelRequested")
-            run.job.stop()
+        return [self.get_run(run_id) for run_id in self._newest_first(experiment, limit)]
 
     def start_logging(self, experiment, snapshot_directory=None):
         with self._lock:
@@ -435,9 +311,7 @@ class FakeAzureAdapter(AzureAdapter):
             self._set_status(run, status, detail)
 
     def portal_url(self, run_id):
-        self._run(run_id)
-        return (f"https://ml.azure.com/runs/{run_id}?wsid=/subscriptions/{self.subscription_id}/resourcegroups/"
-                f"{self.resource_group}/workspaces/{self.workspace_name}&tid={FAKE_TENANT}")
+        return self._studio_url(run_id)
 
     # -- what a run recorded -------------------------------------------------------------------
     def log_metric(self, run_id, name, value, kind="scalar", step=None, description=""):
@@ -461,22 +335,18 @@ class FakeAzureAdapter(AzureAdapter):
             self._ingest(run)
             return dict(run.tags)
 
-    def _files(self, run):
-        root = run.job.files_dir
-        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-
     def list_files(self, run_id):
         with self._lock:
             run = self._run(run_id)
             self._ingest(run)
-            return self._files(run)
+            return run.job.files()
 
     def download_file(self, run_id, name, output_file_path):
         from azureml.exceptions import UserErrorException
 
         with self._lock:
             run = self._run(run_id)
-            files = self._files(run)
+            files = run.job.files()
             if name not in files:
                 raise UserErrorException(f"File with path {name} was not found,\navailable files include: "
                                          f"{', '.join(files)}.")
@@ -496,7 +366,7 @@ class FakeAzureAdapter(AzureAdapter):
             shutil.copyfile(path_or_stream, target)
 
     def _log_names(self, run):
-        return [name for name in self._files(run) if STREAMED_LOG.match(name)]
+        return [name for name in run.job.files() if STREAMED_LOG.match(name)]
 
     def log_names(self, run_id):
         with self._lock:
@@ -513,15 +383,16 @@ class FakeAzureAdapter(AzureAdapter):
     # -- models --------------------------------------------------------------------------------
     def register_model(self, name, model_path, tags=None, properties=None, description=None, model_framework=None,
                        model_framework_version=None):
-        return self.models.add(name, model_path, None, tags, properties, description, model_framework,
-                               model_framework_version)
+        return self.models.add(name, model_path, run_id=None, tags=tags, properties=properties,
+                               description=description, model_framework=model_framework,
+                               model_framework_version=model_framework_version)
 
     def register_model_from_run(self, run_id, name, model_path, tags=None, properties=None, description=None,
                                 model_framework=None, model_framework_version=None):
         with self._lock:
             run = self._run(run_id)
             self._ingest(run)
-            return self.models.add_from_run(run_id, self._files(run), run.job.files_dir, name, model_path, tags=tags,
+            return self.models.add_from_run(run_id, run.job.files(), run.job.files_dir, name, model_path, tags=tags,
                                             properties=properties, description=description,
                                             model_framework=model_framework,
                                             model_framework_version=model_framework_version)
