@@ -11,6 +11,8 @@ public modules only, so either backend loads without the other's SDK.
     errors         the Azure error tree, its messages, and the ``sdk_errors`` guard
     run_history    RunHistory over an adapter: errors, filters, files, logs
     registry       ModelRegistry over an adapter: lookups, messages, model filters
+    execution      the execution backend's base: adapter, compute target, run details
+    sdk            whether an SDK is installed (without importing it)
     stores         the workspace's stores bundle, compute targets, datastores, environments
     fake_jobs      a fake workspace's runs: statuses one step per poll, cluster nodes, the job's process
     fake_assets    a fake workspace's clusters (VM sizes, quota), model and environment versions

@@ -59,7 +59,8 @@ class AdapterModelRegistry(ModelRegistry):
         self.run_history = run_history
         self.workspace_name = workspace_name
 
-    def _record(self, model):
+    @staticmethod
+    def _record(model):
         """The adapter's model record as a ModelRecord."""
         raise NotImplementedError
 

@@ -1,18 +1,19 @@
 """The stores of an Azure ML workspace over one adapter: what both backends build the same way.
 
 * ``AzureStores``: amlocal's WorkspaceStores bundle, plus the adapter every store goes through;
-* ``Overrides``: the adapter a ``mock_azureml()`` block makes current for every workspace that
-  names none (each backend keeps its own);
-* ``AdapterComputeTargets`` and ``AdapterEnvironments``: the compute targets and environments
-  stores, given the backend's guard and its translation of a configuration into the SDK's
-  object; ``with_default_datastore``: the datastores a workspace lists.
+* ``AdapterChoice``: which adapter a workspace's stores use (given, made current by a
+  ``mock_azureml()`` block, or the SDK's); each backend keeps its own;
+* ``AdapterComputeTargets``, ``AdapterDatastores`` and ``AdapterEnvironments``: those stores,
+  given the backend's guard, its translation of a configuration into the SDK's object and how
+  it takes a datastore path; ``with_default_datastore``: the datastores a workspace lists.
 """
 
 import contextlib
+import importlib
 from dataclasses import dataclass
 
 from amlocal.specs import replace
-from amlocal.stores import ComputeTargets, EnvironmentStore, WorkspaceStores
+from amlocal.stores import ComputeTargets, Datastores, EnvironmentStore, WorkspaceStores
 from amlocal.stores.datastores import DEFAULT_DATASTORE
 
 
@@ -21,17 +22,22 @@ class AzureStores(WorkspaceStores):
     adapter: object = None
 
 
-class Overrides:
-    """The adapters ``mock`` made current, the innermost last."""
+class AdapterChoice:
+    """The adapter a workspace's stores go through: the one given; else the one a ``mock`` block
+    made current (the innermost); else the SDK's, ``"module:Class"`` (imported only then, so a
+    fake needs no credentials), signed in by ``Class.for_workspace(workspace, auth)``."""
 
-    def __init__(self):
-        self._stack = []
+    def __init__(self, sdk_adapter):
+        self.sdk_adapter = sdk_adapter
+        self._mocked = []
 
-    def adapter(self, adapter, real):
-        """``adapter`` when given; else the current override; else ``real()`` (the SDK's adapter)."""
-        if adapter is None and self._stack:
-            adapter = self._stack[-1]
-        return real() if adapter is None else adapter
+    def __call__(self, workspace, adapter=None, auth=None):
+        if adapter is None and self._mocked:
+            adapter = self._mocked[-1]
+        if adapter is None:
+            module, _, name = self.sdk_adapter.partition(":")
+            adapter = getattr(importlib.import_module(module), name).for_workspace(workspace, auth)
+        return adapter
 
     @contextlib.contextmanager
     def mock(self, adapter, make, **options):
@@ -39,11 +45,11 @@ class Overrides:
         the adapter of every workspace that names none. Yields the adapter."""
         created = adapter is None
         adapter = make(**options) if created else adapter
-        self._stack.append(adapter)
+        self._mocked.append(adapter)
         try:
             yield adapter
         finally:
-            self._stack.remove(adapter)
+            self._mocked.remove(adapter)
             if created:
                 adapter.close()
 
@@ -74,6 +80,42 @@ class AdapterComputeTargets(ComputeTargets):
     def list(self):
         with self._guard("list compute targets"):
             return sorted(self.adapter.list_computes(), key=lambda record: record["name"])
+
+
+class AdapterDatastores(Datastores):
+    """Files of the workspace's datastores. A subclass sets ``sdk_errors`` and says whether a
+    path is there (``exists``); ``_path`` is how it takes a path from the user."""
+    #: the backend's guard around SDK calls (``errors.sdk_errors``)
+    sdk_errors = None
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+
+    @staticmethod
+    def _path(path):
+        """A datastore path from the user, as the adapter takes it (by default as it is)."""
+        return path
+
+    def _guard(self, action, datastore=None):
+        return type(self).sdk_errors(action, **({"datastore": datastore} if datastore else {}))
+
+    def names(self):
+        with self._guard("list datastores"):
+            return with_default_datastore(self.adapter.list_datastores())
+
+    def upload(self, datastore, files, overwrite=False, show_progress=True):
+        pairs = [(str(source), self._path(name)) for source, name in files]
+        with self._guard(f"upload to datastore {datastore!r}", datastore):
+            return self.adapter.upload_files(datastore, pairs, overwrite=overwrite, show_progress=show_progress)
+
+    def download(self, datastore, target_path, prefix=None, overwrite=False, show_progress=True):
+        with self._guard(f"download from datastore {datastore!r}", datastore):
+            return self.adapter.download_files(datastore, str(target_path), prefix=self._path(prefix) or None,
+                                               overwrite=overwrite, show_progress=show_progress)
+
+    def list(self, datastore, prefix=None):
+        with self._guard(f"list datastore {datastore!r}", datastore):
+            return sorted(self.adapter.list_datastore_files(datastore, self._path(prefix) or None))
 
 
 class AdapterEnvironments(EnvironmentStore):

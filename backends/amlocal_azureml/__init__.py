@@ -10,21 +10,10 @@ which extra to install; the core never imports azureml.
     FakeAzureAdapter     a stateful fake of it, for tests (``amlocal_azureml.fake``)
 """
 
-import importlib.util
+from amlocal_azure.sdk import require_sdk
 
-
-def _require_azureml_core():
-    # The in-job shim also provides a package named "azureml", but not azureml.core.workspace.
-    try:
-        found = importlib.util.find_spec("azureml.core.workspace") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        raise ImportError("the azureml backend needs azureml-core, which is not installed; "
-                          "install it with: pip install 'amlocal[azure]'")
-
-
-_require_azureml_core()
+# The in-job shim also provides a package named "azureml", but not azureml.core.workspace.
+require_sdk("azureml.core.workspace", "azureml", "azureml-core", "azure")
 
 from .adapter import AzureAdapter  # noqa: E402
 from .azureml_backend import AzureMLBackend  # noqa: E402

@@ -413,6 +413,6 @@ class FakeAzureAdapter(FakeRunner, FakeDatastoreFiles, AzureAdapter):
 def mock_azureml(adapter=None, **fake_options):
     """Within the block, azureml-backend workspaces without an ``adapter`` option use ``adapter``
     (by default a new FakeAzureAdapter(**fake_options), closed at the end). Yields the adapter."""
-    from .stores import OVERRIDES
+    from .stores import ADAPTER
 
-    return OVERRIDES.mock(adapter, FakeAzureAdapter, **fake_options)
+    return ADAPTER.mock(adapter, FakeAzureAdapter, **fake_options)

@@ -30,12 +30,7 @@ def _str_dict(values):
 
 class AzureModelRegistry(AdapterModelRegistry):
     sdk_errors = sdk_errors
-
-    def __init__(self, adapter, run_history, workspace_name="azureml"):
-        super().__init__(adapter, run_history, workspace_name)
-
-    def _record(self, model):
-        return to_record(model)
+    _record = staticmethod(to_record)
 
     def register(self, name, source_path, tags=None, properties=None, description=None,
                  model_framework=None, model_framework_version=None):

@@ -10,20 +10,9 @@ package raises ImportError, which amlocal turns into a BackendUnavailableError n
     FakeV2Adapter        a stateful fake of it, for tests (``amlocal_azureml_v2.fake``)
 """
 
-import importlib.util
+from amlocal_azure.sdk import require_sdk
 
-
-def _require_azure_ai_ml():
-    try:
-        found = importlib.util.find_spec("azure.ai.ml") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        raise ImportError("the azureml-v2 backend needs azure-ai-ml, which is not installed; "
-                          "install it with: pip install 'amlocal[azure-v2]'")
-
-
-_require_azure_ai_ml()
+require_sdk("azure.ai.ml", "azureml-v2", "azure-ai-ml", "azure-v2")
 
 from .adapter import AzureMLV2Adapter  # noqa: E402
 from .azureml_v2_backend import AzureMLV2Backend  # noqa: E402

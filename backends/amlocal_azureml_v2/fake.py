@@ -378,6 +378,6 @@ class FakeV2Adapter(FakeRunner, FakeDatastoreFiles, AzureMLV2Adapter):
 def mock_azureml_v2(adapter=None, **fake_options):
     """Within the block, azureml-v2 workspaces without an ``adapter`` option use ``adapter`` (by
     default a new FakeV2Adapter(**fake_options), closed at the end). Yields the adapter."""
-    from .stores import OVERRIDES
+    from .stores import ADAPTER
 
-    return OVERRIDES.mock(adapter, FakeV2Adapter, **fake_options)
+    return ADAPTER.mock(adapter, FakeV2Adapter, **fake_options)

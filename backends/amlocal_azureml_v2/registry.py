@@ -41,12 +41,7 @@ def model_file_name(path):
 
 class AzureV2ModelRegistry(AdapterModelRegistry):
     sdk_errors = sdk_errors
-
-    def __init__(self, adapter, run_history, workspace_name="azureml-v2"):
-        super().__init__(adapter, run_history, workspace_name)
-
-    def _record(self, model):
-        return to_record(model)
+    _record = staticmethod(to_record)
 
     def register(self, name, source_path, tags=None, properties=None, description=None,
                  model_framework=None, model_framework_version=None):

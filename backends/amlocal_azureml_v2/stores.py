@@ -3,34 +3,27 @@ clusters, datastores and environments, each an amlocal store interface over the 
 ``AzureMLV2Adapter`` (what both Azure backends build the same way is ``amlocal_azure.stores``)."""
 
 from amlocal.exceptions import InvalidArgumentError
-from amlocal.stores import Datastores
-from amlocal_azure.stores import AdapterComputeTargets, AdapterEnvironments, AzureStores, Overrides, \
-    with_default_datastore
+from amlocal_azure.stores import AdapterChoice, AdapterComputeTargets, AdapterDatastores, AdapterEnvironments, \
+    AzureStores
 
 from . import translate
 from .errors import sdk_errors
 from .history import AzureV2RunHistory
 from .registry import AzureV2ModelRegistry
 
-__all__ = ["AzureV2Stores", "OVERRIDES", "open_v2_stores"]
-
-#: Adapters made current by ``fake.mock_azureml_v2()``: used by every workspace that passes none.
-OVERRIDES = Overrides()
+__all__ = ["AzureV2Stores", "ADAPTER", "open_v2_stores"]
 
 #: The stores bundle (the same type as the azureml backend's: the adapter is what differs).
 AzureV2Stores = AzureStores
 
 
+#: A workspace's adapter: the one given, else the fake ``fake.mock_azureml_v2()`` made current, else the SDK's.
+ADAPTER = AdapterChoice("amlocal_azureml_v2.sdk_adapter:SdkV2Adapter")
+
+
 def open_v2_stores(workspace, adapter=None, auth=None):
-    """The stores of the Azure ML workspace ``workspace`` (a WorkspaceInfo) names, through
-    ``adapter`` (default: a fake made current by ``mock_azureml_v2``, else the real SDK signed in
-    with ``auth`` or the credentials found)."""
-    def real():
-        from .sdk_adapter import SdkV2Adapter
-
-        return SdkV2Adapter.for_workspace(workspace, auth)
-
-    adapter = OVERRIDES.adapter(adapter, real)
+    """The stores of the Azure ML workspace ``workspace`` (a WorkspaceInfo) names, through ``ADAPTER``."""
+    adapter = ADAPTER(workspace, adapter, auth)
     history = AzureV2RunHistory(adapter)
     return AzureV2Stores(run_history=history,
                          model_registry=AzureV2ModelRegistry(adapter, history, workspace.name),
@@ -61,29 +54,10 @@ def _checked_path(path):
     return text.strip("/")
 
 
-class AzureV2Datastores(Datastores):
+class AzureV2Datastores(AdapterDatastores):
     """Files of the workspace's Azure Blob datastores (workspaceblobstore and any other blob one)."""
-
-    def __init__(self, adapter):
-        self.adapter = adapter
-
-    def names(self):
-        with sdk_errors("list datastores"):
-            return with_default_datastore(self.adapter.list_datastores())
-
-    def upload(self, datastore, files, overwrite=False, show_progress=True):
-        pairs = [(str(source), _checked_path(name)) for source, name in files]
-        with sdk_errors(f"upload to datastore {datastore!r}", datastore=datastore):
-            return self.adapter.upload_files(datastore, pairs, overwrite=overwrite, show_progress=show_progress)
-
-    def download(self, datastore, target_path, prefix=None, overwrite=False, show_progress=True):
-        with sdk_errors(f"download from datastore {datastore!r}", datastore=datastore):
-            return self.adapter.download_files(datastore, str(target_path), prefix=_checked_path(prefix) or None,
-                                               overwrite=overwrite, show_progress=show_progress)
-
-    def list(self, datastore, prefix=None):
-        with sdk_errors(f"list datastore {datastore!r}", datastore=datastore):
-            return sorted(self.adapter.list_datastore_files(datastore, _checked_path(prefix) or None))
+    sdk_errors = sdk_errors
+    _path = staticmethod(_checked_path)
 
     def exists(self, datastore, path):
         return self.path_kind(datastore, path) is not None
