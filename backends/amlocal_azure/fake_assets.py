@@ -16,7 +16,6 @@ Resource Provider's error text, SDK v2 azure-core's with the service's error bod
 
 import shutil
 import threading
-import time
 from pathlib import Path
 
 from amlocal import curated_environments
@@ -199,8 +198,10 @@ class FakeModels:
             present = [m for m in versions if not m["_removed"]]
             if version is None and present:
                 return present[-1]
-            if version is not None and 1 <= int(version) <= len(versions) and not versions[int(version) - 1]["_removed"]:
-                return versions[int(version) - 1]
+            if version is not None and 1 <= int(version) <= len(versions):
+                model = versions[int(version) - 1]
+                if not model["_removed"]:
+                    return model
         raise self._not_found(name, version)
 
     def get(self, name, version=None):

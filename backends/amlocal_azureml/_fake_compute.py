@@ -4,7 +4,7 @@ client's own refusal of a reserved name, and what ``wait_for_completion`` prints
 
 import json
 
-from amlocal_azure.fake_assets import DEFAULT_FAILURE, FakeClusters  # noqa: F401
+from amlocal_azure.fake_assets import FakeClusters
 
 #: Names SDK v1 refuses before asking the service (azureml.core.compute.ComputeTarget.create).
 RESERVED_NAMES = ("amlcompute", "local", "containerinstance")

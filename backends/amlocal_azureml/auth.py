@@ -12,10 +12,11 @@ SDK v1 adds:
 
 import importlib.util
 
-from amlocal_azure.credentials import (AUTH_MODE_VARIABLE, INTERACTIVE, SERVICE_PRINCIPAL_VARIABLES,  # noqa: F401
-                                       CliLogin, CredentialChain, CredentialChoice, cli_logged_in, cli_profile_path)
+from amlocal_azure.credentials import CliLogin, CredentialChain, CredentialChoice
 
 from .errors import AzureCredentialsError
+
+__all__ = ["CHAIN", "CredentialChoice", "build_auth", "find_credentials"]
 
 
 def azure_cli_installed():

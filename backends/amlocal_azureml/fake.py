@@ -38,11 +38,11 @@ from amlocal.local import DirectoryDatastores
 from amlocal.rules import metrics as metric_rules
 from amlocal.rules.names import new_run_id
 from amlocal.rules.statuses import ORDER, TERMINAL
-from amlocal_azure.fake_assets import FakeEnvironments
+from amlocal_azure.fake_assets import DEFAULT_FAILURE, FakeEnvironments
 from amlocal_azure.fake_jobs import FakeDatastoreFiles, FakeRun, FakeRunner
 from amlocal_azure.times import utc
 
-from ._fake_compute import DEFAULT_FAILURE, FakeV1Clusters
+from ._fake_compute import FakeV1Clusters
 from ._fake_job import FakeJob
 from ._fake_models import FakeV1Models
 from .adapter import STREAMED_LOG, AzureAdapter

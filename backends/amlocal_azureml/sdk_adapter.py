@@ -9,13 +9,12 @@ the live tests (AMLOCAL_AZURE_LIVE=1) run the same contract against it.
 import os
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from azureml.core import Datastore, Experiment, Model, Run, Workspace
 from azureml.core.compute import AmlCompute, ComputeTarget
 
-from amlocal.rules.uploads import upload_with_progress
+from amlocal_azure.sdk import Recent, StatusTimelines, blob_names, blob_path_kind, upload_to_container
 from amlocal_azure.times import epoch
 
 from . import auth as auth_module
@@ -49,9 +48,10 @@ class SdkAzureAdapter(AzureAdapter):
         """``workspace``: a signed-in, existing ``azureml.core.Workspace``."""
         self.workspace = workspace
         self._runs = {}
-        self._timelines = {}
+        self._timelines = StatusTimelines()
         self._created_computes = {}
-        self._details_cache = {}
+        # streaming asks for the log list and the log text in the same poll
+        self._details = Recent(lambda run_id: self._run(run_id).get_details())
         self._lock = threading.Lock()
 
     @classmethod
@@ -106,35 +106,22 @@ class SdkAzureAdapter(AzureAdapter):
     def get_datastore(self, name):
         return Datastore.get(self.workspace, name)
 
-    def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
+    def _container(self, datastore_name):
         datastore = self.get_datastore(datastore_name)
-        container = datastore.blob_service.get_container_client(datastore.container_name)
+        return datastore.blob_service.get_container_client(datastore.container_name)
 
-        def put(source, name):
-            with open(source, "rb") as data:
-                container.get_blob_client(name).upload_blob(data, overwrite=True)
-
-        return upload_with_progress(files, overwrite, show_progress,
-                                    lambda name: container.get_blob_client(name).exists(), put)
+    def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
+        return upload_to_container(self._container(datastore_name), files, overwrite, show_progress)
 
     def download_files(self, datastore_name, target_path, prefix=None, overwrite=False, show_progress=True):
         return self.get_datastore(datastore_name).download(target_path, prefix=prefix, overwrite=overwrite,
                                                            show_progress=show_progress)
 
-    def _blobs(self, datastore_name, prefix):
-        datastore = self.get_datastore(datastore_name)
-        container = datastore.blob_service.get_container_client(datastore.container_name)
-        return (blob.name for blob in container.list_blobs(name_starts_with=(prefix or "").strip("/") or None))
-
     def list_datastore_files(self, datastore_name, prefix=None):
-        return sorted(self._blobs(datastore_name, prefix))
+        return blob_names(self._container(datastore_name), prefix)
 
     def datastore_path_exists(self, datastore_name, path):
-        path = (path or "").strip("/")
-        for name in self._blobs(datastore_name, path):
-            if not path or name == path or name.startswith(path + "/"):
-                return True
-        return False
+        return blob_path_kind(self._container(datastore_name), path) is not None
 
     def list_datastores(self):
         return sorted(self.workspace.datastores)
@@ -180,23 +167,16 @@ class SdkAzureAdapter(AzureAdapter):
                 self._runs[run_id] = run
         return run
 
-    def _observe(self, run_id, status):
-        """Azure keeps no status history a client can read; keep the statuses seen by polling."""
-        with self._lock:
-            timeline = self._timelines.setdefault(run_id, [])
-            if not timeline or timeline[-1][0] != status:
-                timeline.append((status, time.time()))
-
     def submit(self, experiment, script_run_config, tags=None):
         run = Experiment(self.workspace, experiment).submit(script_run_config, tags=tags or None)
         with self._lock:
             self._runs[run.id] = run
-        self._observe(run.id, "NotStarted")
+        self._timelines.observe(run.id, "NotStarted")
         return run.id
 
     def get_status(self, run_id):
         status = self._run(run_id).get_status()
-        self._observe(run_id, status)
+        self._timelines.observe(run_id, status)
         return status
 
     def get_details(self, run_id):
@@ -205,18 +185,6 @@ class SdkAzureAdapter(AzureAdapter):
     def get_run(self, run_id):
         run = self._run(run_id)
         return self._record(run, run.get_details())
-
-    def _recent_details(self, run_id, max_age=1.0):
-        """Details at most ``max_age`` seconds old: streaming asks for the log list and the log
-        text in the same poll, and each would otherwise cost a service call."""
-        with self._lock:
-            cached = self._details_cache.get(run_id)
-        if cached and time.monotonic() - cached[0] < max_age:
-            return cached[1]
-        details = self._run(run_id).get_details()
-        with self._lock:
-            self._details_cache[run_id] = (time.monotonic(), details)
-        return details
 
     def _record(self, run, details):
         definition = details.get("runDefinition") or {}
@@ -229,8 +197,7 @@ class SdkAzureAdapter(AzureAdapter):
 
     def status_timeline(self, run_id):
         self.get_status(run_id)
-        with self._lock:
-            return list(self._timelines.get(run_id, []))
+        return self._timelines.get(run_id)
 
     def list_runs(self, experiment=None, limit=None):
         names = [experiment] if experiment else self.list_experiments()
@@ -255,7 +222,7 @@ class SdkAzureAdapter(AzureAdapter):
         run = Experiment(self.workspace, experiment).start_logging(snapshot_directory=snapshot_directory)
         with self._lock:
             self._runs[run.id] = run
-        self._observe(run.id, "Running")
+        self._timelines.observe(run.id, "Running")
         return run.id
 
     def end_run(self, run_id, status, error=None):
@@ -310,13 +277,13 @@ class SdkAzureAdapter(AzureAdapter):
         self._run(run_id).upload_file(name, path_or_stream)
 
     def log_names(self, run_id):
-        files = self._recent_details(run_id).get("logFiles") or {}
+        files = self._details.get(run_id).get("logFiles") or {}
         return sorted(name for name in files if STREAMED_LOG.match(name))
 
     def read_log(self, run_id, name):
         from azureml._execution import _commands
 
-        uri = (self._recent_details(run_id).get("logFiles") or {}).get(name)
+        uri = (self._details.get(run_id).get("logFiles") or {}).get(name)
         return _commands._get_content_from_uri(uri, timeout=60) if uri else ""
 
     # -- models --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from amlocal.curated_environments import is_curated_name
-from amlocal_azure.fake_assets import DEFAULT_FAILURE, FakeClusters, FakeEnvironments, FakeModels  # noqa: F401
+from amlocal_azure.fake_assets import FakeClusters, FakeEnvironments, FakeModels
 
 from ._fake_errors import http_error, ml_exception, not_found
 

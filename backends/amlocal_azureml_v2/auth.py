@@ -21,10 +21,11 @@ process and ``InteractiveBrowserCredential(timeout=...)`` the wait for the perso
 import shutil
 from dataclasses import dataclass
 
-from amlocal_azure.credentials import (AUTH_MODE_VARIABLE, INTERACTIVE, SERVICE_PRINCIPAL_VARIABLES,  # noqa: F401
-                                       CliLogin, CredentialChain, CredentialChoice, cli_logged_in, cli_profile_path)
+from amlocal_azure.credentials import CliLogin, CredentialChain, CredentialChoice
 
 from .errors import AzureCredentialsError
+
+__all__ = ["CHAIN", "CredentialChoice", "Timeouts", "build_credential", "find_credentials"]
 
 
 @dataclass(frozen=True)

@@ -36,13 +36,13 @@ from pathlib import Path
 from amlocal.local import DirectoryDatastores
 from amlocal.rules.names import new_run_id
 from amlocal.rules.statuses import TERMINAL
+from amlocal_azure.fake_assets import DEFAULT_FAILURE
 from amlocal_azure.fake_jobs import FakeDatastoreFiles, FakeRun, FakeRunner
 from amlocal_azure.paths import inside
 from amlocal_azure.times import utc
 
 from . import translate
-from ._fake_assets import (DEFAULT_FAILURE, JOB_ARTIFACT, FakeDatastores, FakeV2Clusters, FakeV2Environments,
-                           FakeV2Models)
+from ._fake_assets import JOB_ARTIFACT, FakeDatastores, FakeV2Clusters, FakeV2Environments, FakeV2Models
 from ._fake_errors import http_error, ml_exception, not_found
 from ._fake_job import FakeJobProcess
 from .adapter import STATUS_ORDER, AzureMLV2Adapter

@@ -8,11 +8,10 @@ read, so the timeline is the statuses this process saw.
 """
 
 import threading
-import time
 
 from amlocal.rules.paths import run_file_name
-from amlocal.rules.statuses import is_terminal
 from amlocal_azure.run_history import AdapterRunHistory, last_lines, matching_runs, normalise_error, whole_lines
+from amlocal_azure.sdk import StatusTimelines
 
 from . import metrics as metrics_module
 from .adapter import streamed_logs
@@ -27,29 +26,22 @@ class AzureV2RunHistory(AdapterRunHistory):
 
     def __init__(self, adapter, backend_name="azureml-v2"):
         super().__init__(adapter, backend_name)
-        self._timelines = {}
+        self._timelines = StatusTimelines()
         self._sinks = {}
         self._lock = threading.Lock()
 
     # -- statuses ------------------------------------------------------------------------------
     def observe(self, run_id, status):
         """Note a status seen now; nothing comes after a final one."""
-        with self._lock:
-            timeline = self._timelines.setdefault(run_id, [])
-            if timeline and is_terminal(timeline[-1][0]):
-                return
-            if not timeline or timeline[-1][0] != status:
-                timeline.append((status, time.time()))
+        self._timelines.observe(run_id, status)
 
     def status_timeline(self, run_id):
-        with self._lock:
-            known = list(self._timelines.get(run_id, []))
+        known = self._timelines.get(run_id)
         if known:
             return known
         with sdk_errors("get the job's status", run_id=run_id):
             self.observe(run_id, self.adapter.get_status(run_id))
-        with self._lock:
-            return list(self._timelines[run_id])
+        return self._timelines.get(run_id)
 
     # -- runs ------------------------------------------------------------------------------
     def get_run(self, run_id):

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from amlocal.curated_environments import is_curated_name
 from amlocal.rules.statuses import TERMINAL
-from amlocal.rules.uploads import upload_with_progress
 from amlocal_azure.paths import inside
+from amlocal_azure.sdk import Recent, blob_names, blob_path_kind, upload_to_container
 from amlocal_azure.times import epoch, utc
 
 from . import auth as auth_module
@@ -79,7 +79,8 @@ class SdkV2Adapter(AzureMLV2Adapter):
         self.tracking_uri = tracking_uri
         self.timeouts = timeouts
         self._pollers = {}
-        self._details_cache = {}
+        # run history's details: streaming asks for the log list and a log's address in the same poll
+        self._run_details = Recent(lambda name: self.ml.jobs._runs_operations.get_run_details(name))
         self._lock = threading.Lock()
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(timeouts.read)))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(int(timeouts.retries)))
@@ -122,20 +123,8 @@ class SdkV2Adapter(AzureMLV2Adapter):
     def get_status(self, name):
         return self.ml.jobs.get(name).status
 
-    def _run_details(self, name, max_age=1.0):
-        """Run history's details, at most ``max_age`` seconds old: streaming asks for the log list
-        and a log's address in the same poll."""
-        with self._lock:
-            cached = self._details_cache.get(name)
-        if cached and time.monotonic() - cached[0] < max_age:
-            return cached[1]
-        details = self.ml.jobs._runs_operations.get_run_details(name)
-        with self._lock:
-            self._details_cache[name] = (time.monotonic(), details)
-        return details
-
     def get_details(self, name):
-        details = self._run_details(name, max_age=0)
+        details = self._run_details.get(name, max_age=0)
         error = getattr(details, "error", None)
         inner = getattr(error, "error", None) or error
         result = {"runId": details.run_id, "target": details.target, "status": details.status,
@@ -167,12 +156,12 @@ class SdkV2Adapter(AzureMLV2Adapter):
 
     # -- logs ------------------------------------------------------------------------------------
     def log_names(self, name):
-        return sorted(self._run_details(name).log_files or {})
+        return sorted(self._run_details.get(name).log_files or {})
 
     def read_log(self, name, log_name, offset=0):
         import requests
 
-        address = (self._run_details(name).log_files or {}).get(log_name)
+        address = (self._run_details.get(name).log_files or {}).get(log_name)
         if not address:
             return b""
         response = requests.get(address, headers={"Range": f"bytes={int(offset)}-"},
@@ -354,21 +343,11 @@ class SdkV2Adapter(AzureMLV2Adapter):
                                **self._storage_options())
 
     def upload_files(self, datastore, files, overwrite=False, show_progress=True):
-        container = self._container(datastore)
-
-        def put(source, name):
-            with open(source, "rb") as data:
-                container.get_blob_client(name).upload_blob(data, overwrite=True)
-
-        return upload_with_progress(files, overwrite, show_progress,
-                                    lambda name: container.get_blob_client(name).exists(), put)
-
-    def _blob_names(self, container, prefix):
-        return sorted(blob.name for blob in container.list_blobs(name_starts_with=(prefix or "").strip("/") or None))
+        return upload_to_container(self._container(datastore), files, overwrite, show_progress)
 
     def download_files(self, datastore, target_path, prefix=None, overwrite=False, show_progress=True):
         container = self._container(datastore)
-        names = self._blob_names(container, prefix)
+        names = blob_names(container, prefix)
         if show_progress:
             print(f"Downloading {len(names)} files")
         count = 0
@@ -385,13 +364,7 @@ class SdkV2Adapter(AzureMLV2Adapter):
         return count
 
     def list_datastore_files(self, datastore, prefix=None):
-        return self._blob_names(self._container(datastore), prefix)
+        return blob_names(self._container(datastore), prefix)
 
     def datastore_path_kind(self, datastore, path):
-        path = (path or "").strip("/")
-        for name in self._blob_names(self._container(datastore), path):
-            if name == path:
-                return "file"
-            if not path or name.startswith(path + "/"):
-                return "folder"
-        return None
+        return blob_path_kind(self._container(datastore), path)
