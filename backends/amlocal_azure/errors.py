@@ -23,6 +23,10 @@ import contextlib
 from amlocal.exceptions import (AmlocalError, BackendError, BackendUnavailableError, ComputeTargetException,
                                 ConfigError, InvalidArgumentError, RunNotFoundError)
 
+#: The tree (what ``from amlocal_azure.errors import *`` gives a backend's errors module).
+__all__ = ["AzureCredentialsError", "AzureWorkspaceNotFoundError", "VmSizeUnavailableError",
+           "ComputeQuotaExceededError", "ComputeProvisioningError", "AzureServiceError", "AzureUnreachableError"]
+
 
 class AzureCredentialsError(BackendUnavailableError):
     pass

@@ -12,14 +12,7 @@ import re
 
 from amlocal.exceptions import InvalidArgumentError, ModelNotFoundError, ModelPathNotFoundException
 from amlocal_azure import errors as azure_errors
-from amlocal_azure.errors import (AzureCredentialsError, AzureServiceError, AzureUnreachableError,
-                                  AzureWorkspaceNotFoundError, ComputeProvisioningError, ComputeQuotaExceededError,
-                                  VmSizeUnavailableError)
-
-# The error tree is amlocal_azure's: named here too, where user code of this backend looks for it.
-__all__ = ["AzureCredentialsError", "AzureServiceError", "AzureUnreachableError", "AzureWorkspaceNotFoundError",
-           "ComputeProvisioningError", "ComputeQuotaExceededError", "VmSizeUnavailableError", "sdk_errors",
-           "to_amlocal"]
+from amlocal_azure.errors import *  # noqa: F401,F403 - the error tree, named where this backend's users look for it
 
 #: SDK v1's call that lists the VM sizes a region offers (named in the VM size error).
 SIZES_LISTED_BY = "AmlCompute.supported_vmsizes(ws)"

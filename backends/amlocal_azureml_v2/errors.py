@@ -10,14 +10,8 @@ Azure exception.
 
 from amlocal.exceptions import EnvironmentNotFoundError, InvalidArgumentError, ModelNotFoundError
 from amlocal_azure import errors as azure_errors
-from amlocal_azure.errors import (AzureCredentialsError, AzureServiceError, AzureUnreachableError,
-                                  AzureWorkspaceNotFoundError, ComputeProvisioningError, ComputeQuotaExceededError,
-                                  VmSizeUnavailableError)
-
-# The error tree is amlocal_azure's: named here too, where user code of this backend looks for it.
-__all__ = ["AzureCredentialsError", "AzureServiceError", "AzureUnreachableError", "AzureWorkspaceNotFoundError",
-           "ComputeProvisioningError", "ComputeQuotaExceededError", "VmSizeUnavailableError", "sdk_errors",
-           "to_amlocal"]
+from amlocal_azure.errors import *  # noqa: F401,F403 - the error tree, named where this backend's users look for it
+from amlocal_azure.errors import AzureCredentialsError, AzureServiceError
 
 #: SDK v2's call that lists the VM sizes a region offers (named in the VM size error).
 SIZES_LISTED_BY = "ml_client.compute.list_sizes()"
