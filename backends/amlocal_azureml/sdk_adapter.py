@@ -14,6 +14,7 @@ from pathlib import Path
 from azureml.core import Datastore, Experiment, Model, Run, Workspace
 from azureml.core.compute import AmlCompute, ComputeTarget
 
+from amlocal.curated_environments import is_curated_name
 from amlocal_azure.sdk import Recent, StatusTimelines, blob_names, blob_path_kind, upload_to_container
 from amlocal_azure.times import epoch
 
@@ -133,7 +134,7 @@ class SdkAzureAdapter(AzureAdapter):
     def get_environment(self, name, version=None):
         from azureml.core import Environment
 
-        from .translate import from_environment, is_curated_name
+        from .translate import from_environment
 
         try:
             env = Environment.get(self.workspace, name, version=version)
@@ -152,7 +153,7 @@ class SdkAzureAdapter(AzureAdapter):
     def list_environments(self):
         from azureml.core import Environment
 
-        from .translate import from_environment, is_curated_name
+        from .translate import from_environment
 
         return {name: from_environment(env, curated=is_curated_name(name))
                 for name, env in Environment.list(self.workspace).items()}

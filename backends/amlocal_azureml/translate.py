@@ -83,11 +83,6 @@ def from_environment(env, curated=False):
         environment_variables=dict(env.environment_variables or {}), curated=curated)
 
 
-def is_curated_name(name):
-    """Azure ML's own (curated) environments are named AzureML-..."""
-    return str(name).lower().startswith("azureml-")
-
-
 def to_data_reference(data_path, datastore):
     """The real DataReference of a DataPathSpec on the real ``datastore``.
 
