@@ -126,6 +126,8 @@ def _compute_error(text, action, compute, vm_size):
     code, rp_message = _rp_error(text)
     detail = rp_message or text
     lowered = f"{code or ''} {detail}".lower()
+    if text.startswith("Invalid "):  # refused by the SDK's own checks of a configuration, before Azure
+        return ComputeTargetException(f"{text} (compute {compute!r}).")
     if "computetargetnotfound" in text.lower():
         return ComputeTargetException(
             f"ComputeTargetNotFound: Compute Target with name {compute} not found in provided workspace. "

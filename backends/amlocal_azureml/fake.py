@@ -22,7 +22,8 @@ It behaves as the service does, as far as a training workflow can tell:
 so code that only says ``Workspace.from_config()`` (with AMLOCAL_BACKEND=azureml) runs against it.
 
 Everything Azure would be asked is recorded for assertions: ``submissions`` (experiment, the real
-ScriptRunConfig, tags) and ``provisioning_configurations`` (cluster name -> the real config).
+ScriptRunConfig, tags), ``provisioning_configurations`` (cluster name -> the real config) and
+``create_requests`` (cluster name -> the request body the SDK builds from it).
 State lives in this object: another process (or another FakeAzureAdapter) does not see it.
 """
 
@@ -103,7 +104,7 @@ class FakeAzureAdapter(AzureAdapter):
         self.python = python or sys.executable
         self.driver_log = driver_log
         self.workspace = offline_workspace(subscription_id, resource_group, workspace_name, location)
-        self.compute = FakeClusters(location, vm_sizes, core_quota)
+        self.compute = FakeClusters(location, vm_sizes, core_quota, subscription_id)
         self.models = FakeModels(self.root / "models")
         self.runs = {}
         self.datastores = set(DEFAULT_DATASTORES)
@@ -121,6 +122,11 @@ class FakeAzureAdapter(AzureAdapter):
     def provisioning_configurations(self):
         """cluster name -> the real AmlComputeProvisioningConfiguration last received."""
         return self.compute.provisioning_configurations
+
+    @property
+    def create_requests(self):
+        """cluster name -> the body of the create request the SDK sends for it."""
+        return self.compute.create_requests
 
     # -- seeding (what an existing workspace already has) -------------------------------------
     def add_cluster(self, name, vm_size="STANDARD_D2_V2", max_nodes=4, min_nodes=0, vm_priority="dedicated"):

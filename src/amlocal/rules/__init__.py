@@ -10,4 +10,5 @@ call it.
     metrics    how logged values are shaped by ``get_metrics``
     packages   the distribution name of a pip requirement
     models     where ``register_model(model_path=...)`` points in a run's files
+    provisioning  what ``AmlCompute.provisioning_configuration`` refuses
 """
