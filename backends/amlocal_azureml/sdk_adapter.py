@@ -342,10 +342,8 @@ class SdkAzureAdapter(AzureAdapter):
         return _model_record(Model(self.workspace, name=name, version=version))
 
     def list_models(self, name=None, tags=None, properties=None, run_id=None, latest=False):
-        if isinstance(tags, dict):
-            tags = [[k, v] for k, v in tags.items()]
-        if isinstance(properties, dict):
-            properties = [[k, v] for k, v in properties.items()]
+        # the filters as the user gave them (amlocal.rules.filters checked them the SDK's way):
+        # the SDK builds the service's query from them
         models = Model.list(self.workspace, name=name, tags=tags, properties=properties, run_id=run_id,
                             latest=latest)
         return [_model_record(m) for m in models]
