@@ -15,17 +15,21 @@ job must fail at once instead, saying what was looked for (``AzureCredentialsErr
 Finding credentials reads the environment and local files only; nothing here touches the network.
 """
 
+import contextlib
 import importlib.util
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AzureCredentialsError
+from .errors import CREDENTIALS_HELP, AzureCredentialsError, AzureTimeoutError
 
 SERVICE_PRINCIPAL_VARIABLES = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 AUTH_MODE_VARIABLE = "AMLOCAL_AZURE_AUTH"
 INTERACTIVE = "interactive"
+INTERACTIVE_HELP = ("Interactive login needs a browser on this machine (or the device code it prints) and "
+                    "a person to finish it. For scripts and CI use a service principal (AZURE_TENANT_ID, "
+                    "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET) instead.")
 
 
 @dataclass
@@ -120,6 +124,28 @@ def _no_credentials_message(profile, logged_in, installed, mode):
         "To run locally instead, choose another backend (AMLOCAL_BACKEND=process or docker): amlocal never "
         "falls back to a local backend on its own."
     )
+
+
+@contextlib.contextmanager
+def sign_in_errors(choice):
+    """Signing in (interactive login happens while its auth object is built) fails as amlocal's
+    error: a timeout as AzureTimeoutError, anything else as AzureCredentialsError saying what was
+    tried."""
+    from amlocal.exceptions import AmlocalError
+
+    from .errors import to_amlocal
+
+    try:
+        yield
+    except AmlocalError:
+        raise
+    except Exception as err:
+        mapped = to_amlocal(err, f"sign in with {choice.description}")
+        if mapped is None or not isinstance(mapped, (AzureCredentialsError, AzureTimeoutError)):
+            mapped = AzureCredentialsError(
+                f"Signing in with {choice.description} failed: {type(err).__name__}: {err}\n"
+                + (INTERACTIVE_HELP if choice.kind == INTERACTIVE else CREDENTIALS_HELP))
+        raise mapped from err
 
 
 def build_auth(choice, cloud="AzureCloud"):

@@ -13,6 +13,10 @@ It behaves as the service does, as far as a training workflow can tell:
   Canceled after ``cancel``). Running lasts as long as the script does: the entry script of the
   snapshot really runs (``_fake_job``), so metrics, logs and ./outputs are the script's own;
   a run waits Queued while ``max_nodes`` runs of its cluster are active;
+* datastores are Azure Blob (``workspaceblobstore``) or Azure File (``workspacefilestore``)
+  ones with a key, a SAS token or neither (``add_datastore``); transfers follow
+  ``datastore_access`` as the real adapter does, and ``deny_datastore_access`` makes storage
+  answer 403;
 * clusters (``_fake_compute``), datastore files, runs and models (``_fake_models``, versions 1,
   2, 3 per name) are kept in memory and under ``root``; an unknown vm size, too small a vCPU
   quota (``core_quota``) or a failure planted with ``fail_provisioning`` fail the way Azure does;
@@ -41,6 +45,7 @@ from pathlib import Path
 from amlocal.local import DirectoryDatastores
 from amlocal.rules import metrics as metric_rules
 
+from . import datastore_access
 from ._fake_compute import DEFAULT_FAILURE, FakeClusters
 from ._fake_job import FakeJob
 from ._fake_models import FakeModels
@@ -49,7 +54,9 @@ from .adapter import STREAMED_LOG, AzureAdapter
 from .translate import from_environment, is_curated_name, offline_workspace, to_environment
 
 TERMINAL = ("Completed", "Failed", "Canceled")
-DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
+#: name -> (kind, credential type) of the datastores every workspace starts with
+DEFAULT_DATASTORES = {"workspaceblobstore": ("AzureBlob", "AccountKey"), "workspacefilestore": ("AzureFile", "AccountKey")}
+CREDENTIAL_TYPES = ("AccountKey", "Sas", "None")
 FAKE_TENANT = "00000000-0000-0000-0000-000000000000"
 
 
@@ -107,7 +114,10 @@ class FakeAzureAdapter(AzureAdapter):
         self.compute = FakeClusters(location, vm_sizes, core_quota, subscription_id)
         self.models = FakeModels(self.root / "models")
         self.runs = {}
-        self.datastores = set(DEFAULT_DATASTORES)
+        #: name -> (kind, credential type)
+        self.datastores = dict(DEFAULT_DATASTORES)
+        #: datastores whose storage answers 403 to every transfer (``deny_datastore_access``)
+        self.denied_datastores = set()
         #: name -> [EnvironmentSpec of version 1, 2, ...]
         self.environments = {}
         #: (experiment, the real ScriptRunConfig, tags) of every submit, in order
@@ -133,9 +143,19 @@ class FakeAzureAdapter(AzureAdapter):
         """An existing, provisioned cluster."""
         self.compute.add(name, vm_size, max_nodes, min_nodes, vm_priority)
 
-    def add_datastore(self, name):
+    def add_datastore(self, name, kind="AzureBlob", credential_type="AccountKey"):
+        """A registered datastore: ``kind`` AzureBlob or AzureFile; ``credential_type`` AccountKey,
+        Sas, or None (identity-based access: no key or SAS token registered with it)."""
+        if kind not in ("AzureBlob", "AzureFile") or credential_type not in CREDENTIAL_TYPES:
+            raise ValueError(f"kind must be AzureBlob or AzureFile and credential_type one of {CREDENTIAL_TYPES}")
         with self._lock:
-            self.datastores.add(name)
+            self.datastores[name] = (kind, credential_type)
+
+    def deny_datastore_access(self, name):
+        """From now on Azure Storage answers 403 (AuthorizationPermissionMismatch) to transfers
+        through datastore ``name``, as it does for a key or SAS token without the permission."""
+        with self._lock:
+            self.denied_datastores.add(name)
 
     def fail_provisioning(self, name, message=DEFAULT_FAILURE):
         """The next provisioning of cluster ``name`` ends Failed with ``message``."""
@@ -171,29 +191,48 @@ class FakeAzureAdapter(AzureAdapter):
         return self.root / "datastores" / name
 
     def get_datastore(self, name):
-        from azureml.data.azure_storage_datastore import AzureBlobDatastore
+        from azureml.data.azure_storage_datastore import AzureBlobDatastore, AzureFileDatastore
 
         self._datastore_dir(name)
+        with self._lock:
+            kind, credential_type = self.datastores[name]
+        secrets = {"account_key": "ZmFrZS1rZXk="} if credential_type == "AccountKey" else \
+            {"sas_token": "sv=2024-01-01&sig=fake"} if credential_type == "Sas" else {}
+        if kind == "AzureFile":
+            return AzureFileDatastore(self.workspace, name, f"azureml-filestore-{self.workspace_name.lower()}",
+                                      "amlocalfakestorage", **secrets)
         return AzureBlobDatastore(self.workspace, name, f"azureml-blobstore-{self.workspace_name.lower()}",
-                                  "amlocalfakestorage")
+                                  "amlocalfakestorage", **secrets)
 
-    def _files_of(self, name):
-        self._datastore_dir(name)
+    def _files_of(self, name, action):
+        datastore_access.check(self.get_datastore(name), action)
+        with self._lock:
+            denied = name in self.denied_datastores
+        if denied:
+            from azure.core.exceptions import HttpResponseError
+
+            error = HttpResponseError(message="This request is not authorized to perform this operation using this "
+                                              "permission.\nErrorCode:AuthorizationPermissionMismatch")
+            error.status_code, error.error_code = 403, "AuthorizationPermissionMismatch"
+            raise error
         return DirectoryDatastores(self.root / "datastores")
 
     def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
-        return self._files_of(datastore_name).upload(datastore_name, files, overwrite, show_progress)
+        return self._files_of(datastore_name, "Upload").upload(datastore_name, files, overwrite, show_progress)
 
     def download_files(self, datastore_name, target_path, prefix=None, overwrite=False, show_progress=True):
-        return self._files_of(datastore_name).download(datastore_name, target_path, prefix, overwrite, show_progress)
+        return self._files_of(datastore_name, "Download").download(datastore_name, target_path, prefix, overwrite,
+                                                                   show_progress)
 
     def list_datastore_files(self, datastore_name, prefix=None):
-        return self._files_of(datastore_name).list(datastore_name, prefix)
+        return self._files_of(datastore_name, "List").list(datastore_name, prefix)
 
     def list_datastores(self):
         return sorted(self.datastores)
 
     def datastore_path_exists(self, datastore_name, path):
+        if not datastore_access.paths_checkable(self.get_datastore(datastore_name)):
+            return True  # as the SDK adapter: no key to look with, Azure checks it when the job mounts it
         target = self._datastore_dir(datastore_name) / (path or "").strip("/")
         return target.is_file() or (target.is_dir() and any(p.is_file() for p in target.rglob("*")))
 

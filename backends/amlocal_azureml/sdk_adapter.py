@@ -18,6 +18,7 @@ from azureml.core.compute import AmlCompute, ComputeTarget
 from amlocal.rules.uploads import upload_with_progress
 
 from . import auth as auth_module
+from . import datastore_access, timeouts
 from ._time import epoch
 from .adapter import STREAMED_LOG, AzureAdapter
 from .errors import sdk_errors
@@ -47,6 +48,7 @@ class SdkAzureAdapter(AzureAdapter):
 
     def __init__(self, workspace):
         """``workspace``: a signed-in, existing ``azureml.core.Workspace``."""
+        timeouts.install()
         self.workspace = workspace
         self._runs = {}
         self._timelines = {}
@@ -60,8 +62,11 @@ class SdkAzureAdapter(AzureAdapter):
         workspace that ``info`` (a WorkspaceInfo: its config.json) names. Raises
         AzureCredentialsError or AzureWorkspaceNotFoundError within seconds when that cannot work."""
         config = info.config or {}
+        timeouts.limits()  # a bad AMLOCAL_AZURE_*_TIMEOUT fails here, before any request
+        timeouts.install()
         choice = auth_module.find_credentials(config, os.environ, auth)
-        credentials = auth_module.build_auth(choice, cloud=config.get("cloud") or "AzureCloud")
+        with auth_module.sign_in_errors(choice):
+            credentials = auth_module.build_auth(choice, cloud=config.get("cloud") or "AzureCloud")
         described = (f"{info.name} (subscription {info.subscription_id}, resource group "
                      f"{info.resource_group}) with {choice.description}")
         with sdk_errors(f"open workspace {described}", workspace=info.name):
@@ -106,8 +111,13 @@ class SdkAzureAdapter(AzureAdapter):
     def get_datastore(self, name):
         return Datastore.get(self.workspace, name)
 
+    def _checked_datastore(self, name, action):
+        datastore = self.get_datastore(name)
+        datastore_access.check(datastore, action)
+        return datastore
+
     def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
-        datastore = self.get_datastore(datastore_name)
+        datastore = self._checked_datastore(datastore_name, "Upload")
         container = datastore.blob_service.get_container_client(datastore.container_name)
 
         def put(source, name):
@@ -118,11 +128,11 @@ class SdkAzureAdapter(AzureAdapter):
                                     lambda name: container.get_blob_client(name).exists(), put)
 
     def download_files(self, datastore_name, target_path, prefix=None, overwrite=False, show_progress=True):
-        return self.get_datastore(datastore_name).download(target_path, prefix=prefix, overwrite=overwrite,
-                                                           show_progress=show_progress)
+        return self._checked_datastore(datastore_name, "Download").download(
+            target_path, prefix=prefix, overwrite=overwrite, show_progress=show_progress)
 
     def _blobs(self, datastore_name, prefix):
-        datastore = self.get_datastore(datastore_name)
+        datastore = self._checked_datastore(datastore_name, "List")
         container = datastore.blob_service.get_container_client(datastore.container_name)
         return (blob.name for blob in container.list_blobs(name_starts_with=(prefix or "").strip("/") or None))
 
@@ -130,6 +140,8 @@ class SdkAzureAdapter(AzureAdapter):
         return sorted(self._blobs(datastore_name, prefix))
 
     def datastore_path_exists(self, datastore_name, path):
+        if not datastore_access.paths_checkable(self.get_datastore(datastore_name)):
+            return True  # no key to look with: Azure checks the path when the job mounts it
         path = (path or "").strip("/")
         for name in self._blobs(datastore_name, path):
             if not path or name == path or name.startswith(path + "/"):
