@@ -35,6 +35,18 @@ def _compute_record(target):
             "provisioning_state": (state or "Unknown").capitalize()}
 
 
+def _listed_record(run, experiment_name):
+    """The run record of a run as the run history lists it (its DTO, no further call)."""
+    dto = run._run_dto or {}
+    definition = dto.get("run_definition") or {}
+    return {"run_id": run.id, "experiment": experiment_name, "status": dto.get("status"),
+            "created": epoch(dto.get("created_utc")), "start_time": epoch(dto.get("start_time_utc")),
+            "end_time": epoch(dto.get("end_time_utc")), "script": dto.get("script_name") or definition.get("script"),
+            "arguments": [str(a) for a in definition.get("arguments") or []],
+            "compute_target": dto.get("target") or definition.get("target"), "tags": dict(dto.get("tags") or {}),
+            "properties": dict(dto.get("properties") or {}), "error": dto.get("error")}
+
+
 def _model_record(model):
     created = model.created_time.timestamp() if getattr(model, "created_time", None) else None
     return {"name": model.name, "version": int(model.version), "run_id": model.run_id, "tags": dict(model.tags or {}),
@@ -245,12 +257,17 @@ class SdkAzureAdapter(AzureAdapter):
             return list(self._timelines.get(run_id, []))
 
     def list_runs(self, experiment=None, limit=None):
-        names = [experiment] if experiment else self.list_experiments()
+        """One listing call per experiment and per page of 500 runs (the run history's
+        DEFAULT_PAGE_SIZE): each record comes from the listed run itself, never from per-run
+        calls (``get_details`` costs three). ``Experiment.list`` finds the experiment without
+        creating it, as ``Experiment(ws, name)`` would."""
+        experiments = Experiment.list(self.workspace, experiment_name=experiment) if experiment else \
+            Experiment.list(self.workspace)
         records = []
-        for name in names:
-            for run in Experiment(self.workspace, name).get_runs():
-                records.append(self._record(run, run.get_details()))
-                if limit and len(records) >= limit and experiment:
+        for found in experiments:
+            for run in Run.list(found, _rehydrate_runs=False):  # newest first, page by page
+                records.append(_listed_record(run, found.name))
+                if experiment and limit and len(records) >= limit:
                     return records
         records.sort(key=lambda r: r["created"] or 0, reverse=True)
         return records[:limit] if limit else records
