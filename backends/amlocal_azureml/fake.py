@@ -8,11 +8,18 @@ Use it to test code that targets the ``azureml`` backend without an Azure subscr
 
 It behaves as the service does, as far as a training workflow can tell:
 
-* runs move through Azure's statuses one step per ``get_status`` poll: NotStarted, Queued,
-  Preparing, Starting, Running, Finalizing, then Completed or Failed (CancelRequested then
-  Canceled after ``cancel``). Running lasts as long as the script does: the entry script of the
-  snapshot really runs (``_fake_job``), so metrics, logs and ./outputs are the script's own;
-  a run waits Queued while ``max_nodes`` runs of its cluster are active;
+* runs move through the statuses Azure documents for AmlCompute (``amlocal.rules.statuses.
+  AMLCOMPUTE_ORDER``), one step per ``get_status`` poll: NotStarted, Starting, Preparing,
+  Queued, Running, Finalizing, then Completed or Failed (CancelRequested then Canceled after
+  ``cancel``). As on Azure no status history is kept for clients: ``status_timeline`` is what
+  the polls reported, in order (the real adapter records the same from its own polls);
+* Preparing lasts as long as the environment's build (``_fake_image``): the job's environment
+  is built from its conda specification as an AmlCompute image would be, with the process
+  backend's virtualenv builder, and a bad pin or a Python version clash fails the run there
+  with Azure's "Image build failed" error and ``azureml-logs/20_image_build_log.txt``;
+* Running lasts as long as the script does: the entry script of the snapshot really runs
+  (``_fake_job``) with the environment's interpreter, so metrics, logs and ./outputs are the
+  script's own; a run waits Queued while ``max_nodes`` runs of its cluster are active;
 * datastores are Azure Blob (``workspaceblobstore``) or Azure File (``workspacefilestore``)
   ones with a key, a SAS token or neither (``add_datastore``); transfers follow
   ``datastore_access`` as the real adapter does, and ``deny_datastore_access`` makes storage
@@ -47,6 +54,7 @@ from amlocal.rules import metrics as metric_rules
 
 from . import datastore_access
 from ._fake_compute import DEFAULT_FAILURE, FakeClusters
+from ._fake_image import IMAGE_BUILD_LOG, ImageBuild
 from ._fake_job import FakeJob
 from ._fake_models import FakeModels
 from ._time import utc
@@ -90,6 +98,8 @@ class FakeRun:
     metrics: list = field(default_factory=list)  # (name, kind, value) in logging order
     error: dict = None
     holds_node: bool = False
+    image: object = None             # the ImageBuild of its Preparing
+    python: str = None               # the interpreter its image provides
     running_since: float = None
     max_seconds: int = None
     timed_out: bool = False
@@ -101,14 +111,19 @@ class FakeAzureAdapter(AzureAdapter):
 
     def __init__(self, root=None, subscription_id="00000000-0000-0000-0000-000000000000",
                  resource_group="amlocal-fake-rg", workspace_name="amlocal-fake-ws", location="eastus",
-                 vm_sizes=None, core_quota=None, python=None, driver_log="azureml-logs/70_driver_log.txt"):
+                 vm_sizes=None, core_quota=None, python=None, driver_log="azureml-logs/70_driver_log.txt",
+                 build_environments=True):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="amlocal-fake-azure-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.subscription_id = subscription_id
         self.resource_group = resource_group
         self.workspace_name = workspace_name
         self.location = location
+        #: the base image's interpreter: what user-managed environments run with
         self.python = python or sys.executable
+        #: False: no Preparing build, every job runs with ``python`` (for machines with no package index)
+        self.build_environments = build_environments
+        self._closed = False
         self.driver_log = driver_log
         self.workspace = offline_workspace(subscription_id, resource_group, workspace_name, location)
         self.compute = FakeClusters(location, vm_sizes, core_quota, subscription_id)
@@ -162,7 +177,8 @@ class FakeAzureAdapter(AzureAdapter):
         self.compute.fail_provisioning(name, message)
 
     def close(self):
-        """Stop every script still running."""
+        """Stop every script still running and every environment build."""
+        self._closed = True
         with self._lock:
             for run in self.runs.values():
                 if run.job.process is not None:
@@ -334,20 +350,28 @@ class FakeAzureAdapter(AzureAdapter):
             self._finish_job(run)
             self._set_status(run, "Canceled", {"code": "Canceled", "message": "Canceled by the user."})
         elif status == "NotStarted":
+            self._set_status(run, "Starting")
+        elif status == "Starting":
+            self._set_status(run, "Preparing")
+            self._prepare(run)
+        elif status == "Preparing":
+            outcome = run.image.outcome() if run.image is not None else ("ready", self.python)
+            if outcome is None:
+                return  # the image is still being built
+            if outcome[0] != "ready":
+                self._set_status(run, "Failed", outcome[1])
+                return
+            run.python = outcome[1]
             self._set_status(run, "Queued")
         elif status == "Queued":
             occupying = [r for r in self.runs.values() if r.holds_node and r.target == run.target]
             if len(occupying) < self.clusters[run.target]["max_nodes"]:
                 run.holds_node = True
-                self._set_status(run, "Preparing")
+                self._start_job(run)
+                self._set_status(run, "Running")
             else:  # the service goes on with the runs in the way without being asked
                 for other in occupying:
                     self._advance(other)
-        elif status == "Preparing":
-            self._set_status(run, "Starting")
-        elif status == "Starting":
-            self._start_job(run)
-            self._set_status(run, "Running")
         elif status == "Running":
             if run.job.poll() is None:
                 if run.max_seconds and time.monotonic() - run.running_since > run.max_seconds:
@@ -367,6 +391,13 @@ class FakeAzureAdapter(AzureAdapter):
                 self._set_status(run, "Failed", {"code": "UserError",
                                                  "message": run.job.failure_message(self.driver_log)})
 
+    def _prepare(self, run):
+        """Start building the run's image (``_fake_image``), unless builds are off."""
+        if not self.build_environments:
+            return
+        run.image = ImageBuild(run.config.run_config.environment, run.job.files_dir / IMAGE_BUILD_LOG,
+                               lambda: self._closed or run.status == "CancelRequested", self.python).start()
+
     def _start_job(self, run):
         run_config = run.config.run_config
         data_paths = {}
@@ -375,7 +406,7 @@ class FakeAzureAdapter(AzureAdapter):
             data_paths[name] = (reference.mode, source, reference.path_on_compute)
         variables = dict(run_config.environment.environment_variables or {})
         variables.update(run_config.environment_variables or {})  # the run's own win, as on Azure
-        run.job.start(self.python, run.script, run.arguments, variables, data_paths, self.driver_log)
+        run.job.start(run.python or self.python, run.script, run.arguments, variables, data_paths, self.driver_log)
         run.running_since = time.monotonic()
 
     def _ingest(self, run):

@@ -8,10 +8,12 @@ to the package index when a package has no wheel. A failed install raises Enviro
 (the log holds pip's output); ``should_stop()`` turning true raises PreparationCanceled.
 """
 
+import os
 import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from amlocal.exceptions import EnvironmentBuildError
 from amlocal.local import (PreparationCanceled, build_lock, cache_dir, download_wheels, environment_key, pip_settings,
@@ -31,12 +33,18 @@ def interpreter_version(python=None):
 
 def find_interpreter(major_minor):
     """An interpreter of Python ``major_minor`` ("3.10") on this machine: this one, else
-    ``python3.10`` on PATH; None when there is none."""
+    ``python3.10`` on PATH, else one installed by pyenv; None when there is none."""
     if "%d.%d" % sys.version_info[:2] == major_minor:
         return sys.executable
-    found = shutil.which(f"python{major_minor}")
-    if found and interpreter_version(found).startswith(major_minor + "."):
-        return found
+    candidates = [shutil.which(f"python{major_minor}")]
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    candidates += sorted(str(p) for p in pyenv.glob(f"{major_minor}.*/bin/python{major_minor}"))
+    for candidate in filter(None, candidates):
+        try:
+            if interpreter_version(candidate).startswith(major_minor + "."):
+                return candidate
+        except (EnvironmentBuildError, OSError, subprocess.TimeoutExpired):
+            continue  # a shim that does not run, a broken install
     return None
 
 
