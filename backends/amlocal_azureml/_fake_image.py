@@ -48,7 +48,7 @@ from amlocal_process.virtualenvs import find_interpreter, virtualenv
 from ._time import utc
 
 IMAGE_BUILD_LOG = "azureml-logs/20_image_build_log.txt"
-_CONDA_SPEC = re.compile(r"^(?:[\w.-]+::)?([A-Za-z0-9][\w.-]*)\s*(?:(==|>=|<=|!=|>|<|=|\s)\s*([^=\s]+))?")
+_CONDA_SPEC = re.compile(r"^(?:[\w.-]+::)?([A-Za-z0-9][\w.-]*)(?:\s*(==|>=|<=|!=|>|<|=)\s*|\s+)?([^=\s,]+)?")
 
 
 def image_build_error(log_name=IMAGE_BUILD_LOG):
@@ -70,7 +70,7 @@ def conda_to_pip(spec):
         return None
     if not version:
         return name
-    if operator in ("=", " ") or operator is None:  # conda's "=1.26" means 1.26.*
+    if operator in ("=", None):  # conda's "=1.26" (or "numpy 1.26") means 1.26.*
         return f"{name}=={version}" if version.count(".") >= 2 else f"{name}=={version}.*"
     return f"{name}{operator}{version}"
 
