@@ -99,8 +99,8 @@ def plan_image(environment):
     version = ".".join(str(version).split(".")[:2]) if version else None
     conda = [c for c in (deps.conda_packages if deps else []) if conda_to_pip(c) is not None]
     pip = list(deps.pip_packages) if deps else []
-    return ImagePlan(name=environment.name, python_version=version,
-                     pip_packages=tuple([conda_to_pip(c) for c in conda] + [p for p in pip if not is_azureml_runtime(p)]),
+    installed = [conda_to_pip(c) for c in conda] + [p for p in pip if not is_azureml_runtime(p)]
+    return ImagePlan(name=environment.name, python_version=version, pip_packages=tuple(installed),
                      pip_options=tuple(deps.pip_options) if deps else (),
                      runtime_packages=tuple(p for p in pip if is_azureml_runtime(p)), conda_packages=tuple(conda),
                      user_managed=bool(environment.python.user_managed_dependencies))
@@ -154,7 +154,8 @@ def _check_runtime_packages(plan, python_version, log):
                                capture_output=True, text=True, stdin=subprocess.DEVNULL)
         log.write(found.stdout + found.stderr)
     if found.returncode != 0:
-        raise EnvironmentBuildError(f"{', '.join(plan.runtime_packages)} cannot be installed on Python {python_version}")
+        raise EnvironmentBuildError(f"{', '.join(plan.runtime_packages)} cannot be installed on Python "
+                                    f"{python_version}")
     marker.touch()
 
 
