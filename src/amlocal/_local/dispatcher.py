@@ -97,6 +97,7 @@ class Dispatcher:
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    os.umask(0o077)  # the workspace's files are the user's only
     dispatcher = Dispatcher(argv[0])
     while True:
         lock = liveness.hold(dispatcher.layout.dispatcher_lock, wait=0)

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..exceptions import RunError, RunNotFoundError
 from ..rules import filters, metrics, statuses
 from ..stores.run_history import RunHistory
+from .layout import make_private_dir
 
 # Logs in the order a run writes them (names as on Azure ML).
 BUILD_LOG = "azureml-logs/20_image_build_log.txt"
@@ -50,7 +51,7 @@ class LocalRunHistory(RunHistory):
             conn.executemany("INSERT INTO run_status VALUES (?, ?, ?)", [(run_id, s, now) for s in statuses_now])
             if statuses.RUNNING in statuses_now:
                 conn.execute("UPDATE runs SET start_time = ? WHERE run_id = ?", (now, run_id))
-        self.layout.run_files(run_id).mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.layout.run_files(run_id))
 
     def start_run(self, experiment):
         from ..rules.names import new_run_id

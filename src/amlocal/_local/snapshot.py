@@ -343,7 +343,7 @@ class _Store:
         self._objects = str(self.objects)
         self.tmp = self.root / "tmp"
         self.trees = str(self.root / "trees")
-        for directory in (self.objects, self.tmp, self.root / "stat-cache", self.root / "trees"):
+        for directory in (self.root, self.objects, self.tmp, self.root / "stat-cache", self.root / "trees"):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def tree_path(self, digest):

@@ -334,6 +334,9 @@ class Supervisor:
             self._ingest(final=True)
         except Exception:
             traceback.print_exc()
+        else:
+            # the job's own files, with owners and modes of its choosing: not kept once read
+            shutil.rmtree(self.control_dir, ignore_errors=True)
         for folder in ("outputs", "logs"):
             # copies of the job's regular files only: a link (to a host file, or ``outputs``
             # itself linking to a host directory) is never followed, nothing is moved
@@ -429,6 +432,7 @@ def main(argv=None):
     parser.add_argument("--slot-fd", type=int)
     parser.add_argument("--adopt", action="store_true")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    os.umask(0o077)  # what this process writes under the workspace is the user's only (logs, run files)
     slot = adopt_slot(args.slot_dir, args.slot_index, args.slot_fd) if args.slot_dir else None
     if json.loads((Path(args.run_dir) / "spec.json").read_text()).get("kind") == "hyperdrive":
         SweepSupervisor(args.run_dir).run()
