@@ -89,11 +89,14 @@ def timeline(ws, run_id):
 
 
 def containers_of(docker_engine, run_id):
-    return docker_engine.containers.list(all=True, filters={"label": f"amlocal.run_id={run_id}"})
+    """The engine's list entries (dicts: Id, Labels, State, ...) of ``run_id``'s containers: one
+    list call, so a container removed meanwhile cannot make it fail."""
+    return docker_engine.api.containers(all=True, filters={"label": f"amlocal.run_id={run_id}"})
 
 
 def home_containers(docker_engine, ws):
-    return docker_engine.containers.list(all=True, filters={"label": f"amlocal.home={ws.backend.home_id}"})
+    """List entries of every container (runs and builds) labelled with ``ws``'s home."""
+    return docker_engine.api.containers(all=True, filters={"label": f"amlocal.home={ws.backend.home_id}"})
 
 
 def files_under(root):
@@ -161,3 +164,22 @@ def most_at_once(spans):
 
 def now():
     return time.time()
+
+
+def cli(project, *args, timeout=120, backend="docker"):
+    """``amlocal [--backend B] ARGS...`` run in ``project`` with this test's AMLOCAL_HOME."""
+    import subprocess
+    import sys
+
+    options = ["--backend", backend] if backend else []
+    return subprocess.run([sys.executable, "-m", "amlocal.cli", *options, *map(str, args)], cwd=str(project),
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def python(project, code, **options):
+    """A Popen of ``python -c code`` in ``project`` (stdout and stderr piped, text)."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=str(project), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, **options)

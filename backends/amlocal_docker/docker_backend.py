@@ -92,7 +92,10 @@ class LocalDockerBackend(LocalBackend):
             host_config["NanoCpus"] = int(job.cpus * 1e9)
         if not job.network:
             host_config["NetworkMode"] = "none"
-        config = {"Image": prepared["image"], "Cmd": [prepared["python"], job.script, *arguments],
+        # stderr joins stdout in the container: the engine copies the two streams apart, so after
+        # a flood of output a traceback would reach the log before the last printed lines
+        command = ["/bin/sh", "-c", 'exec "$@" 2>&1', "sh", prepared["python"], job.script, *arguments]
+        config = {"Image": prepared["image"], "Cmd": command,
                   "WorkingDir": WORKDIR, "Labels": dict(job.labels), "HostConfig": host_config,
                   "User": f"{uid}:{gid}", "Env": [f"{key}={value}" for key, value in environment.items()]}
         job.driver_log.parent.mkdir(parents=True, exist_ok=True)

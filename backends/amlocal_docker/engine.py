@@ -21,6 +21,8 @@ PING_TIMEOUT_SECONDS = 3
 API_TIMEOUT_SECONDS = 120
 API_VERSION = "v1.41"  # Docker 20.10; newer engines serve it too
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+#: at most this much of a log stream is read at once (whatever has arrived, up to it)
+LOG_READ_BYTES = 1 << 20
 
 
 class EngineError(BackendError):
@@ -79,9 +81,13 @@ class _UnixTransport:
     def __init__(self, socket_path):
         self.socket_path = socket_path
 
-    def request(self, method, url, body, timeout):
-        """(status, response with .read(n) and .close())."""
+    def request(self, method, url, body, timeout, plain_stream=False):
+        """(status, response with .read(n) and .close()). ``plain_stream``: ask in HTTP/1.0, so
+        that a long stream comes as plain bytes until the engine closes it, not as HTTP chunks
+        (the engine makes one chunk per log line, and reading chunks one by one is slow)."""
         connection = _UnixConnection(self.socket_path, timeout)
+        if plain_stream:
+            connection._http_vsn, connection._http_vsn_str = 10, "HTTP/1.0"
         headers = {"Content-Type": "application/json"} if body is not None else {}
         try:
             connection.request(method, url, body=body, headers=headers)
@@ -98,6 +104,11 @@ class _SdkResponse:
 
     def read(self, size=None):
         return self._response.raw.read(size) if size is not None else self._response.content
+
+    def read1(self, size):
+        """What has arrived, up to ``size`` bytes (at least one, or b"" at the end)."""
+        raw = self._response.raw
+        return raw.read1(size) if hasattr(raw, "read1") else raw.read(1)
 
     def close(self):
         self._response.close()
@@ -118,7 +129,7 @@ class _SdkTransport:
         except docker.errors.DockerException as err:
             raise unavailable(err) from err
 
-    def request(self, method, url, body, timeout):
+    def request(self, method, url, body, timeout, plain_stream=False):
         try:
             response = self.client.request(method, self.client.base_url + url, data=body, stream=True,
                                            timeout=timeout,
@@ -135,10 +146,10 @@ class EngineAPI:
         self.transport = transport
         self.timeout = timeout
 
-    def _request(self, method, path, body=None, query=None, stream=False, timeout=...):
+    def _request(self, method, path, body=None, query=None, stream=False, timeout=..., plain_stream=False):
         url = f"/{API_VERSION}{path}" + (f"?{urlencode(query)}" if query else "")
         response = self.transport.request(method, url, json.dumps(body) if body is not None else None,
-                                          self.timeout if timeout is ... else timeout)
+                                          self.timeout if timeout is ... else timeout, plain_stream=plain_stream)
         if response.status >= 400:
             try:
                 data = response.read()
@@ -212,16 +223,32 @@ class EngineAPI:
         return self._request("POST", f"/containers/{container_id}/wait", timeout=None)
 
     def logs(self, container_id, follow=True):
-        """The container's stdout and stderr as they come (bytes chunks), until it exits."""
+        """The container's stdout and stderr as they come (bytes chunks), until it exits.
+
+        The engine sends one frame per line it logged (2 million frames for 200 MB of short
+        lines): asked as a plain stream, frames are parsed from whatever has arrived and their
+        payloads given as one chunk (a frame at a time through HTTP chunks costs ~18 us each,
+        ~36 s for that log)."""
         response = self._request("GET", f"/containers/{container_id}/logs",
-                                 query={"follow": int(follow), "stdout": 1, "stderr": 1}, stream=True, timeout=None)
+                                 query={"follow": int(follow), "stdout": 1, "stderr": 1}, stream=True, timeout=None,
+                                 plain_stream=True)
         try:
+            buffer = bytearray()
             while True:
-                header = _read_exactly(response, 8)
-                if len(header) < 8:
+                block = response.read1(LOG_READ_BYTES)
+                if not block:
                     return
-                size = struct.unpack(">I", header[4:])[0]
-                yield _read_exactly(response, size)
+                buffer += block
+                payloads, at = [], 0
+                while len(buffer) - at >= 8:
+                    size = struct.unpack_from(">I", buffer, at + 4)[0]
+                    if len(buffer) - at - 8 < size:
+                        break
+                    payloads.append(bytes(buffer[at + 8:at + 8 + size]))
+                    at += 8 + size
+                del buffer[:at]
+                if payloads:
+                    yield b"".join(payloads)
         except (OSError, http.client.HTTPException) as err:
             raise unavailable(err) from err
         finally:
@@ -243,17 +270,6 @@ class EngineAPI:
 
     def remove(self, container_id):
         self._request("DELETE", f"/containers/{container_id}", query={"force": 1, "v": 1})
-
-
-def _read_exactly(response, size):
-    chunks, remaining = [], size
-    while remaining:
-        chunk = response.read(remaining)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
 
 
 def _lines(response):

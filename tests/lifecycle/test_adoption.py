@@ -1,0 +1,71 @@
+"""A run whose supervisor is killed (``kill -9``) is adopted by whoever looks next: its job is
+followed to its end, its outputs collected, its container removed; and its node stays taken
+while the orphaned job still runs, so on a ``max_nodes=1`` target the next queued run waits.
+"""
+
+import json
+import os
+import signal
+
+import pytest
+
+from amlocal.core import Run
+
+from job_helpers import (cli, compute, containers_of, control_log, finish, submit, timeline, wait_status)
+from support import supervisor_pids, wait_until
+
+pytestmark = pytest.mark.docker
+
+SLEEPER = '''
+import json, os, sys, time
+print("started", flush=True)
+time.sleep(float(sys.argv[1]))
+os.makedirs("outputs", exist_ok=True)
+with open("outputs/ended.json", "w") as out:
+    json.dump({"ended": time.time()}, out)
+print("woke up", flush=True)
+'''
+
+
+def kill_supervisor(run):
+    pids = wait_until(lambda: supervisor_pids(run.id), 30, f"the supervisor of {run.id}")
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not supervisor_pids(run.id), 10, "the supervisor to die")
+
+
+def ended_at(ws, run):
+    return json.loads((ws.stores.layout.run_files(run.id) / "outputs" / "ended.json").read_text())["ended"]
+
+
+def test_an_orphaned_job_keeps_its_node_and_is_adopted_before_the_next_run_starts(docker_ws, project, docker_engine):
+    target = compute(docker_ws, "single", max_nodes=1)
+    first = submit(docker_ws, project, SLEEPER, arguments=["4"], compute_target=target)
+    wait_status(first, "Running")
+    second = submit(docker_ws, project, SLEEPER, arguments=["0"], compute_target=target, name="second.py")
+    assert second.get_status() == "Queued"
+
+    kill_supervisor(first)
+
+    assert finish(first)["status"] == "Completed"
+    assert finish(second)["status"] == "Completed"
+    assert "outputs/ended.json" in first.get_file_names()
+    assert "adopts the run" in control_log(docker_ws, first.id)
+    assert "woke up" in first.get_details_with_logs()["logFiles"]["azureml-logs/70_driver_log.txt"]
+    # the queued run started only once the orphaned job had ended
+    assert timeline(docker_ws, second.id)["Preparing"] >= ended_at(docker_ws, first)
+    wait_until(lambda: containers_of(docker_engine, first.id) == [], 10, "the orphan's container to be removed")
+
+
+def test_the_cli_reading_an_orphaned_run_gets_it_adopted(docker_ws, project, docker_engine):
+    run = submit(docker_ws, project, SLEEPER, arguments=["2"])
+    wait_status(run, "Running")
+    kill_supervisor(run)
+
+    followed = cli(project, "run", "logs", run.id, "--follow", timeout=120)
+
+    assert followed.returncode == 0, followed.stderr
+    assert "woke up" in followed.stdout
+    assert Run.get(docker_ws, run.id).get_status() == "Completed"
+    assert "outputs/ended.json" in run.get_file_names()
+    wait_until(lambda: containers_of(docker_engine, run.id) == [], 10, "the orphan's container to be removed")
