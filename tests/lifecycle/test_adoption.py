@@ -69,3 +69,36 @@ def test_the_cli_reading_an_orphaned_run_gets_it_adopted(docker_ws, project, doc
     assert Run.get(docker_ws, run.id).get_status() == "Completed"
     assert "outputs/ended.json" in run.get_file_names()
     wait_until(lambda: containers_of(docker_engine, run.id) == [], 10, "the orphan's container to be removed")
+
+
+def test_two_homes_with_the_same_workspace_name_never_touch_each_other_s_containers(project, base_image, tmp_path,
+                                                                                     monkeypatch, docker_engine):
+    from amlocal.core import Workspace
+
+    home_a = Workspace.from_config(backend="docker")
+    home_a.run_history.list_runs()
+    monkeypatch.setenv("AMLOCAL_HOME", str(tmp_path / "other-home"))
+    home_b = Workspace.from_config(backend="docker")
+    home_b.run_history.list_runs()
+    assert home_a.name == home_b.name and home_a.backend.home_id != home_b.backend.home_id
+    run_b = submit(home_b, project, SLEEPER, arguments=["3"], experiment="b")
+    monkeypatch.setenv("AMLOCAL_HOME", str(tmp_path / "home"))
+    run_a = submit(home_a, project, SLEEPER, arguments=["30"], experiment="a")
+    wait_status(run_a, "Running")
+    wait_status(run_b, "Running")
+
+    listed_a = {c["Id"] for c in home_a.backend.containers()}
+    listed_b = {c["Id"] for c in home_b.backend.containers()}
+    assert {c["Id"] for c in containers_of(docker_engine, run_a.id)} == listed_a
+    assert {c["Id"] for c in containers_of(docker_engine, run_b.id)} == listed_b
+    # cleaning home A (its supervisor gone, every container it lists removed) leaves B's run alone
+    kill_supervisor(run_a)
+    for container_id in listed_a:
+        docker_engine.api.remove_container(container_id, force=True)
+
+    assert finish(run_a)["status"] == "Failed"
+    details_b = finish(run_b)
+    assert details_b["status"] == "Completed", details_b.get("error")
+    assert "outputs/ended.json" in run_b.get_file_names()
+    labels = {c["Labels"]["amlocal.home"] for c in home_a.backend.containers() + home_b.backend.containers()}
+    assert labels <= {home_a.backend.home_id, home_b.backend.home_id}

@@ -154,7 +154,8 @@ class LocalBackend(ExecutionBackend):
             description = {
                 "version": SPEC_VERSION, "run_id": run_id,
                 "backend": {"name": self.name, "target": f"{type(self).__module__}:{type(self).__qualname__}"},
-                "workspace": self.workspace.to_dict(), "submitted": time.time(),
+                # with its directory: the run's processes never depend on their AMLOCAL_HOME
+                "workspace": replace(self.workspace, root=str(self.layout.root)).to_dict(), "submitted": time.time(),
                 "snapshot_warnings": list(report.warnings), **description,
             }
             _write_private(staged / "spec.json", json.dumps(description, indent=2))
