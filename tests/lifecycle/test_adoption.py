@@ -42,18 +42,20 @@ def test_an_orphaned_job_keeps_its_node_and_is_adopted_before_the_next_run_start
     target = compute(docker_ws, "single", max_nodes=1)
     first = submit(docker_ws, project, SLEEPER, arguments=["4"], compute_target=target)
     wait_status(first, "Running")
-    second = submit(docker_ws, project, SLEEPER, arguments=["0"], compute_target=target, name="second.py")
-    assert second.get_status() == "Queued"
-
     kill_supervisor(first)
 
+    # submitted while the orphan's node looks free (its lock died with the supervisor)
+    second = submit(docker_ws, project, SLEEPER, arguments=["0"], compute_target=target, name="second.py")
+    third = submit(docker_ws, project, SLEEPER, arguments=["0"], compute_target=target, name="third.py")
+
     assert finish(first)["status"] == "Completed"
-    assert finish(second)["status"] == "Completed"
+    assert finish(second)["status"] == "Completed" and finish(third)["status"] == "Completed"
     assert "outputs/ended.json" in first.get_file_names()
     assert "adopts the run" in control_log(docker_ws, first.id)
     assert "woke up" in first.get_details_with_logs()["logFiles"]["azureml-logs/70_driver_log.txt"]
     # the queued run started only once the orphaned job had ended
     assert timeline(docker_ws, second.id)["Preparing"] >= ended_at(docker_ws, first)
+    assert timeline(docker_ws, third.id)["Preparing"] >= ended_at(docker_ws, second)
     wait_until(lambda: containers_of(docker_engine, first.id) == [], 10, "the orphan's container to be removed")
 
 

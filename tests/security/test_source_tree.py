@@ -63,7 +63,7 @@ def test_amlignore_then_gitignore_keep_a_big_venv_out_of_the_snapshot(docker_ws,
         (source / ignore_file).write_text(".venv/\n*.log\n")
         venv = source / ".venv" / "lib"
         venv.mkdir(parents=True)
-        for index in range(20):
+        for index in range(8):
             (venv / f"blob{index}.so").write_bytes(os.urandom(1 << 20))
         (source / "debug.log").write_text("noise")
         (source / "data.csv").write_text("1,2\n")

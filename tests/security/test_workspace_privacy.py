@@ -51,7 +51,9 @@ def test_everything_under_amlocal_home_is_private_after_a_real_run(docker_ws, pr
 
     workspace = docker_ws.stores.layout.root
     names = {p.name for p in workspace.iterdir()}
-    assert {"amlocal.db", "runs", "models", "environments", "datastores", "snapshot-store"} <= names
+    assert {"amlocal.db", "amlocal.db-wal", "amlocal.db-shm", "runs", "models", "environments", "datastores",
+            "snapshot-store"} <= names  # the database's WAL files are checked too (this process has it open)
+    assert (docker_ws.stores.layout.run_spec(run.id)).exists()
     exposed = []
     for path in [home, *home.rglob("*")]:
         info = os.lstat(path)
