@@ -102,8 +102,9 @@ class LocalDockerBackend(LocalBackend):
         api = engine.connect_api(timeout=None)
         container_id = api.create_container(config)
         on_created({"container_id": container_id})
+        output = api.attach(container_id)
         api.start(container_id)
-        return ContainerExecution(api, container_id, job.driver_log)
+        return ContainerExecution(api, container_id, job.driver_log, output=output)
 
     def reattach(self, handle, job):
         return attach(engine.connect_api(timeout=None), handle, job.driver_log)

@@ -81,6 +81,9 @@ class _UnixTransport:
     def __init__(self, socket_path):
         self.socket_path = socket_path
 
+    def hijack(self, url):
+        return _hijack_unix(self.socket_path, url)
+
     def request(self, method, url, body, timeout, plain_stream=False):
         """(status, response with .read(n) and .close()). ``plain_stream``: ask in HTTP/1.0, so
         that a long stream comes as plain bytes until the engine closes it, not as HTTP chunks
@@ -95,6 +98,35 @@ class _UnixTransport:
         except (OSError, http.client.HTTPException) as err:
             connection.close()
             raise unavailable(err) from err
+
+
+def _hijack_unix(socket_path, url):
+    """POST ``url`` asking to upgrade the connection to a raw stream (as ``docker attach``
+    does); the raw stream. Raises EngineError when the engine answers otherwise."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(API_TIMEOUT_SECONDS)
+        sock.connect(socket_path)
+        sock.sendall(f"POST {url} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
+                     "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            block = sock.recv(65536)
+            if not block:
+                raise EngineError(500, "the engine closed the connection while attaching")
+            head += block
+        head, _, early = head.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        if status not in (101, 200):
+            raise (NotFound if status == 404 else EngineError)(status, head.decode("utf-8", "replace"))
+        sock.settimeout(None)
+        return _Hijacked(sock, early)
+    except OSError as err:
+        sock.close()
+        raise unavailable(err) from err
+    except BaseException:
+        sock.close()
+        raise
 
 
 class _SdkResponse:
@@ -232,27 +264,18 @@ class EngineAPI:
         response = self._request("GET", f"/containers/{container_id}/logs",
                                  query={"follow": int(follow), "stdout": 1, "stderr": 1}, stream=True, timeout=None,
                                  plain_stream=True)
-        try:
-            buffer = bytearray()
-            while True:
-                block = response.read1(LOG_READ_BYTES)
-                if not block:
-                    return
-                buffer += block
-                payloads, at = [], 0
-                while len(buffer) - at >= 8:
-                    size = struct.unpack_from(">I", buffer, at + 4)[0]
-                    if len(buffer) - at - 8 < size:
-                        break
-                    payloads.append(bytes(buffer[at + 8:at + 8 + size]))
-                    at += 8 + size
-                del buffer[:at]
-                if payloads:
-                    yield b"".join(payloads)
-        except (OSError, http.client.HTTPException) as err:
-            raise unavailable(err) from err
-        finally:
-            response.close()
+        return _payloads(lambda: response.read1(LOG_READ_BYTES), response.close)
+
+    def attach(self, container_id):
+        """The output of a created, not yet started container, straight from its stdio as it
+        runs (bytes chunks until it exits), or None when this engine connection cannot attach.
+        Unlike ``logs`` it costs the engine no decoding of its log file: a 200 MB log comes
+        about three times faster."""
+        hijack = getattr(self.transport, "hijack", None)
+        if hijack is None:
+            return None
+        stream = hijack(f"/{API_VERSION}/containers/{container_id}/attach?stream=1&stdout=1&stderr=1")
+        return _payloads(lambda: stream.recv(LOG_READ_BYTES), stream.close)
 
     def inspect_container(self, container_id):
         return self._request("GET", f"/containers/{container_id}/json")
@@ -270,6 +293,49 @@ class EngineAPI:
 
     def remove(self, container_id):
         self._request("DELETE", f"/containers/{container_id}", query={"force": 1, "v": 1})
+
+
+def _payloads(read, close):
+    """The payloads of the engine's multiplexed stream (8-byte headers: stream, size), as one
+    chunk per block that ``read()`` returns, until it returns b""; ``close()`` at the end."""
+    try:
+        buffer = bytearray()
+        while True:
+            block = read()
+            if not block:
+                return
+            buffer += block
+            payloads, at = [], 0
+            while len(buffer) - at >= 8:
+                size = struct.unpack_from(">I", buffer, at + 4)[0]
+                if len(buffer) - at - 8 < size:
+                    break
+                payloads.append(bytes(buffer[at + 8:at + 8 + size]))
+                at += 8 + size
+            del buffer[:at]
+            if payloads:
+                yield b"".join(payloads)
+    except (OSError, http.client.HTTPException) as err:
+        raise unavailable(err) from err
+    finally:
+        close()
+
+
+class _Hijacked:
+    """The socket of an upgraded (hijacked) HTTP connection, with what came after the headers."""
+
+    def __init__(self, sock, early):
+        self.sock = sock
+        self.early = early
+
+    def recv(self, size):
+        if self.early:
+            data, self.early = self.early, b""
+            return data
+        return self.sock.recv(size)
+
+    def close(self):
+        self.sock.close()
 
 
 def _lines(response):

@@ -11,7 +11,8 @@ import pytest
 
 from amlocal.core import Run
 
-from job_helpers import (cli, compute, containers_of, control_log, finish, submit, timeline, wait_status)
+from job_helpers import (cli, compute, containers_of, control_log, driver_log, finish, submit, timeline,
+                         wait_status)
 from support import supervisor_pids, wait_until
 
 pytestmark = pytest.mark.docker
@@ -19,7 +20,12 @@ pytestmark = pytest.mark.docker
 SLEEPER = '''
 import json, os, sys, time
 print("started", flush=True)
-time.sleep(float(sys.argv[1]))
+deadline = time.time() + float(sys.argv[1])
+tick = 0
+while time.time() < deadline:
+    print("tick %d" % tick, flush=True)
+    tick += 1
+    time.sleep(0.05)
 os.makedirs("outputs", exist_ok=True)
 with open("outputs/ended.json", "w") as out:
     json.dump({"ended": time.time()}, out)
@@ -68,6 +74,9 @@ def test_the_cli_reading_an_orphaned_run_gets_it_adopted(docker_ws, project, doc
 
     assert followed.returncode == 0, followed.stderr
     assert "woke up" in followed.stdout
+    # every line once, in order, across the two processes that copied the job's output
+    ticks = [int(line.split()[1]) for line in driver_log(docker_ws, run.id).splitlines() if line.startswith("tick ")]
+    assert ticks == list(range(len(ticks))) and len(ticks) > 10
     assert Run.get(docker_ws, run.id).get_status() == "Completed"
     assert "outputs/ended.json" in run.get_file_names()
     wait_until(lambda: containers_of(docker_engine, run.id) == [], 10, "the orphan's container to be removed")
