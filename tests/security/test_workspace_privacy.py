@@ -70,3 +70,28 @@ def test_everything_under_amlocal_home_is_private_after_a_real_run(docker_ws, pr
             exposed.append(f"{oct(mode)} {relative}")
     assert exposed == [], "group/world-accessible under AMLOCAL_HOME:\n" + "\n".join(exposed)
     assert stat.S_IMODE(os.stat(home).st_mode) == 0o700 and stat.S_IMODE(os.stat(workspace).st_mode) == 0o700
+
+
+READS_DATA = '''
+import os, sys
+for path in sys.argv[1:]:
+    if os.path.isfile(path):
+        print("RESULT file " + os.path.basename(path) + " " + open(path).readline().strip(), flush=True)
+        continue
+    names = sorted(os.path.relpath(os.path.join(d, n), path) for d, _, files in os.walk(path) for n in files)
+    print("RESULT " + path.rsplit("/", 1)[-1] + " " + ",".join(names) + " " +
+          "|".join(open(os.path.join(path, n)).readline().strip() for n in names), flush=True)
+'''
+
+
+def test_private_files_still_leave_a_job_its_data_mounted_and_downloaded(docker_ws, project):
+    ds = docker_ws.get_default_datastore()
+    ds.upload(src_dir=str(project / "data"), target_path="iris", overwrite=True, show_progress=False)
+    run = submit(docker_ws, project, READS_DATA,
+                 arguments=[ds.path("iris").as_mount(), ds.path("iris").as_download(path_on_compute="copied"),
+                            ds.path("iris/iris/iris.csv").as_download()])
+
+    assert finish(run)["status"] == "Completed", run.get_details().get("error")
+    lines = [line for line in run.get_details_with_logs()["logFiles"]["azureml-logs/70_driver_log.txt"].splitlines()
+             if line.startswith("RESULT ")]
+    assert len(lines) == 3 and all("iris.csv" in line and "sepal" in line for line in lines), lines

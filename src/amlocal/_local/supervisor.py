@@ -290,8 +290,21 @@ class Supervisor:
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
+            self._give_to_job(workdir, target)
             self.log(f"Downloaded {reference.datastore}/{reference.path_on_datastore} to {name}")
         return DataPath(target, "download")
+
+    def _give_to_job(self, workdir, target):
+        """A job that runs as another user (amlocal running as root) owns what was put in its
+        working directory for it, as it owns the snapshot's copy there."""
+        user = self.backend.job_user()
+        if user is None or os.getuid() != 0 or user[0] == 0:
+            return
+        made = [p for p in target.parents if workdir in p.parents]
+        for directory, _, names in os.walk(target) if target.is_dir() else ():
+            made += [Path(directory), *(Path(directory) / n for n in names)]
+        for path in [*made, target]:
+            os.chown(path, *user, follow_symlinks=False)
 
     def _follow(self):
         limit = self.spec.max_run_duration_seconds
