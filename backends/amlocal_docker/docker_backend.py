@@ -102,8 +102,13 @@ class LocalDockerBackend(LocalBackend):
         api = engine.connect_api(timeout=None)
         container_id = api.create_container(config)
         on_created({"container_id": container_id})
-        output = api.attach(container_id)
-        api.start(container_id)
+        output = api.attach(container_id)  # before the start, so no line is missed
+        try:
+            api.start(container_id)
+        except BaseException:
+            if output is not None:
+                output.close()
+            raise
         return ContainerExecution(api, container_id, job.driver_log, output=output)
 
     def reattach(self, handle, job):

@@ -274,8 +274,7 @@ class EngineAPI:
         hijack = getattr(self.transport, "hijack", None)
         if hijack is None:
             return None
-        stream = hijack(f"/{API_VERSION}/containers/{container_id}/attach?stream=1&stdout=1&stderr=1")
-        return _payloads(lambda: stream.recv(LOG_READ_BYTES), stream.close)
+        return hijack(f"/{API_VERSION}/containers/{container_id}/attach?stream=1&stdout=1&stderr=1")
 
     def inspect_container(self, container_id):
         return self._request("GET", f"/containers/{container_id}/json")
@@ -322,7 +321,8 @@ def _payloads(read, close):
 
 
 class _Hijacked:
-    """The socket of an upgraded (hijacked) HTTP connection, with what came after the headers."""
+    """The socket of an upgraded (hijacked) HTTP connection, with what came after the headers;
+    iterating gives the payloads of the engine's multiplexed stream, ``close`` lets it go."""
 
     def __init__(self, sock, early):
         self.sock = sock
@@ -333,6 +333,9 @@ class _Hijacked:
             data, self.early = self.early, b""
             return data
         return self.sock.recv(size)
+
+    def __iter__(self):
+        return _payloads(lambda: self.recv(LOG_READ_BYTES), self.close)
 
     def close(self):
         self.sock.close()

@@ -41,7 +41,7 @@ Experiment(ws, "atomic").submit(ScriptRunConfig(source_directory=sys.argv[2], sc
 '''
 
 
-def big_tree(project, files=400, size=256 << 10):
+def big_tree(project, files=200, size=128 << 10):
     config = job_config(project, "job.py", "print('the big tree ran', flush=True)\n", folder="big")
     for index in range(files):
         (project / "big" / f"part{index:04d}.bin").write_bytes(os.urandom(size))
