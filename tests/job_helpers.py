@@ -9,12 +9,11 @@ containers": other people use the same engine.
 import json
 import os
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from amlocal.core import Environment, Experiment, Run, ScriptRunConfig, Workspace
+from amlocal.core import Environment, Experiment, ScriptRunConfig, Workspace
 from amlocal.core.compute import AmlCompute, ComputeTarget
 from support import wait_until
 
@@ -48,11 +47,6 @@ def submit(ws, project, body, experiment="hostile", name="job.py", **options):
 
 def compute(ws, name, max_nodes=1, vm_size="STANDARD_D2_V2"):
     return ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(vm_size=vm_size, max_nodes=max_nodes))
-
-
-def status_of(ws, run_id):
-    """The status a new reader sees (asks the backend, like `amlocal run show`)."""
-    return Run.get(ws, run_id).get_status()
 
 
 def wait_status(run, wanted, seconds=60):
@@ -161,9 +155,6 @@ def most_at_once(spans):
         best = max(best, current)
     return best
 
-
-def now():
-    return time.time()
 
 
 def cli(project, *args, timeout=120, backend="docker"):

@@ -10,7 +10,7 @@ import pytest
 
 from amlocal.core import Environment
 
-from job_helpers import finish, home_containers, job_config, submit, wait_status
+from job_helpers import finish, home_containers, submit
 from support import wait_until
 
 pytestmark = pytest.mark.docker

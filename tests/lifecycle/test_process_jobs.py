@@ -6,8 +6,6 @@ import json
 import os
 import signal
 
-import pytest
-
 from job_helpers import compute, finish, submit, timeline, wait_status
 from support import supervisor_pids, wait_until
 

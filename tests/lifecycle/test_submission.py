@@ -110,7 +110,7 @@ def test_dangling_links_loops_and_the_longest_experiment_name_submit_and_finish(
 
 
 def test_a_refused_submit_records_nothing(docker_ws, project):
-    config = job_config(project, "job.py", "print(1)\n", folder="refused")
+    job_config(project, "job.py", "print(1)\n", folder="refused")
     (project / "refused" / ".amlignore").write_text("[z-a]\n")
     from amlocal.exceptions import InvalidArgumentError
 
