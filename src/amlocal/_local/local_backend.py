@@ -81,6 +81,11 @@ class LocalBackend(ExecutionBackend):
         """The Execution of a job started by another (dead) supervisor, from its ``handle``;
         None when that job no longer exists. Its output still goes to ``job.driver_log``."""
 
+    def garbage(self, images=False, older_than=None, now=None):
+        """What of this backend's own (containers, images) ``amlocal gc`` may free: a list of
+        ``amlocal.local.GarbageItem``. Never anything a run that has not ended needs."""
+        return []
+
     def job_user(self):
         """(uid, gid) a job runs as, when not as the user running amlocal (None)."""
         return None
@@ -153,7 +158,8 @@ class LocalBackend(ExecutionBackend):
                 print(f"amlocal: snapshot of {source_directory}: {warning}", file=sys.stderr)
             description = {
                 "version": SPEC_VERSION, "run_id": run_id,
-                "backend": {"name": self.name, "target": f"{type(self).__module__}:{type(self).__qualname__}"},
+                "backend": {"name": self.name, "target": f"{type(self).__module__}:{type(self).__qualname__}",
+                            "root": dispatch.import_root(type(self).__module__)},
                 # with its directory: the run's processes never depend on their AMLOCAL_HOME
                 "workspace": replace(self.workspace, root=str(self.layout.root)).to_dict(), "submitted": time.time(),
                 "snapshot_warnings": list(report.warnings), **description,

@@ -151,6 +151,13 @@ class LocalRunHistory(RunHistory):
     def cancel_reason(self, run_id):
         return self._row(run_id)["cancel_reason"]
 
+    def delete_run(self, run_id):
+        """Forget the run: its row, timeline, metrics and tags (its files are the caller's)."""
+        self._row(run_id)
+        with self.store.transaction() as conn:
+            for table in ("runs", "run_status", "metrics", "tags"):
+                conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+
     def status_timeline(self, run_id):
         rows = self.store.read("SELECT status, time FROM run_status WHERE run_id = ? ORDER BY rowid", (run_id,))
         return [(row["status"], row["time"]) for row in rows]
