@@ -171,7 +171,7 @@ def show_run(args):
 
 
 def show_logs(args):
-    from amlocal._show_output import _underlined
+    from amlocal._show_output import _underlined, copy_log
     from amlocal.core import Run
 
     workspace = open_workspace(args)
@@ -183,8 +183,8 @@ def show_logs(args):
     if not names:
         print(f"Run {run.id} has no logs yet (status {run.get_status()}).", file=sys.stderr)
     for index, name in enumerate(names):
-        text, _ = history.read_log(run.id, name, 0)
-        sys.stdout.write(("\n" if index else "") + _underlined(f"Streaming {name}") + text)
+        sys.stdout.write(("\n" if index else "") + _underlined(f"Streaming {name}"))
+        copy_log(history, run.id, name, 0, sys.stdout, final=True)
     sys.stdout.flush()
     return EXIT_OK
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ..exceptions import RunError, RunNotFoundError
 from ..rules import filters, metrics, statuses
-from ..stores.run_history import RunHistory
+from ..stores.run_history import RunHistory, log_chunk
+from .layout import make_private_dir
 
 # Logs in the order a run writes them (names as on Azure ML).
 BUILD_LOG = "azureml-logs/20_image_build_log.txt"
@@ -50,7 +51,7 @@ class LocalRunHistory(RunHistory):
             conn.executemany("INSERT INTO run_status VALUES (?, ?, ?)", [(run_id, s, now) for s in statuses_now])
             if statuses.RUNNING in statuses_now:
                 conn.execute("UPDATE runs SET start_time = ? WHERE run_id = ?", (now, run_id))
-        self.layout.run_files(run_id).mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.layout.run_files(run_id))
 
     def start_run(self, experiment):
         from ..rules.names import new_run_id
@@ -238,16 +239,16 @@ class LocalRunHistory(RunHistory):
         else:
             shutil.copyfile(path_or_stream, target)
 
-    def read_log(self, run_id, name, offset=0, final=False):
+    def read_log(self, run_id, name, offset=0, final=False, max_bytes=None):
         path = self.layout.run_files(run_id) / name
         try:
             with open(path, "rb") as handle:
                 handle.seek(offset)
-                data = handle.read()
+                data = handle.read(max_bytes) if max_bytes else handle.read()
         except FileNotFoundError:
             return "", offset
         # Whole lines only (unless final), so a reader never splits a multi-byte character or a line.
-        end = len(data) if final else data.rfind(b"\n") + 1
+        end = log_chunk(data, final, max_bytes)
         return data[:end].decode("utf-8", "replace"), offset + end
 
     def log_names(self, run_id):

@@ -184,7 +184,7 @@ class _Rules:
             return
         try:
             self.spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
-        except ValueError as error:  # azureml fails the submit on such a line too
+        except (ValueError, re.error) as error:  # azureml fails the submit on such a line too ([z-a] is a re.error)
             raise InvalidArgumentError("{} in {} has a line that is not a gitignore pattern: {}. Fix or remove "
                                        "that line.".format(self.ignore_file, source_root, error)) from None
         self.negations = any(pattern.include is False for pattern in self.spec.patterns)
@@ -343,7 +343,7 @@ class _Store:
         self._objects = str(self.objects)
         self.tmp = self.root / "tmp"
         self.trees = str(self.root / "trees")
-        for directory in (self.objects, self.tmp, self.root / "stat-cache", self.root / "trees"):
+        for directory in (self.root, self.objects, self.tmp, self.root / "stat-cache", self.root / "trees"):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def tree_path(self, digest):

@@ -76,10 +76,12 @@ class RunHistory(abc.ABC):
         """Add a file to the run's history under ``name`` (a relative run-file name)."""
 
     @abc.abstractmethod
-    def read_log(self, run_id, name, offset=0, final=False):
+    def read_log(self, run_id, name, offset=0, final=False, max_bytes=None):
         """Return (text, new_offset) of log ``name`` from byte ``offset``: whole lines only, so a
         reader never splits a line, unless ``final`` (the run has ended: the rest, newline or
-        not). ("", offset) when nothing new or the log does not exist yet. Never blocks."""
+        not). ("", offset) when nothing new or the log does not exist yet. Never blocks.
+        ``max_bytes`` caps what one call reads (call again from the new offset for the rest);
+        a line longer than that comes in pieces of whole characters (``log_chunk``)."""
 
     @abc.abstractmethod
     def log_names(self, run_id):
@@ -89,3 +91,19 @@ class RunHistory(abc.ABC):
         """The logs ``wait_for_completion(show_output=True)`` streams, one after another: each
         must be complete once the next one has begun."""
         return self.log_names(run_id)
+
+
+def log_chunk(data, final, max_bytes=None):
+    """How many bytes of ``data`` (read from a log, at most ``max_bytes`` when set) a reader
+    takes: up to the last newline, everything when ``final``; when a capped read holds no
+    newline at all (one long line), as much as ends on a whole UTF-8 character."""
+    end = len(data) if final else data.rfind(b"\n") + 1
+    if end == 0 and max_bytes and len(data) >= max_bytes:
+        end = len(data)
+        for back in range(1, min(4, len(data)) + 1):
+            byte = data[-back]
+            if byte & 0xC0 != 0x80:  # ASCII or the first byte of a character
+                size = 1 if byte < 0x80 else 2 if byte >> 5 == 0b110 else 3 if byte >> 4 == 0b1110 else 4
+                end = len(data) if size <= back else len(data) - back
+                break
+    return end
