@@ -73,7 +73,7 @@ def build_parser():
         prog="amlocal", description="Run Azure ML (SDK v1) training scripts locally; read their runs and models.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _global_options(parser, default=None)
-    commands = parser.add_subparsers(dest="group", metavar="{run,model}", required=True)
+    commands = parser.add_subparsers(dest="group", metavar="{run,model,ui}", required=True)
 
     run = commands.add_parser("run", help="submit, list, show, follow and cancel runs",
                               description="Submit, list, show, follow and cancel runs.")
@@ -114,7 +114,22 @@ def build_parser():
     sub.add_argument("model", metavar="NAME[:VERSION]")
     sub.add_argument("--target-dir", default=".", metavar="DIR", help="where to put the model (default: .)")
     sub.add_argument("--exist-ok", action="store_true", help="overwrite what is already there")
+
+    _ui_parser(commands)
     return parser
+
+
+def _ui_parser(commands):
+    sub = _leaf(commands, "ui", "studio:serve_studio", "serve the studio: see, chart and compare runs and models "
+                "in a browser")
+    sub.add_argument("--port", type=_port, default=8765, help="the port (default 8765; 0 takes a free one)")
+    sub.add_argument("--host", default="127.0.0.1",
+                     help="the address to listen on (default 127.0.0.1, this machine only); any other address "
+                          "requires the token printed at start on every request")
+    sub.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    sub.add_argument("--allow-actions", action="store_true",
+                     help="allow cancelling runs and setting tags from the studio (each after a confirmation); "
+                          "read-only otherwise")
 
 
 def _submit_script_parser(run_commands):
@@ -158,6 +173,12 @@ def _global_options(parser, default):
     group.add_argument("--backend", metavar="NAME", default=default,
                        help="the backend (docker, process, ...; default: AMLOCAL_BACKEND, config.json "
                             "\"backend\", else docker)")
+
+
+def _port(text):
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return int(text)
 
 
 def _positive_int(text):

@@ -70,3 +70,49 @@ class RunHistory(abc.ABC):
         """The logs ``wait_for_completion(show_output=True)`` streams, one after another: each
         must be complete once the next one has begun."""
         return self.log_names(run_id)
+
+    # -- reads for browsing (the studio, ``run list`` columns); optional for a backend -------------
+    # Each has a plain default so an implementation that cannot serve it says so in one place.
+
+    def list_experiments(self):
+        """Sorted names of the workspace's experiments."""
+        return sorted({record["experiment"] for record in self.list_runs()})
+
+    def metric_rows(self, run_id, name=None):
+        """Every value logged to the run (of metric ``name`` when given), in the order logged, as
+        dicts: name, kind (as ``log_metric``), value (as logged), step (None when not given),
+        time (epoch seconds), description. Raises NotImplementedError where the run history
+        keeps no raw rows."""
+        raise NotImplementedError(f"{type(self).__name__} does not give raw metric rows.")
+
+    def runs_with_metrics(self, experiment=None, limit=None, run_ids=None):
+        """``list_runs`` records (newest first, of one experiment or of the given ``run_ids``),
+        each with ``tags`` (dict) and ``metrics``: {name: the last value logged} of its scalar
+        metrics. One read for the whole table, however many runs."""
+        raise NotImplementedError(f"{type(self).__name__} does not list runs with their metrics.")
+
+    def child_runs(self, run_id):
+        """``list_runs`` records of the runs whose parent is ``run_id``, oldest first; [] when
+        the run has none (or the history records no parents)."""
+        return []
+
+    def list_snapshot_files(self, run_id):
+        """Sorted names of the files in the run's snapshot (its source directory as submitted);
+        [] where the history keeps no snapshot."""
+        return []
+
+    def open_file(self, run_id, name, snapshot=False):
+        """A binary file object (seekable) of one run file, or of a snapshot file; the caller
+        closes it. Raises RunError, as ``download_file`` does, when there is no such file."""
+        import tempfile
+
+        if snapshot:
+            raise NotImplementedError(f"{type(self).__name__} keeps no snapshot files.")
+        with tempfile.TemporaryDirectory() as scratch:
+            path = self.download_file(run_id, name, f"{scratch}/file")
+            handle = tempfile.TemporaryFile()
+            with open(path, "rb") as source:
+                while chunk := source.read(1 << 20):
+                    handle.write(chunk)
+        handle.seek(0)
+        return handle

@@ -195,6 +195,70 @@ class LocalRunHistory(RunHistory):
         return [name for name in self.log_names(run_id) if name != CONTROL_LOG]
 
 
+    # -- reads for browsing (the studio, `run list` columns) ----------------------------------
+
+    def metric_rows(self, run_id, name=None):
+        sql = "SELECT name, kind, value, step, time, description FROM metrics WHERE run_id = ?"
+        params = [run_id]
+        if name is not None:
+            sql += " AND name = ?"
+            params.append(name)
+        return [{"name": row[0], "kind": row[1], "value": json.loads(row[2]) if row[2] else None, "step": row[3],
+                 "time": row[4], "description": row[5]} for row in self.store.read(sql + " ORDER BY id", params)]
+
+    def runs_with_metrics(self, experiment=None, limit=None, run_ids=None):
+        where, params = [], []
+        if experiment:
+            where.append("experiment = ?")
+            params.append(experiment)
+        if run_ids is not None:
+            where.append(f"run_id IN ({', '.join('?' * len(run_ids))})" if run_ids else "0")
+            params.extend(run_ids)
+        chosen = ("WITH chosen AS (SELECT run_id FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+                  + " ORDER BY created DESC, rowid DESC" + (f" LIMIT {int(limit)}" if limit else "") + ") ")
+        records = [self._record(row) for row in self.store.read(
+            chosen + "SELECT runs.* FROM runs JOIN chosen USING (run_id) ORDER BY created DESC, runs.rowid DESC",
+            params)]
+        by_id = {record["run_id"]: record for record in records}
+        for record in records:
+            record["tags"], record["metrics"] = {}, {}
+        for row in self.store.read(chosen + "SELECT run_id, key, value FROM tags WHERE run_id IN chosen ORDER BY key",
+                                   params):
+            by_id[row[0]]["tags"][row[1]] = row[2]
+        # The last value of each scalar metric: the highest id per (run, name).
+        for row in self.store.read(
+                chosen + "SELECT m.run_id, m.name, m.value FROM metrics m JOIN (SELECT max(id) AS id FROM metrics"
+                " WHERE run_id IN chosen AND kind = 'scalar' GROUP BY run_id, name) last ON m.id = last.id"
+                " ORDER BY m.name", params):
+            by_id[row[0]]["metrics"][row[1]] = json.loads(row[2]) if row[2] else None
+        return records
+
+    def child_runs(self, run_id):
+        if "parent_run_id" not in self._run_columns():
+            return []
+        rows = self.store.read("SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created, rowid", (run_id,))
+        return [self._record(row) for row in rows]
+
+    def _run_columns(self):
+        return {row[1] for row in self.store.read("PRAGMA table_info(runs)")}
+
+    def list_snapshot_files(self, run_id):
+        self._row(run_id)
+        root = self.layout.run_snapshot(run_id)
+        if not root.is_dir():
+            return []
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+    def open_file(self, run_id, name, snapshot=False):
+        if not snapshot:
+            return open(self.file_path(run_id, name), "rb")
+        root = self.layout.run_snapshot(run_id).resolve()
+        path = (root / str(name)).resolve()
+        if root not in path.parents or not path.is_file():
+            raise RunError(f"Run {run_id} has no snapshot file {name!r}.")
+        return open(path, "rb")
+
+
 def _safe_join(root, name):
     name = str(name).replace("\\", "/")
     if name.startswith("/") or ".." in name.split("/"):
@@ -231,3 +295,4 @@ def tail(path, lines):
             return "".join(line.decode("utf-8", "replace") for line in deque(handle, maxlen=lines))
     except OSError:
         return ""
+
