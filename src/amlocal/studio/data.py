@@ -234,7 +234,8 @@ class StudioData:
             if rows:
                 series = series_of(name, rows, buckets)
                 if series["series"]:
-                    out.append({"run_id": run_id, "x": series["x"], "y": series["series"][0]["y"]})
+                    out.append({"run_id": run_id, "kind": series["kind"], "x": series["x"],
+                                "y": series["series"][0]["y"]})
         return out
 
     # -- actions (only when the studio allows them) ----------------------------------------------------

@@ -10,6 +10,9 @@
   var PALETTE = ["#0b62d6", "#d6450b", "#1a7f37", "#8e44ad", "#b38600", "#00838f", "#c2185b", "#5d4037",
                  "#546e7a", "#7cb342"];
   var LIVE_POLL_MS = 2000;
+  // Steps, indexes and rows are whole numbers: no 0.5 ticks on the x axis.
+  var INTEGER_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2500, 5e3, 1e4, 2e4, 25e3, 5e4, 1e5,
+                       2e5, 25e4, 5e5, 1e6, 2e6, 5e6, 1e7, 1e8, 1e9];
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
@@ -151,7 +154,7 @@
     var options = {
       width: chartWidth(element), height: 220,
       scales: {x: {time: false}},
-      axes: [{label: xLabel, labelSize: 20, size: 36}, {size: 60}],
+      axes: [{label: xLabel, labelSize: 20, size: 36, incrs: INTEGER_STEPS}, {size: 60}],
       cursor: {drag: {x: true, y: false}},
       legend: {live: true},
       series: [{label: xLabel}].concat(series.map(function (s, i) {
@@ -174,7 +177,8 @@
       if (compare) {
         if (!answer.length) { note(element, "No run logged this metric."); return; }
         var joined = uPlot.join(answer.map(function (s) { return [s.x, s.y]; }));
-        drawChart(element, joined[0], answer.map(function (s, i) { return {label: s.run_id, y: joined[i + 1]}; }), "step");
+        drawChart(element, joined[0], answer.map(function (s, i) { return {label: s.run_id, y: joined[i + 1]}; }),
+                  answer[0].kind === "scalar" ? "step" : answer[0].kind === "list" ? "index" : "row");
         return;
       }
       if (!answer.series.length) { note(element, "Nothing numeric to chart."); return; }

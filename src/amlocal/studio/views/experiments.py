@@ -77,9 +77,9 @@ def column_choices(runs):
     """The metric, hyperparameter and tag names of these runs, most frequent first."""
     counts = {kind: Counter() for kind in ("m", "p", "t")}
     for run in runs:
-        counts["m"].update(run["metrics"])
-        counts["p"].update(run["params"])
-        counts["t"].update(run["tags"])
+        counts["m"].update(run["metrics"].keys())
+        counts["p"].update(run["params"].keys())
+        counts["t"].update(run["tags"].keys())
     return {kind: [name for name, _ in sorted(counter.items(), key=lambda item: (-item[1], item[0]))]
             for kind, counter in counts.items()}
 
