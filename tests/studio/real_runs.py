@@ -36,12 +36,15 @@ def submit(workspace, script, arguments=(), experiment=EXPERIMENT, wait=True):
 
 
 def make_runs(directory):
-    """Two curve runs (lr 0.1 and 0.3), a failed run and a registered model; returns their ids."""
+    """Two curve runs (lr 0.1 and 0.3), a failed run, a registered model, and (in another
+    experiment) a run whose names and log are hostile; returns their ids."""
     workspace = open_workspace(directory)
     first = submit(workspace, "train_curve.py", ["--lr", "0.1", "--epochs", "40"])
     second = submit(workspace, "train_curve.py", ["--lr", "0.3", "--epochs", "40"])
     failed = submit(workspace, "train_fail.py")
     model = first.register_model(model_name="curve-model", model_path="outputs/model.txt",
                                  tags={"stage": "demo"}, properties={"lr": "0.1"})
-    return {"first": first.id, "second": second.id, "failed": failed.id, "model": (model.name, model.version),
-            "statuses": {r.id: r.get_status() for r in (first, second, failed)}}
+    hostile = submit(workspace, "hostile.py", experiment="studio-hostile")
+    return {"first": first.id, "second": second.id, "failed": failed.id, "hostile": hostile.id,
+            "model": (model.name, model.version),
+            "statuses": {r.id: r.get_status() for r in (first, second, failed, hostile)}}

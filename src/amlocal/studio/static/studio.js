@@ -225,7 +225,11 @@
       var end = JSON.parse(event.data);
       source.close();
       view.removeAttribute("data-live");
-      state.textContent = "The run ended " + end.status + ".";
+      state.textContent = "The run ended " + end.status + ". ";
+      var again = document.createElement("a");
+      again.href = window.location.pathname + window.location.search;
+      again.textContent = "Show its final files";
+      state.appendChild(again);
     });
   }
 
