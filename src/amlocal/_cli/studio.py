@@ -1,5 +1,7 @@
 """``amlocal ui``: serve the studio for the workspace (``amlocal.studio``)."""
 
+import sys
+
 from . import EXIT_OK
 from .common import open_workspace
 
@@ -14,6 +16,10 @@ def serve_studio(args):
     except ImportError as err:
         raise BackendUnavailableError(f"{UI_EXTRA_HINT} ({err})") from None
     workspace = open_workspace(args)
-    serve(workspace, host=args.host, port=args.port, open_browser=not args.no_browser,
-          allow_actions=args.allow_actions)
+    try:
+        serve(workspace, host=args.host, port=args.port, open_browser=not args.no_browser,
+              allow_actions=args.allow_actions)
+    except KeyboardInterrupt:  # Ctrl+C is how a studio is stopped: not an error
+        pass
+    print("amlocal studio: stopped", file=sys.stderr)
     return EXIT_OK

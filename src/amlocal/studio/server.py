@@ -54,6 +54,8 @@ def serve(workspace, host="127.0.0.1", port=links.DEFAULT_PORT, open_browser=Tru
     data = app.app.state.studio.data
     workspace_dir = getattr(workspace, "_local_root", None) if data.is_local else None
 
+    if workspace_dir is not None:  # before the address is printed: whoever reads it finds the record
+        links.record_studio(workspace_dir, host, port, token_required=bool(token))
     out.write(f"amlocal studio: workspace {workspace.name} ({data.backend_name} backend)\n")
     if not data.is_local:
         out.write(f"  note: the {data.backend_name} backend's runs are on Azure ML; the studio reads local "
@@ -68,8 +70,6 @@ def serve(workspace, host="127.0.0.1", port=links.DEFAULT_PORT, open_browser=Tru
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
-    if workspace_dir is not None:
-        links.record_studio(workspace_dir, host, port, token_required=bool(token))
     if open_browser and can_open_browser():
         import webbrowser
 
