@@ -85,6 +85,21 @@ class RunHistory(abc.ABC):
         keeps no raw rows."""
         raise NotImplementedError(f"{type(self).__name__} does not give raw metric rows.")
 
+    def metric_names(self, run_id):
+        """[{name, kind, count}] for each metric of the run, in the order first logged (``kind``
+        of its last value): what a page lists before it reads any long series."""
+        summary = {}
+        for row in self.metric_rows(run_id):
+            entry = summary.setdefault(row["name"], {"name": row["name"], "kind": row["kind"], "count": 0})
+            entry["kind"] = row["kind"]
+            entry["count"] += 1
+        return list(summary.values())
+
+    def scalar_points(self, run_id, name):
+        """[(step, value)] of the scalar values of metric ``name``, in the order logged (step None
+        where none was given): the one long read a chart needs, without the other columns."""
+        return [(row["step"], row["value"]) for row in self.metric_rows(run_id, name) if row["kind"] == "scalar"]
+
     def runs_with_metrics(self, experiment=None, limit=None, run_ids=None):
         """``list_runs`` records (newest first, of one experiment or of the given ``run_ids``),
         each with ``tags`` (dict) and ``metrics``: {name: the last value logged} of its scalar

@@ -24,11 +24,18 @@ def test_runs_table_shows_the_runs_with_status_metrics_and_hyperparameters(studi
     assert "team=vision" in cells[headers.index("Tags")]
 
     page.fill("#filter", "failed")
-    assert page.locator("#runs tbody tr:visible").count() == 1
-    page.fill("#filter", "")
-    page.locator("#runs thead th", has_text="lr").click()           # sort by a hyperparameter
+    page.press("#filter", "Enter")
+    page.wait_for_url(re.compile(r"q=failed"))
+    assert [r.get_attribute("data-run-id") for r in page.locator("#runs tbody tr").all()] == [runs["failed"]]
+    page.goto(studio(f"/experiments/{EXPERIMENT}"))
+    page.locator("#runs thead th a", has_text="lr").click()            # sort by a hyperparameter
+    page.wait_for_url(re.compile(r"sort=p%3Alr"))
     order = [r.get_attribute("data-run-id") for r in page.locator("#runs tbody tr").all()]
-    assert order.index(runs["first"]) < order.index(runs["second"])
+    assert order == [runs["second"], runs["first"], runs["failed"]]     # 0.3, 0.1, then the run without lr
+    page.locator("#runs thead th a", has_text="lr").click()
+    page.wait_for_url(re.compile(r"order=asc"))
+    order = [r.get_attribute("data-run-id") for r in page.locator("#runs tbody tr").all()]
+    assert order == [runs["first"], runs["second"], runs["failed"]]
 
 
 def test_run_page_draws_a_chart_of_the_logged_points(studio, page):

@@ -203,8 +203,21 @@ class LocalRunHistory(RunHistory):
         if name is not None:
             sql += " AND name = ?"
             params.append(name)
-        return [{"name": row[0], "kind": row[1], "value": json.loads(row[2]) if row[2] else None, "step": row[3],
-                 "time": row[4], "description": row[5]} for row in self.store.read(sql + " ORDER BY id", params)]
+        return [{"name": name, "kind": kind, "value": _json_value(value), "step": step, "time": when,
+                 "description": description}
+                for name, kind, value, step, when, description in self.store.read_tuples(sql + " ORDER BY id", params)]
+
+    def metric_names(self, run_id):
+        rows = self.store.read(
+            "SELECT g.name, m.kind, g.count FROM (SELECT name, max(id) AS last, min(id) AS first, count(*) AS count"
+            " FROM metrics WHERE run_id = ? GROUP BY name) g JOIN metrics m ON m.id = g.last ORDER BY g.first",
+            (run_id,))
+        return [{"name": row[0], "kind": row[1], "count": row[2]} for row in rows]
+
+    def scalar_points(self, run_id, name):
+        rows = self.store.read_tuples("SELECT step, value FROM metrics WHERE run_id = ? AND name = ?"
+                                      " AND kind = 'scalar' ORDER BY id", (run_id, name))
+        return [(step, _json_value(value)) for step, value in rows]
 
     def runs_with_metrics(self, experiment=None, limit=None, run_ids=None):
         where, params = [], []
@@ -257,6 +270,19 @@ class LocalRunHistory(RunHistory):
         if root not in path.parents or not path.is_file():
             raise RunError(f"Run {run_id} has no snapshot file {name!r}.")
         return open(path, "rb")
+
+
+def _json_value(text):
+    """json.loads, with a fast path for the plain numbers most metric values are (a long
+    series is read for every chart)."""
+    if not text:
+        return None
+    if text[0] in "-0123456789" and text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        return float(text) if text[0] in "-0123456789NI" else json.loads(text)
+    except ValueError:
+        return json.loads(text)
 
 
 def _safe_join(root, name):

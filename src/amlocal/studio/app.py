@@ -38,7 +38,8 @@ class Studio:
         self.token = token
         self.csrf = new_token()
         self.templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
-                                     autoescape=select_autoescape(default=True, default_for_string=True))
+                                     autoescape=select_autoescape(default=True, default_for_string=True),
+                                     trim_blocks=True, lstrip_blocks=True)
         self.templates.filters.update(when=when, dur=duration, val=short_value, q=url_part,
                                       status_class=lambda s: STATUS_CLASSES.get(s, "wait"), pretty=pretty_json,
                                       shade=shade)

@@ -143,19 +143,31 @@ class StudioData:
         """One entry per metric name, in the order first logged: {name, kind, count,
         description, view} where ``view`` says how to show it (chart, value, table, images,
         confusion_matrix) and holds what a page shows without a chart."""
-        grouped = {}
-        for row in self.metric_rows(run_id):
-            grouped.setdefault(row["name"], []).append(row)
-        return [describe_metric(name, rows) for name, rows in grouped.items()]
+        self.history.get_run(run_id)
+        out = []
+        for entry in self.history.metric_names(run_id):
+            if entry["kind"] == "scalar" and entry["count"] > 1:
+                # A series: charted from its own read; its rows are not needed here.
+                out.append({**entry, "description": "", "view": "chart"})
+            else:
+                out.append(describe_metric(entry["name"], self.metric_rows(run_id, entry["name"])))
+        return out
 
     def metric_series(self, run_id, name, buckets=CHART_BUCKETS):
         """A chart's data: {name, kind, count, downsampled, x, series: [{label, y}]}; scalars over
         their steps, lists over their index, rows and tables one series per numeric column.
         Long series are reduced per bucket to their min and max, so a spike stays visible."""
-        rows = self.metric_rows(run_id, name)
-        if not rows:
+        return self._series(run_id, name, buckets, missing_ok=False)
+
+    def _series(self, run_id, name, buckets, missing_ok):
+        entry = next((e for e in self.history.metric_names(run_id) if e["name"] == name), None)
+        if entry is None:
+            if missing_ok:
+                return None
             raise RunError(f"Run {run_id} has no metric {name!r}.")
-        return series_of(name, rows, buckets)
+        if entry["kind"] == "scalar":
+            return scalar_series(name, self.history.scalar_points(run_id, name), buckets)
+        return series_of(name, self.metric_rows(run_id, name), buckets)
 
     # -- files and logs -----------------------------------------------------------------------
     def files(self, run_id):
@@ -230,9 +242,8 @@ class StudioData:
         """[{run_id, x, y}] of metric ``name`` (its first series) for each run that logged it."""
         out = []
         for run_id in run_ids:
-            rows = self.metric_rows(run_id, name)
-            if rows:
-                series = series_of(name, rows, buckets)
+            series = self._series(run_id, name, buckets, missing_ok=True)
+            if series:
                 if series["series"]:
                     out.append({"run_id": run_id, "kind": series["kind"], "x": series["x"],
                                 "y": series["series"][0]["y"]})
@@ -328,15 +339,21 @@ def _numeric(value):
     return None
 
 
+def scalar_series(name, points, buckets):
+    """A scalar metric over its steps (the index where no step was logged), sorted by step."""
+    xs = [index if step is None else step for index, (step, _) in enumerate(points)]
+    ys = [_numeric(value) for _, value in points]
+    if any(a > b for a, b in zip(xs, xs[1:])):
+        order = sorted(range(len(xs)), key=xs.__getitem__)
+        xs, ys = [xs[i] for i in order], [ys[i] for i in order]
+    return _series_result(name, "scalar", len(points), xs, {name: ys}, buckets)
+
+
 def series_of(name, rows, buckets):
     kind = rows[-1]["kind"]
-    result = {"name": name, "kind": kind, "count": len(rows), "downsampled": False, "x": [], "series": []}
     if kind == "scalar":
-        points = sorted(((row["step"] if row["step"] is not None else index), _numeric(row["value"]))
-                        for index, row in enumerate(rows) if row["kind"] == "scalar")
-        xs, ys = [p[0] for p in points], [p[1] for p in points]
-        columns = {name: ys}
-    elif kind == "list":
+        return scalar_series(name, [(r["step"], r["value"]) for r in rows if r["kind"] == "scalar"], buckets)
+    if kind == "list":
         values = rows[-1]["value"] or []
         xs, columns = list(range(len(values))), {name: [_numeric(v) for v in values]}
     elif kind in ("row", "table"):
@@ -346,7 +363,12 @@ def series_of(name, rows, buckets):
         columns = {key: [_numeric(v) for v in values] for key, values in table.items()
                    if any(_numeric(v) is not None for v in values)}
     else:
-        return result
+        xs, columns = [], {}
+    return _series_result(name, kind, len(rows), xs, columns, buckets)
+
+
+def _series_result(name, kind, count, xs, columns, buckets):
+    result = {"name": name, "kind": kind, "count": count, "downsampled": False, "x": [], "series": []}
     columns = {key: ys for key, ys in columns.items() if any(y is not None for y in ys)}
     if not columns:
         return result

@@ -76,44 +76,25 @@
     });
   }
 
-  // -- the runs table: filter, select to compare, live status ------------------------------------
+  // -- the runs table: select runs to compare, follow live statuses ------------------------------
+  // (Filtering, sorting and paging are links and forms: the server does them over all runs.)
   function initRunsTable(table) {
-    var filter = $("#filter"), statusFilter = $("#status-filter"), button = $("#compare-button");
-    var counter = $("#shown-count"), pickAll = $("#pick-all");
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var total = rows.length;
-
-    function applyFilter() {
-      var text = (filter.value || "").toLowerCase().trim();
-      var status = statusFilter.value;
-      var shown = 0;
-      rows.forEach(function (row) {
-        var statusText = ($("[data-status]", row) || {}).textContent || "";
-        var visible = (!text || row.textContent.toLowerCase().indexOf(text) >= 0) && (!status || statusText === status);
-        row.hidden = !visible;
-        if (visible) shown += 1;
-      });
-      counter.textContent = (shown === total ? total : shown + " of " + total) + " runs";
-    }
+    var button = $("#compare-button"), pickAll = $("#pick-all"), statusFilter = $("#status-filter");
     function updateButton() {
       var picked = $all("tbody input[name=run]:checked", table).length;
       button.disabled = picked < 2;
       button.textContent = picked >= 2 ? "Compare " + picked + " runs" : "Compare selected";
     }
-    if (filter) filter.addEventListener("input", applyFilter);
-    if (statusFilter) statusFilter.addEventListener("change", applyFilter);
     table.addEventListener("change", function (event) {
       if (event.target.name === "run") updateButton();
     });
     if (pickAll) {
       pickAll.addEventListener("change", function () {
-        rows.forEach(function (row) {
-          var box = $("input[name=run]", row);
-          if (box && !row.hidden) box.checked = pickAll.checked;
-        });
+        $all("tbody input[name=run]", table).forEach(function (box) { box.checked = pickAll.checked; });
         updateButton();
       });
     }
+    if (statusFilter) statusFilter.addEventListener("change", function () { statusFilter.form.submit(); });
     updateButton();
     followRunRows(table);
   }

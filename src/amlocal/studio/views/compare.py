@@ -24,6 +24,7 @@ def routes(studio):
         run_ids = _run_ids(request)
         comparison = data.compare(run_ids) if run_ids else None
         return studio.page(request, "compare.html", comparison=comparison, run_ids=run_ids, active="/compare",
+                           charts=bool(comparison),
                            title="Compare runs", max_runs=MAX_RUNS)
 
     @guarded(studio, api=True)

@@ -1,14 +1,19 @@
 """Experiments and the runs table: live status, duration, compute target, the metric,
-hyperparameter and tag columns the user picks; filter, sort and select runs to compare."""
+hyperparameter and tag columns the user picks; filtered, sorted and paged on the server;
+runs selected on a page go to Compare."""
 
 from collections import Counter
+from urllib.parse import urlencode
 
 from starlette.routing import Route
 
 from ..app import guarded
 
 NAV = ("Experiments", "/")
-DEFAULT_LIMIT = 2000
+DEFAULT_LIMIT = 100_000
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+STATUSES = ("Completed", "Failed", "Canceled", "Running", "Queued", "Preparing", "NotStarted")
 DEFAULT_METRIC_COLUMNS = 6
 DEFAULT_PARAM_COLUMNS = 4
 
@@ -60,17 +65,70 @@ def _limit(request, default=None):
 
 
 def _runs_page(studio, request, experiment):
-    limit = _limit(request, DEFAULT_LIMIT)
-    runs = studio.data.runs(experiment=experiment, limit=limit + 1)
-    truncated = len(runs) > limit
-    runs = runs[:limit]
+    """One page of the runs table: filtered, sorted and paged on the server, so a page of 100
+    rows is drawn at once however many runs the experiment has."""
+    params = request.query_params
+    runs = studio.data.runs(experiment=experiment, limit=_limit(request, DEFAULT_LIMIT))
     choices = column_choices(runs)
-    chosen = request.query_params.getlist("col")
-    columns = chosen_columns(choices, chosen)
+    columns = chosen_columns(choices, params.getlist("col"))
+    query, status = params.get("q", "").strip(), params.get("status", "")
+    shown = [run for run in runs if (not status or run["status"] == status) and matches(run, query)]
+    sort, order = params.get("sort", "created"), params.get("order", "desc")
+    shown = sort_runs(shown, sort, order != "asc")
+    per_page = min(_number(params.get("per"), PAGE_SIZE), MAX_PAGE_SIZE)
+    pages = max(1, -(-len(shown) // per_page))
+    page = min(max(1, _number(params.get("page"), 1)), pages)
+    view = shown[(page - 1) * per_page:page * per_page]
+
+    def link(**changes):
+        items = [(k, v) for k, v in params.multi_items() if k not in changes]
+        items += [(k, str(v)) for k, v in changes.items() if v not in (None, "")]
+        return request.url.path + ("?" + urlencode(items) if items else "")
+
+    def sort_link(key):
+        descending = not (sort == key and order != "asc")
+        return link(sort=key, order="desc" if descending else "asc", page=None)
+
     title = f"Experiment {experiment}" if experiment else "All runs"
-    return studio.page(request, "runs.html", runs=runs, experiment=experiment, columns=columns, choices=choices,
-                       chosen={f"{kind}:{name}" for kind, name in columns}, truncated=truncated, limit=limit,
-                       active="/", title=title)
+    return studio.page(request, "runs.html", runs=view, total=len(runs), matching=len(shown), page=page, pages=pages,
+                       first=(page - 1) * per_page + 1, experiment=experiment, columns=columns, choices=choices,
+                       chosen={f"{kind}:{name}" for kind, name in columns}, query=query, status=status, sort=sort,
+                       order=order, link=link, sort_link=sort_link, statuses=STATUSES, active="/", title=title)
+
+
+def _number(text, default):
+    return int(text) if text and text.isdigit() and int(text) > 0 else default
+
+
+def matches(run, query):
+    """A case-insensitive text match on what the row shows."""
+    if not query:
+        return True
+    query = query.lower()
+    haystack = [run["run_id"], run["status"], run["experiment"], run["compute_target"] or ""]
+    for values in (run["tags"], run["params"], run["metrics"]):
+        haystack.extend(f"{k}={v}" for k, v in values.items())
+    return any(query in str(text).lower() for text in haystack)
+
+
+def sort_runs(runs, key, descending):
+    """Sorted by a column key (created, duration, status, run, compute, m:NAME, p:NAME, t:NAME);
+    runs without a value come last either way."""
+    def value(run):
+        kind, _, name = key.partition(":")
+        if kind in ("m", "p", "t") and name:
+            found = {"m": run["metrics"], "p": run["params"], "t": run["tags"]}[kind].get(name)
+        else:
+            found = {"created": run["created"], "duration": run["duration"], "status": run["status"],
+                     "run": run["run_id"], "compute": run["compute_target"],
+                     "experiment": run["experiment"]}.get(key, run["created"])
+        if isinstance(found, bool) or not isinstance(found, (int, float)):
+            return (1, str(found)) if found is not None else None
+        return (0, found)
+
+    present = [(value(run), run) for run in runs]
+    known = sorted((item for item in present if item[0] is not None), key=lambda item: item[0], reverse=descending)
+    return [run for _, run in known] + [run for v, run in present if v is None]
 
 
 def column_choices(runs):

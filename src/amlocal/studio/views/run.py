@@ -39,6 +39,7 @@ def routes(studio):
         context = {"run": run, "tab": tab, "tabs": TABS, "title": f"Run {run_id}", "active": "/"}
         if tab == "metrics":
             context["metrics"] = data.metrics(run_id)
+            context["charts"] = True
         elif tab == "outputs":
             context["files"] = file_tree(data.files(run_id))
             context["log"] = _chosen_log(request, run)
