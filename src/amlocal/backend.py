@@ -104,3 +104,12 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def datastore_list(self, datastore_name, prefix=None):
         """Sorted paths of the files in the datastore under ``prefix``."""
+
+    # -- reads for the command line ------------------------------------------------------------
+    def list_computes(self):
+        """Description dicts (as ``get_compute``) of every compute target, by name. A backend
+        that cannot list them raises BackendError saying so."""
+        from .exceptions import BackendError
+
+        raise BackendError(f"The {self.name} backend cannot list compute targets; "
+                           "`amlocal compute show NAME` shows one.")

@@ -243,6 +243,9 @@ class LocalBackend(Backend):
                                          f"provided workspace {self.workspace.name}.")
         return dict(rows[0])
 
+    def list_computes(self):
+        return [dict(row) for row in self.store.read("SELECT * FROM compute_targets ORDER BY name")]
+
     def create_compute(self, name, provisioning_configuration):
         cfg = provisioning_configuration
         if not known_vm_size(cfg.vm_size):
