@@ -140,7 +140,7 @@
       legend: {live: true},
       series: [{label: xLabel}].concat(series.map(function (s, i) {
         return {label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true,
-                points: {show: xs.length <= 60}};
+                points: {show: xs.length <= 30}};
       }))
     };
     var plot = new uPlot(options, data, element);
