@@ -6,7 +6,7 @@
   as ``?token=`` once (it becomes an HttpOnly, SameSite=Strict cookie and the URL is cleaned),
   as that cookie, or as ``Authorization: token <TOKEN>`` (scripts).
 * Every answer carries a strict Content-Security-Policy (scripts and styles from the studio
-  itself only, no inline script, no framing), nosniff, and no referrer.
+  itself only, no inline script, no framing), nosniff, and no referrer to other sites.
 * State-changing requests (POST) also need the page's CSRF token and a same-origin Origin.
 """
 
@@ -21,7 +21,7 @@ SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # no-referrer would make browsers send "Origin: null" on POSTs
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
