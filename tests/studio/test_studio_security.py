@@ -18,7 +18,7 @@ pytest.importorskip("uvicorn")
 
 
 @contextmanager
-def served(project, **options):
+def served(project, workspace=None, **options):
     import uvicorn
 
     from amlocal.studio.app import create_app
@@ -26,7 +26,7 @@ def served(project, **options):
 
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    app = create_app(open_workspace(project), port=port, **options)
+    app = create_app(workspace or open_workspace(project), port=port, **options)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -148,3 +148,17 @@ def test_api_answers_json_with_the_same_data_as_the_cli(project):
                            capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(body) == json.loads(shown.stdout)
+
+
+def test_a_workspace_on_azure_ml_is_served_with_a_clear_notice(project):
+    from amlocal.core import Workspace
+    from amlocal_azureml.fake import FakeAzureAdapter
+
+    directory, _ = project
+    workspace = Workspace.from_config(path=str(directory / "config.json"), backend="azureml",
+                                      backend_options={"adapter": FakeAzureAdapter()})
+    with served(directory, workspace=workspace) as (base, _):
+        status, _, body = fetch(base + "/")
+        assert status == 200 and b"The studio reads local workspaces" in body
+        status, _, body = fetch(base + "/api/runs")
+        assert status == 501 and "Azure ML's own studio shows runs on Azure" in json.loads(body)["error"]
