@@ -135,3 +135,19 @@ def test_hostile_names_tags_files_and_logs_are_shown_as_text(studio, page):
     assert "</pre><script>alert(5)</script>" in page.locator("#log").inner_text()
     assert "<img src=x onerror=alert(6)>.html" in page.locator("li.file a").all_inner_texts()
     assert page.locator("script:not([src])").count() == 0             # no inline script at all
+
+
+def test_a_large_log_is_paged_from_its_end(studio, page):
+    run = submit(open_workspace(studio.project), "train_verbose.py", experiment="studio-verbose")
+    page.goto(studio(f"/runs/{run.id}?tab=outputs"))
+    log = page.locator("#log")
+    text = log.inner_text()
+    assert text.rstrip().endswith("line 05999 " + "x" * 60)
+    assert "line 00000 " not in text and text.startswith("line ")             # the last page, whole lines
+    earlier = page.locator("button.earlier")
+    while earlier.is_visible():
+        before = len(log.inner_text())
+        earlier.click()
+        page.wait_for_function(f"() => document.querySelector('#log').textContent.length > {before}")
+    lines = log.inner_text().splitlines()
+    assert [line.split()[1] for line in lines if line.startswith("line ")] == [f"{i:05d}" for i in range(6000)]

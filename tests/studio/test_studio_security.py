@@ -148,6 +148,12 @@ def test_api_answers_json_with_the_same_data_as_the_cli(project):
                            capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(body) == json.loads(shown.stdout)
+    with served(directory) as (base, _):
+        status, _, body = fetch(base + "/api/runs?experiment=studio-demo")
+    listed = subprocess.run([sys.executable, "-m", "amlocal.cli", "--config", str(directory / "config.json"),
+                             "--backend", "process", "run", "list", "-e", "studio-demo", "--json"],
+                            capture_output=True, text=True, timeout=60)
+    assert json.loads(body) == json.loads(listed.stdout) and len(json.loads(body)) == 3
 
 
 def test_a_workspace_on_azure_ml_is_served_with_a_clear_notice(project):

@@ -180,11 +180,14 @@
     var runId = view.getAttribute("data-run-id"), name = view.getAttribute("data-log");
     var pre = $("#log", view), earlier = $(".earlier", view), state = $(".log-state", view);
     var base = "/api/runs/" + encodeURIComponent(runId) + "/log?name=" + encodeURIComponent(name);
+    pre.scrollTop = pre.scrollHeight;  // the page opens on the log's end
 
     earlier.addEventListener("click", function () {
       var start = parseInt(view.getAttribute("data-start"), 10);
       getJSON(base + "&before=" + start).then(function (page) {
+        var fromBottom = pre.scrollHeight - pre.scrollTop;  // keep the lines in view where they are
         pre.insertBefore(document.createTextNode(page.text), pre.firstChild);
+        pre.scrollTop = pre.scrollHeight - fromBottom;
         view.setAttribute("data-start", String(page.start));
         earlier.hidden = page.start === 0;
       });
