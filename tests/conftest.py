@@ -15,11 +15,13 @@ import json
 import os
 import socket
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))  # tests import ``support``
 # Built venvs and downloaded wheels are reused across tests and sessions (images are the engine's).
 os.environ.setdefault("AMLOCAL_CACHE", str(Path.home() / ".cache" / "amlocal-test"))
 

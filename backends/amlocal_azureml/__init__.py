@@ -27,6 +27,6 @@ def _require_azureml_core():
 _require_azureml_core()
 
 from .adapter import AzureAdapter  # noqa: E402
-from .backend import AzureMLBackend  # noqa: E402
+from .azureml_backend import AzureMLBackend  # noqa: E402
 
 __all__ = ["AzureAdapter", "AzureMLBackend"]

@@ -10,7 +10,7 @@ import json
 import re
 import threading
 
-from amlocal._local.vm_sizes import VM_SIZES
+from amlocal.rules.vm_sizes import VM_SIZES
 
 RESERVED_NAMES = ("amlcompute", "local", "containerinstance")
 NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,23}$")

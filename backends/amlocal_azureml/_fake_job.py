@@ -15,8 +15,10 @@ import signal
 import subprocess
 from pathlib import Path
 
-from amlocal._runtime import (ENV_EXPERIMENT_NAME, ENV_RUN_CONTROL, ENV_RUN_ID, EVENTS_FILE, SHIM_DIR,
-                              UPLOADS_DIR, read_events)
+from amlocal.local import Job, job_environment, job_shim_dir, read_events
+
+EVENTS_FILE = "events.jsonl"
+UPLOADS_DIR = "uploads"
 
 SNAPSHOT_IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".ipynb_checkpoints", "outputs", "logs",
                                          ".azureml", "aml_config")
@@ -66,11 +68,12 @@ class FakeJob:
         (self.control_dir / UPLOADS_DIR).mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("AMLOCAL_") and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-        env.update({str(k): str(v) for k, v in (environment_variables or {}).items()})
         references = {name: self._materialise(*spec) for name, spec in data_paths.items()}
         env.update({f"AZUREML_DATAREFERENCE_{name}": str(path) for name, path in references.items()})
-        env.update({"PYTHONPATH": str(SHIM_DIR), "PYTHONUNBUFFERED": "1", ENV_RUN_CONTROL: str(self.control_dir),
-                    ENV_RUN_ID: self.run_id, ENV_EXPERIMENT_NAME: self.experiment, "AZUREML_RUN_ID": self.run_id})
+        job = Job(run_id=self.run_id, experiment=self.experiment, workdir=self.work_dir, control_dir=self.control_dir,
+                  script=script, arguments=tuple(arguments), driver_log=self.files_dir / driver_log,
+                  environment_variables={str(k): str(v) for k, v in (environment_variables or {}).items()})
+        env.update(job_environment(job, self.control_dir, job_shim_dir()))
         resolved = [DATA_REFERENCE.sub(lambda m: str(references.get(m.group(1), m.group(0))), str(a))
                     for a in arguments]
         log_path = self.files_dir / driver_log

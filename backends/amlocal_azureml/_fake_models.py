@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from amlocal.model_registry import matches_filters
+from amlocal.rules.filters import matches, model_filter_pairs
 
 NAME_RULE = "^[a-zA-Z0-9][a-zA-Z0-9\\-\\._]{0,254}$"
 
@@ -63,9 +63,10 @@ class FakeModels:
 
         with self._lock:
             versions = self.models.get(name) or []
-            if version is None and versions:
-                return versions[-1]
-            if version is not None and 1 <= int(version) <= len(versions):
+            present = [m for m in versions if m is not None]
+            if version is None and present:
+                return present[-1]
+            if version is not None and 1 <= int(version) <= len(versions) and versions[int(version) - 1]:
                 return versions[int(version) - 1]
         wanted = f"name {name}" + (f", version {version}" if version is not None else "")
         raise WebserviceException(f"ModelNotFound: Model with {wanted} not found in provided workspace")
@@ -73,11 +74,17 @@ class FakeModels:
     def get(self, name, version=None):
         return public(self._model(name, version))
 
+    def delete(self, name, version):
+        """A deleted version's number is never given again (as on Azure)."""
+        model = self._model(name, version)
+        with self._lock:
+            self.models[name][model["version"] - 1] = None
+
     def list(self, name=None, tags=None, properties=None, run_id=None, latest=False):
         with self._lock:
-            every = [m for versions in self.models.values() for m in versions]
+            every = [m for versions in self.models.values() for m in versions if m is not None]
         found = [m for m in every if (name is None or m["name"] == name) and (run_id is None or m["run_id"] == run_id)
-                 and matches_filters(m["tags"], tags) and matches_filters(m["properties"], properties)]
+                 and matches(m["tags"], model_filter_pairs(tags)) and matches(m["properties"], model_filter_pairs(properties))]
         found.sort(key=lambda m: (m["name"], -m["version"]))
         if latest:
             newest = {}

@@ -19,6 +19,7 @@ against either. Contracts shared by both:
   Azure's error shape ``{"error": {"code": ..., "message": ...}}``.
 * A model record is a dict with name, version (int), run_id, tags, properties, description,
   created_time (epoch seconds), model_framework, model_framework_version, url.
+* An environment crosses as an ``amlocal.specs.EnvironmentSpec``.
 * A compute record is a dict with name, type, vm_size, vm_priority, min_nodes, max_nodes,
   provisioning_state.
 """
@@ -51,7 +52,15 @@ class AzureAdapter(abc.ABC):
         """Block until provisioning of ``name`` ends; return its record. Raises
         ComputeTargetException when provisioning ended Failed."""
 
+    @abc.abstractmethod
+    def list_computes(self):
+        """Compute records of every cluster of the workspace."""
+
     # -- datastores ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def list_datastores(self):
+        """Names of the workspace's datastores."""
+
     @abc.abstractmethod
     def get_datastore(self, name):
         """The real azureml datastore object ``name`` (for DataReference). Raises when unknown."""
@@ -72,6 +81,24 @@ class AzureAdapter(abc.ABC):
     @abc.abstractmethod
     def datastore_path_exists(self, datastore_name, path):
         """Whether ``path`` (a file or a folder; "" or None is the root) holds any file."""
+
+    # -- environments ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def register_environment(self, environment):
+        """Register a real azureml Environment; returns its new version (str)."""
+
+    @abc.abstractmethod
+    def get_environment(self, name, version=None):
+        """The EnvironmentSpec of a registered or curated environment (a curated one has
+        ``curated`` True). Raises EnvironmentNotFoundError."""
+
+    @abc.abstractmethod
+    def get_sdk_environment(self, name):
+        """The real azureml Environment ``name`` (latest version), to submit with as it is."""
+
+    @abc.abstractmethod
+    def list_environments(self):
+        """{name: EnvironmentSpec} of the workspace's environments, curated ones included."""
 
     # -- runs --------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -126,8 +153,8 @@ class AzureAdapter(abc.ABC):
         """Log one metric (kind: scalar, list, row, table, image, confusion_matrix)."""
 
     @abc.abstractmethod
-    def get_metrics(self, run_id, name=None):
-        """``run.get_metrics()``: a scalar logged once is its value, several times a list."""
+    def get_metrics(self, run_id, name=None, populate=False):
+        """``run.get_metrics()``, shaped by ``amlocal.rules.metrics``."""
 
     @abc.abstractmethod
     def set_tags(self, run_id, tags):
@@ -159,6 +186,10 @@ class AzureAdapter(abc.ABC):
         """The whole text of log ``name`` so far ("" when it does not exist yet)."""
 
     # -- models --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def delete_model(self, name, version):
+        """Delete one version of a model."""
+
     @abc.abstractmethod
     def register_model(self, name, model_path, tags=None, properties=None, description=None,
                        model_framework=None, model_framework_version=None):

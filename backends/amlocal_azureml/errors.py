@@ -21,8 +21,7 @@ import contextlib
 import json
 import re
 
-from amlocal.core.compute_target import ComputeTargetException
-from amlocal.exceptions import (AmlocalError, BackendError, BackendUnavailableError, ConfigError,
+from amlocal.exceptions import (AmlocalError, BackendError, BackendUnavailableError, ComputeTargetException, ConfigError,
                                 InvalidArgumentError, ModelNotFoundError, ModelPathNotFoundException,
                                 RunNotFoundError)
 

@@ -37,15 +37,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from amlocal._local import datastore_files
-from amlocal._local.run_history import aggregate_metrics
+from amlocal.local import DirectoryDatastores
+from amlocal.rules import metrics as metric_rules
 
 from ._fake_compute import DEFAULT_FAILURE, FakeClusters
 from ._fake_job import FakeJob
 from ._fake_models import FakeModels
 from ._time import utc
 from .adapter import STREAMED_LOG, AzureAdapter
-from .translate import offline_workspace
+from .translate import from_environment, is_curated_name, offline_workspace, to_environment
 
 TERMINAL = ("Completed", "Failed", "Canceled")
 DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
@@ -107,6 +107,8 @@ class FakeAzureAdapter(AzureAdapter):
         self.models = FakeModels(self.root / "models")
         self.runs = {}
         self.datastores = set(DEFAULT_DATASTORES)
+        #: name -> [EnvironmentSpec of version 1, 2, ...]
+        self.environments = {}
         #: (experiment, the real ScriptRunConfig, tags) of every submit, in order
         self.submissions = []
         self._lock = threading.RLock()
@@ -150,6 +152,9 @@ class FakeAzureAdapter(AzureAdapter):
     def wait_for_compute(self, name, show_output=False, timeout_in_minutes=25):
         return self.compute.wait(name, show_output)
 
+    def list_computes(self):
+        return [self.compute.record(cluster) for cluster in self.compute.clusters.values()]
+
     # -- datastores ----------------------------------------------------------------------------
     def _datastore_dir(self, name):
         from azureml.exceptions import UserErrorException
@@ -166,19 +171,58 @@ class FakeAzureAdapter(AzureAdapter):
         return AzureBlobDatastore(self.workspace, name, f"azureml-blobstore-{self.workspace_name.lower()}",
                                   "amlocalfakestorage")
 
+    def _files_of(self, name):
+        self._datastore_dir(name)
+        return DirectoryDatastores(self.root / "datastores")
+
     def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
-        return datastore_files.upload(self._datastore_dir(datastore_name), files, overwrite, show_progress)
+        return self._files_of(datastore_name).upload(datastore_name, files, overwrite, show_progress)
 
     def download_files(self, datastore_name, target_path, prefix=None, overwrite=False, show_progress=True):
-        return datastore_files.download(self._datastore_dir(datastore_name), target_path, prefix, overwrite,
-                                        show_progress)
+        return self._files_of(datastore_name).download(datastore_name, target_path, prefix, overwrite, show_progress)
 
     def list_datastore_files(self, datastore_name, prefix=None):
-        return datastore_files.list_files(self._datastore_dir(datastore_name), prefix)
+        return self._files_of(datastore_name).list(datastore_name, prefix)
+
+    def list_datastores(self):
+        return sorted(self.datastores)
 
     def datastore_path_exists(self, datastore_name, path):
         target = self._datastore_dir(datastore_name) / (path or "").strip("/")
         return target.is_file() or (target.is_dir() and any(p.is_file() for p in target.rglob("*")))
+
+    # -- environments ---------------------------------------------------------------------------
+    def register_environment(self, environment):
+        with self._lock:
+            versions = self.environments.setdefault(environment.name, [])
+            versions.append(from_environment(environment))
+            return str(len(versions))
+
+    def get_environment(self, name, version=None):
+        from amlocal import curated_environments
+        from amlocal.exceptions import EnvironmentNotFoundError
+        from amlocal.specs import replace
+
+        if is_curated_name(name):  # Azure's own: the fake knows them as amlocal's table does
+            return curated_environments.lookup(name)
+        with self._lock:
+            versions = self.environments.get(name) or []
+            index = len(versions) if version is None else int(version)
+            if not 1 <= index <= len(versions):
+                raise EnvironmentNotFoundError(f"Environment {name!r}" + (f" version {version}" if version else "") +
+                                               f" was not found in workspace {self.workspace_name}.")
+            return replace(versions[index - 1], version=str(index))
+
+    def get_sdk_environment(self, name):
+        return to_environment(self.get_environment(name))
+
+    def list_environments(self):
+        from amlocal import curated_environments
+
+        found = {name: curated_environments.lookup(name) for name in curated_environments.known_names()}
+        with self._lock:
+            found.update({name: self.get_environment(name) for name in self.environments})
+        return found
 
     # -- runs --------------------------------------------------------------------------------
     def _new_run(self, experiment, **fields):
@@ -400,11 +444,12 @@ class FakeAzureAdapter(AzureAdapter):
         with self._lock:
             self._run(run_id).metrics.append((name, kind, json.loads(json.dumps(value))))
 
-    def get_metrics(self, run_id, name=None):
+    def get_metrics(self, run_id, name=None, populate=False):
         with self._lock:
             run = self._run(run_id)
             self._ingest(run)
-            return aggregate_metrics(row for row in run.metrics if name is None or row[0] == name)
+            return metric_rules.aggregate((row for row in run.metrics if name is None or row[0] == name), run_id,
+                                          populate)
 
     def set_tags(self, run_id, tags):
         with self._lock:
@@ -490,20 +535,23 @@ class FakeAzureAdapter(AzureAdapter):
     def download_model(self, name, version, target_dir, exist_ok=False):
         return self.models.download(name, version, target_dir, exist_ok)
 
+    def delete_model(self, name, version):
+        self.models.delete(name, version)
+
 
 @contextlib.contextmanager
 def mock_azureml(adapter=None, **fake_options):
     """Within the block, azureml-backend workspaces without an ``adapter`` option use ``adapter``
     (by default a new FakeAzureAdapter(**fake_options), closed at the end). Yields the adapter."""
-    from . import backend
+    from . import stores
 
     created = adapter is None
     adapter = FakeAzureAdapter(**fake_options) if created else adapter
-    backend.ADAPTER_OVERRIDES.append(adapter)
+    stores.ADAPTER_OVERRIDES.append(adapter)
     try:
         yield adapter
     finally:
-        backend.ADAPTER_OVERRIDES.remove(adapter)
+        stores.ADAPTER_OVERRIDES.remove(adapter)
         if created:
             adapter.close()
 

@@ -10,7 +10,9 @@ import tempfile
 from pathlib import Path
 
 from amlocal.exceptions import RunError
-from amlocal.run_history import RunHistory
+from amlocal.rules import filters
+from amlocal.rules.statuses import run_error
+from amlocal.stores import RunHistory
 
 from .errors import sdk_errors
 
@@ -25,10 +27,7 @@ def normalise_error(raw, log_tail=None):
     if not raw:
         return None
     inner = raw.get("error") if isinstance(raw.get("error"), dict) else raw
-    error = {"message": inner.get("message") or str(inner), "code": inner.get("code")}
-    if log_tail:
-        error["log_tail"] = log_tail
-    return error
+    return run_error(inner.get("message") or str(inner), inner.get("code"), log_tail)
 
 
 class AzureRunHistory(RunHistory):
@@ -42,6 +41,8 @@ class AzureRunHistory(RunHistory):
             record = dict(self.adapter.get_run(run_id))
         record["backend"] = self.backend_name
         record["error"] = self.error_of(run_id, record.get("error"))
+        record.setdefault("properties", {})
+        record.setdefault("parent_run_id", None)
         return record
 
     def error_of(self, run_id, raw):
@@ -59,13 +60,28 @@ class AzureRunHistory(RunHistory):
             text = self.adapter.read_log(run_id, preferred[0])
         return "".join(text.splitlines(keepends=True)[-lines:])
 
-    def list_runs(self, experiment=None, limit=None):
+    def list_runs(self, experiment=None, limit=None, tags=None, properties=None, parent_run_id=None):
+        filtered = tags or properties or parent_run_id
         with sdk_errors("list runs"):
-            records = [dict(r) for r in self.adapter.list_runs(experiment, limit)]
+            records = [dict(r) for r in self.adapter.list_runs(experiment, None if filtered else limit)]
+        tag_pairs, property_pairs = filters.run_filter_pairs(tags), filters.run_filter_pairs(properties)
+        records = [r for r in records if filters.matches(r.get("tags") or {}, tag_pairs)
+                   and filters.matches(r.get("properties") or {}, property_pairs)
+                   and (parent_run_id is None or r.get("parent_run_id") == parent_run_id)]
         for record in records:
             record["backend"] = self.backend_name
             record["error"] = normalise_error(record.get("error"))
-        return records
+            record.setdefault("properties", {})
+            record.setdefault("parent_run_id", None)
+        return records[:limit] if limit else records
+
+    def start_run(self, experiment):
+        with sdk_errors("start logging a run"):
+            return self.adapter.start_logging(experiment)
+
+    def end_run(self, run_id, status, error=None):
+        with sdk_errors("end the run", run_id=run_id):
+            self.adapter.end_run(run_id, status, error)
 
     def list_experiments(self):
         with sdk_errors("list experiments"):
@@ -80,9 +96,9 @@ class AzureRunHistory(RunHistory):
         with sdk_errors("log a metric", run_id=run_id):
             self.adapter.log_metric(run_id, name, value, kind, step, description)
 
-    def get_metrics(self, run_id, name=None):
+    def get_metrics(self, run_id, name=None, populate=False):
         with sdk_errors("get the run's metrics", run_id=run_id):
-            return dict(self.adapter.get_metrics(run_id, name))
+            return dict(self.adapter.get_metrics(run_id, name, populate))
 
     def set_tags(self, run_id, tags):
         with sdk_errors("tag the run", run_id=run_id):

@@ -6,9 +6,10 @@ local registry returns; Azure numbers the versions of each name 1, 2, 3, ...
 
 from pathlib import Path
 
-from amlocal._config import cache_dir
-from amlocal.exceptions import ModelNotFoundError, ModelPathNotFoundException
-from amlocal.model_registry import ModelRecord, ModelRegistry, validate_model_name
+from amlocal.exceptions import InvalidModelNameError, ModelNotFoundError, ModelPathNotFoundException
+from amlocal.local import cache_dir
+from amlocal.rules.models import model_name_problem, normalise_model_path
+from amlocal.stores import ModelRecord, ModelRegistry
 
 from .errors import sdk_errors
 
@@ -21,6 +22,12 @@ def to_record(model):
                        model_framework_version=model.get("model_framework_version"), url=model.get("url"))
 
 
+def _check_name(name):
+    problem = model_name_problem(name)
+    if problem:
+        raise InvalidModelNameError(problem)
+
+
 def _str_dict(values):
     return {str(k): None if v is None else str(v) for k, v in (values or {}).items()}
 
@@ -31,14 +38,9 @@ class AzureModelRegistry(ModelRegistry):
         self.run_history = run_history
         self.workspace_name = workspace_name
 
-    def register(self, name, source_path, run_id=None, tags=None, properties=None, description=None,
-                 model_framework=None, model_framework_version=None, from_run_files=None):
-        if from_run_files is not None:
-            run_id, model_path = from_run_files
-            return self.register_from_run(run_id, model_path, name, tags=tags, properties=properties,
-                                          description=description, model_framework=model_framework,
-                                          model_framework_version=model_framework_version)
-        validate_model_name(name)
+    def register(self, name, source_path, tags=None, properties=None, description=None,
+                 model_framework=None, model_framework_version=None):
+        _check_name(name)
         if not Path(source_path).exists():
             raise ModelPathNotFoundException(f"Could not locate the provided model_path {source_path}: "
                                              "no such file or directory.")
@@ -51,10 +53,8 @@ class AzureModelRegistry(ModelRegistry):
 
     def register_from_run(self, run_id, model_path, name, **kwargs):
         """``run.register_model``: the run's file or folder ``model_path`` as the next version of ``name``."""
-        validate_model_name(name)
-        path = str(model_path).replace("\\", "/").strip("/")
-        if path.startswith("./"):
-            path = path[2:]
+        _check_name(name)
+        path = normalise_model_path(model_path)
         for key in ("tags", "properties"):
             kwargs[key] = _str_dict(kwargs.get(key))
         try:
@@ -92,6 +92,11 @@ class AzureModelRegistry(ModelRegistry):
         Path(target_dir).mkdir(parents=True, exist_ok=True)
         with sdk_errors("download the model", model=name):
             return self.adapter.download_model(record.name, record.version, str(target_dir), exist_ok=exist_ok)
+
+    def delete(self, name, version):
+        record = self.get(name, version)
+        with sdk_errors("delete the model", model=name):
+            self.adapter.delete_model(record.name, record.version)
 
     def local_path(self, name, version=None):
         """Downloaded once into amlocal's cache (as the SDK does into ./azureml-models)."""

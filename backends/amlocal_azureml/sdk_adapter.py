@@ -15,7 +15,7 @@ from pathlib import Path
 from azureml.core import Datastore, Experiment, Model, Run, Workspace
 from azureml.core.compute import AmlCompute, ComputeTarget
 
-from amlocal._upload import upload_with_progress
+from amlocal.rules.uploads import upload_with_progress
 
 from . import auth as auth_module
 from ._time import epoch
@@ -55,18 +55,17 @@ class SdkAzureAdapter(AzureAdapter):
         self._lock = threading.Lock()
 
     @classmethod
-    def for_workspace(cls, amlocal_workspace):
-        """Sign in with the credentials ``auth.find_credentials`` finds and open the workspace that
-        ``amlocal_workspace`` (its config.json) names. Raises AzureCredentialsError or
-        AzureWorkspaceNotFoundError within seconds when that cannot work."""
-        config = getattr(amlocal_workspace, "_config", {}) or {}
-        choice = auth_module.find_credentials(config, os.environ, getattr(amlocal_workspace, "auth", None))
+    def for_workspace(cls, info, auth=None):
+        """Sign in with ``auth`` or the credentials ``auth.find_credentials`` finds, and open the
+        workspace that ``info`` (a WorkspaceInfo: its config.json) names. Raises
+        AzureCredentialsError or AzureWorkspaceNotFoundError within seconds when that cannot work."""
+        config = info.config or {}
+        choice = auth_module.find_credentials(config, os.environ, auth)
         credentials = auth_module.build_auth(choice, cloud=config.get("cloud") or "AzureCloud")
-        described = (f"{amlocal_workspace.name} (subscription {amlocal_workspace.subscription_id}, resource group "
-                     f"{amlocal_workspace.resource_group}) with {choice.description}")
-        with sdk_errors(f"open workspace {described}", workspace=amlocal_workspace.name):
-            workspace = Workspace(amlocal_workspace.subscription_id, amlocal_workspace.resource_group,
-                                  amlocal_workspace.name, auth=credentials)
+        described = (f"{info.name} (subscription {info.subscription_id}, resource group "
+                     f"{info.resource_group}) with {choice.description}")
+        with sdk_errors(f"open workspace {described}", workspace=info.name):
+            workspace = Workspace(info.subscription_id, info.resource_group, info.name, auth=credentials)
         return cls(workspace)
 
     # -- compute -------------------------------------------------------------------------------
@@ -98,6 +97,10 @@ class SdkAzureAdapter(AzureAdapter):
                 "Compute object provisioning polling reached non-successful terminal state, current provisioning "
                 f"state: Failed\nProvisioning operation error:\n{getattr(target, 'provisioning_errors', None)}")
         return record
+
+    def list_computes(self):
+        return [_compute_record(target) for target in ComputeTarget.list(self.workspace)
+                if isinstance(target, AmlCompute)]
 
     # -- datastores ----------------------------------------------------------------------------
     def get_datastore(self, name):
@@ -132,6 +135,40 @@ class SdkAzureAdapter(AzureAdapter):
             if not path or name == path or name.startswith(path + "/"):
                 return True
         return False
+
+    def list_datastores(self):
+        return sorted(self.workspace.datastores)
+
+    # -- environments ---------------------------------------------------------------------------
+    def register_environment(self, environment):
+        return str(environment.register(self.workspace).version)
+
+    def get_environment(self, name, version=None):
+        from azureml.core import Environment
+
+        from .translate import from_environment, is_curated_name
+
+        try:
+            env = Environment.get(self.workspace, name, version=version)
+        except Exception as err:  # the SDK raises a bare exception for an unknown name
+            from amlocal.exceptions import EnvironmentNotFoundError
+
+            raise EnvironmentNotFoundError(f"No environment {name!r}" + (f" version {version}" if version else "") +
+                                           f" in workspace {self.workspace.name}: {err}") from err
+        return from_environment(env, curated=is_curated_name(name))
+
+    def get_sdk_environment(self, name):
+        from azureml.core import Environment
+
+        return Environment.get(self.workspace, name)
+
+    def list_environments(self):
+        from azureml.core import Environment
+
+        from .translate import from_environment, is_curated_name
+
+        return {name: from_environment(env, curated=is_curated_name(name))
+                for name, env in Environment.list(self.workspace).items()}
 
     # -- runs ----------------------------------------------------------------------------------
     def _run(self, run_id):
@@ -254,8 +291,8 @@ class SdkAzureAdapter(AzureAdapter):
         else:
             run.log(name, value, description=description)
 
-    def get_metrics(self, run_id, name=None):
-        return self._run(run_id).get_metrics(name=name)
+    def get_metrics(self, run_id, name=None, populate=False):
+        return self._run(run_id).get_metrics(name=name, populate=populate)
 
     def set_tags(self, run_id, tags):
         self._run(run_id).set_tags(tags)
@@ -283,6 +320,9 @@ class SdkAzureAdapter(AzureAdapter):
         return _commands._get_content_from_uri(uri, timeout=60) if uri else ""
 
     # -- models --------------------------------------------------------------------------------
+    def delete_model(self, name, version):
+        Model(self.workspace, name=name, version=version).delete()
+
     def register_model(self, name, model_path, tags=None, properties=None, description=None, model_framework=None,
                        model_framework_version=None):
         model = Model.register(self.workspace, model_path=model_path, model_name=name, tags=tags,

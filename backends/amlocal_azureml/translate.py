@@ -12,8 +12,9 @@ translated: the same packages and pins the local backends installed.
 
 import re
 
-from amlocal.core.datastore import DataReference as LocalDataReference
-from amlocal.core.environment import DEFAULT_BASE_IMAGE as LOCAL_BASE_IMAGE
+from amlocal.local import DEFAULT_BASE_IMAGE as LOCAL_BASE_IMAGE
+from amlocal.rules.packages import canonical_name
+from amlocal.specs import DataPathSpec
 
 #: What a training script needs on Azure ML for ``Run.get_context()`` to log to run history.
 LOGGING_PACKAGE = "azureml-defaults"
@@ -29,36 +30,29 @@ def _python_of_local_image(image):
 DEFAULT_PYTHON_VERSION = _python_of_local_image(LOCAL_BASE_IMAGE)
 
 
-def _package_name(spec):
-    for separator in "=<>!~[; ":
-        spec = spec.split(separator)[0]
-    return spec.strip().lower().replace("_", "-")
-
-
-def to_conda_dependencies(local_deps):
-    """A real CondaDependencies with the packages, pins, options and channels of amlocal's,
-    plus azureml-defaults (the SDK's own default) unless the user already lists it."""
+def to_conda_dependencies(spec):
+    """A real CondaDependencies with the packages, pins, options and channels of an
+    EnvironmentSpec, plus azureml-defaults (the SDK's own default) unless the user lists it."""
     from azureml.core.conda_dependencies import CondaDependencies
 
     deps = CondaDependencies()  # the SDK's default: python, pip, azureml-defaults; anaconda + conda-forge
-    deps.set_python_version(local_deps.get_python_version() or DEFAULT_PYTHON_VERSION)
-    data = local_deps.to_dict()
-    for channel in data.get("channels") or []:
+    deps.set_python_version(spec.python_version or DEFAULT_PYTHON_VERSION)
+    for channel in spec.channels:
         deps.add_channel(channel)
-    for package in local_deps.conda_packages:
+    for package in spec.conda_packages:
         deps.add_conda_package(package)
-    for option in local_deps.pip_options:
+    for option in spec.pip_options:
         deps.set_pip_option(option)
-    user_names = {_package_name(p) for p in local_deps.pip_packages}
-    if LOGGING_PACKAGE in user_names:
+    if LOGGING_PACKAGE in {canonical_name(p) for p in spec.pip_packages}:
         deps.remove_pip_package(LOGGING_PACKAGE)  # the user's own pin of it wins
-    for package in local_deps.pip_packages:
+    for package in spec.pip_packages:
         deps.add_pip_package(package)
     return deps
 
 
-def to_environment(local_env):
-    """A real azureml Environment equal to amlocal Environment ``local_env``.
+def to_environment(spec):
+    """A real azureml Environment equal to EnvironmentSpec ``spec`` (a curated one is fetched
+    by name on Azure instead: see ``to_script_run_config``).
 
     The base image is the user's own ``docker.base_image`` when set, else Azure ML's default CPU
     image (which has the conda Azure builds environments with); amlocal's local-only default
@@ -67,27 +61,47 @@ def to_environment(local_env):
     from azureml.core import Environment
     from azureml.core.environment import DEFAULT_CPU_IMAGE
 
-    env = Environment(local_env.name)
-    env.python.conda_dependencies = to_conda_dependencies(local_env.python.conda_dependencies)
-    env.python.user_managed_dependencies = bool(local_env.python.user_managed_dependencies)
-    env.docker.base_image = local_env.docker.base_image or DEFAULT_CPU_IMAGE
+    env = Environment(spec.name)
+    env.python.conda_dependencies = to_conda_dependencies(spec)
+    env.python.user_managed_dependencies = bool(spec.user_managed)
+    env.docker.base_image = spec.base_image or DEFAULT_CPU_IMAGE
     return env
 
 
-def to_data_reference(local_ref, datastore):
-    """The real DataReference of amlocal ``local_ref`` on the real ``datastore``.
+def from_environment(env, curated=False):
+    """The EnvironmentSpec of a real azureml Environment (what ``Environment.get`` returns)."""
+    from amlocal.specs import EnvironmentSpec
+
+    deps = env.python.conda_dependencies
+    pip = list(deps.pip_packages) if deps else []
+    conda = [p for p in (deps.conda_packages if deps else []) if p.split("=")[0] not in ("python", "pip")]
+    return EnvironmentSpec(
+        name=env.name, version=str(env.version) if env.version is not None else None, base_image=env.docker.base_image,
+        python_version=deps.get_python_version() if deps else None, pip_packages=pip, conda_packages=conda,
+        pip_options=list(deps.pip_options) if deps else [], channels=list(deps.conda_channels) if deps else [],
+        user_managed=bool(env.python.user_managed_dependencies),
+        environment_variables=dict(env.environment_variables or {}), curated=curated)
+
+
+def is_curated_name(name):
+    """Azure ML's own (curated) environments are named AzureML-..."""
+    return str(name).lower().startswith("azureml-")
+
+
+def to_data_reference(data_path, datastore):
+    """The real DataReference of a DataPathSpec on the real ``datastore``.
 
     A name the user gave is kept; otherwise the SDK names it (a fresh hex id for a path, the
     datastore's name for its root), so two paths of one datastore never share a name."""
-    user_named = local_ref.data_reference_name != local_ref.datastore.name
-    ref = datastore.path(local_ref.path_on_datastore or None,
-                         data_reference_name=local_ref.data_reference_name if user_named else None)
-    if local_ref.mode == "download":
-        return ref.as_download(path_on_compute=local_ref.path_on_compute, overwrite=local_ref.overwrite)
+    user_named = data_path.reference_name != data_path.datastore
+    ref = datastore.path(data_path.path_on_datastore or None,
+                         data_reference_name=data_path.reference_name if user_named else None)
+    if data_path.mode == "download":
+        return ref.as_download(path_on_compute=data_path.path_on_compute, overwrite=data_path.overwrite)
     return ref.as_mount()
 
 
-def to_script_run_config(spec, compute_target, datastore_for):
+def to_script_run_config(spec, compute_target, datastore_for, environment_for=None):
     """The real ScriptRunConfig of amlocal RunSpec ``spec`` on cluster ``compute_target``.
 
     ``datastore_for(name)`` returns the real datastore of that name. A DataReference argument
@@ -97,14 +111,16 @@ def to_script_run_config(spec, compute_target, datastore_for):
 
     arguments, references = [], {}
     for argument in spec.arguments:
-        if isinstance(argument, LocalDataReference):
-            ref = to_data_reference(argument, datastore_for(argument.datastore.name))
+        if isinstance(argument, DataPathSpec):
+            ref = to_data_reference(argument, datastore_for(argument.datastore))
             references[ref.data_reference_name] = ref.to_config()
             arguments.append(str(ref))
         else:
             arguments.append(str(argument))
+    curated = spec.environment.curated and environment_for is not None
+    environment = environment_for(spec.environment.name) if curated else to_environment(spec.environment)
     config = ScriptRunConfig(source_directory=spec.source_directory, script=spec.script, arguments=arguments,
-                             compute_target=compute_target, environment=to_environment(spec.environment),
+                             compute_target=compute_target, environment=environment,
                              **({"max_run_duration_seconds": spec.max_run_duration_seconds}
                                 if spec.max_run_duration_seconds else {}))
     config.run_config.environment_variables = dict(spec.environment.environment_variables)
@@ -113,14 +129,12 @@ def to_script_run_config(spec, compute_target, datastore_for):
     return config
 
 
-def to_provisioning_configuration(local_config):
-    """The real AmlComputeProvisioningConfiguration of an amlocal one."""
+def to_provisioning_configuration(configuration):
+    """The real AmlComputeProvisioningConfiguration of ``AmlCompute.provisioning_configuration``'s
+    keyword arguments (a dict): every one passes through."""
     from azureml.core.compute import AmlCompute
 
-    return AmlCompute.provisioning_configuration(
-        vm_size=local_config.vm_size, vm_priority=local_config.vm_priority, min_nodes=local_config.min_nodes,
-        max_nodes=local_config.max_nodes, idle_seconds_before_scaledown=local_config.idle_seconds_before_scaledown,
-        tags=local_config.tags, description=local_config.description, location=local_config.location)
+    return AmlCompute.provisioning_configuration(**configuration)
 
 
 def offline_workspace(subscription_id, resource_group, workspace_name, location=None):

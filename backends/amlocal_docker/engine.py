@@ -1,12 +1,11 @@
-"""Talking to the Docker engine.
+"""Talking to the Docker engine: a small client of the Engine HTTP API.
 
-A run's hot path — is the engine there, does the image exist, create / start / wait for / read
-the logs of / inspect / kill / remove the run's container — goes through ``EngineAPI``, a small
-client of the Engine HTTP API on its unix socket. Importing the Docker SDK (requests, urllib3,
-paramiko) costs 120-200 ms of CPU in every run's supervisor, which showed in the benchmarks'
-concurrent runs; this client costs a few milliseconds. Image builds, pulls and container
-listing use the Docker SDK. When DOCKER_HOST is not a unix socket (tcp, ssh, TLS), the SDK's
-low-level client serves the same calls (``SdkEngineAPI``).
+Everything the backend does — is the engine there, inspect / pull / remove images, create /
+start / wait for / read the logs of / inspect / kill / commit / remove containers, list them by
+label — goes through ``EngineAPI``. On the usual unix socket it speaks HTTP itself (a few
+milliseconds per process, where importing the Docker SDK costs 120-200 ms of CPU in every
+supervisor); for any other DOCKER_HOST (tcp, ssh, TLS) the same calls go through the Docker
+SDK's session (the ``amlocal[docker]`` extra), which knows those transports.
 """
 
 import http.client
@@ -16,7 +15,7 @@ import socket
 import struct
 from urllib.parse import quote, urlencode
 
-from amlocal.exceptions import BackendUnavailableError
+from amlocal.exceptions import BackendError, BackendUnavailableError
 
 PING_TIMEOUT_SECONDS = 3
 API_TIMEOUT_SECONDS = 120
@@ -24,9 +23,11 @@ API_VERSION = "v1.41"  # Docker 20.10; newer engines serve it too
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 
-class EngineError(Exception):
+class EngineError(BackendError):
+    """The engine answered with an error (``status`` is its HTTP status)."""
+
     def __init__(self, status, message):
-        super().__init__(f"{status}: {message}")
+        super().__init__(f"Docker engine error {status}: {message}")
         self.status = status
         self.message = message
 
@@ -47,23 +48,11 @@ def unavailable(err):
 
 
 def connect_api(timeout=API_TIMEOUT_SECONDS):
-    """The run-path client; ``timeout=None`` for calls that last as long as a job."""
+    """An engine client; ``timeout=None`` for calls that last as long as a job."""
     address = engine_address()
     if address.startswith("unix://"):
-        return EngineAPI(address[len("unix://"):], timeout)
-    return SdkEngineAPI(timeout)
-
-
-def connect(timeout=API_TIMEOUT_SECONDS):
-    """A Docker SDK client (builds, pulls, listing)."""
-    try:
-        import docker
-    except ImportError as err:
-        raise BackendUnavailableError("The docker backend needs the Docker SDK for Python: pip install docker") from err
-    try:
-        return docker.from_env(timeout=timeout)
-    except docker.errors.DockerException as err:
-        raise unavailable(err) from err
+        return EngineAPI(_UnixTransport(address[len("unix://"):]), timeout)
+    return EngineAPI(_SdkTransport(), timeout)
 
 
 def ping():
@@ -86,26 +75,75 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self._path)
 
 
-class EngineAPI:
-    """The few Engine API calls a run needs, over the engine's unix socket."""
-
-    def __init__(self, socket_path, timeout=API_TIMEOUT_SECONDS):
+class _UnixTransport:
+    def __init__(self, socket_path):
         self.socket_path = socket_path
-        self.timeout = timeout
 
-    def _request(self, method, path, body=None, query=None, stream=False, timeout=...):
-        connection = _UnixConnection(self.socket_path, self.timeout if timeout is ... else timeout)
-        url = f"/{API_VERSION}{path}" + (f"?{urlencode(query)}" if query else "")
+    def request(self, method, url, body, timeout):
+        """(status, response with .read(n) and .close())."""
+        connection = _UnixConnection(self.socket_path, timeout)
         headers = {"Content-Type": "application/json"} if body is not None else {}
         try:
-            connection.request(method, url, body=json.dumps(body) if body is not None else None, headers=headers)
-            response = connection.getresponse()
+            connection.request(method, url, body=body, headers=headers)
+            return connection.getresponse()
         except (OSError, http.client.HTTPException) as err:
             connection.close()
             raise unavailable(err) from err
+
+
+class _SdkResponse:
+    def __init__(self, response):
+        self._response = response
+        self.status = response.status_code
+
+    def read(self, size=None):
+        return self._response.raw.read(size) if size is not None else self._response.content
+
+    def close(self):
+        self._response.close()
+
+
+class _SdkTransport:
+    """The Docker SDK's session, for engines reached over tcp, ssh or TLS."""
+
+    def __init__(self):
+        try:
+            import docker
+        except ImportError as err:
+            raise BackendUnavailableError(
+                f"DOCKER_HOST={engine_address()} needs the Docker SDK for Python: pip install 'amlocal[docker]'"
+            ) from err
+        try:
+            self.client = docker.APIClient(**docker.utils.kwargs_from_env())
+        except docker.errors.DockerException as err:
+            raise unavailable(err) from err
+
+    def request(self, method, url, body, timeout):
+        try:
+            response = self.client.request(method, self.client.base_url + url, data=body, stream=True,
+                                           timeout=timeout,
+                                           headers={"Content-Type": "application/json"} if body else None)
+        except Exception as err:
+            raise unavailable(err) from err
+        return _SdkResponse(response)
+
+
+class EngineAPI:
+    """The Engine API calls amlocal makes."""
+
+    def __init__(self, transport, timeout=API_TIMEOUT_SECONDS):
+        self.transport = transport
+        self.timeout = timeout
+
+    def _request(self, method, path, body=None, query=None, stream=False, timeout=...):
+        url = f"/{API_VERSION}{path}" + (f"?{urlencode(query)}" if query else "")
+        response = self.transport.request(method, url, json.dumps(body) if body is not None else None,
+                                          self.timeout if timeout is ... else timeout)
         if response.status >= 400:
-            data = response.read()
-            connection.close()
+            try:
+                data = response.read()
+            finally:
+                response.close()
             try:
                 message = json.loads(data).get("message", data.decode())
             except ValueError:
@@ -118,19 +156,51 @@ class EngineAPI:
         except (OSError, http.client.HTTPException) as err:
             raise unavailable(err) from err
         finally:
-            connection.close()
+            response.close()
         return json.loads(data) if data.strip() and data[:1] in b"{[" else data
 
+    # -- engine and images ---------------------------------------------------------------------
     def ping(self):
         self._request("GET", "/_ping")
 
-    def image_id(self, name):
-        """The id of image ``name``, or None when the engine has no such image."""
+    def inspect_image(self, name):
+        """The image's description, or None when the engine has no such image."""
         try:
-            return self._request("GET", f"/images/{quote(name, safe='')}/json")["Id"]
+            return self._request("GET", f"/images/{quote(name, safe='')}/json")
         except NotFound:
             return None
 
+    def image_id(self, name):
+        image = self.inspect_image(name)
+        return image["Id"] if image else None
+
+    def list_images(self, reference=None, labels=()):
+        filters = {}
+        if reference:
+            filters["reference"] = [reference]
+        if labels:
+            filters["label"] = list(labels)
+        return self._request("GET", "/images/json", query={"filters": json.dumps(filters)} if filters else None)
+
+    def remove_image(self, image_id):
+        self._request("DELETE", f"/images/{quote(image_id, safe='')}")
+
+    def pull(self, name, log):
+        """Pull ``name``, writing the engine's progress lines to ``log``."""
+        repository, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "latest")
+        response = self._request("POST", "/images/create", query={"fromImage": repository, "tag": tag},
+                                 stream=True, timeout=None)
+        try:
+            for line in _lines(response):
+                event = json.loads(line)
+                if "error" in event:
+                    raise EngineError(500, event["error"])
+                if event.get("status") and not event.get("progressDetail"):
+                    log.write(f"{event.get('id', '')} {event['status']}".strip() + "\n")
+        finally:
+            response.close()
+
+    # -- containers ------------------------------------------------------------------------------
     def create_container(self, config):
         return self._request("POST", "/containers/create", body=config)["Id"]
 
@@ -141,17 +211,17 @@ class EngineAPI:
         """Block until the container exits; {"StatusCode": n, "Error": ...}."""
         return self._request("POST", f"/containers/{container_id}/wait", timeout=None)
 
-    def logs(self, container_id):
-        """The container's stdout and stderr as they come, until it exits (bytes chunks)."""
+    def logs(self, container_id, follow=True):
+        """The container's stdout and stderr as they come (bytes chunks), until it exits."""
         response = self._request("GET", f"/containers/{container_id}/logs",
-                                 query={"follow": 1, "stdout": 1, "stderr": 1}, stream=True, timeout=None)
+                                 query={"follow": int(follow), "stdout": 1, "stderr": 1}, stream=True, timeout=None)
         try:
             while True:
-                header = response.read(8)
+                header = _read_exactly(response, 8)
                 if len(header) < 8:
                     return
                 size = struct.unpack(">I", header[4:])[0]
-                yield response.read(size)
+                yield _read_exactly(response, size)
         except (OSError, http.client.HTTPException) as err:
             raise unavailable(err) from err
         finally:
@@ -160,58 +230,42 @@ class EngineAPI:
     def inspect_container(self, container_id):
         return self._request("GET", f"/containers/{container_id}/json")
 
+    def list_containers(self, labels=(), all=True):
+        filters = {"label": list(labels)} if labels else {}
+        return self._request("GET", "/containers/json", query={"all": int(all), "filters": json.dumps(filters)})
+
     def kill(self, container_id):
         self._request("POST", f"/containers/{container_id}/kill")
+
+    def commit(self, container_id, repository, tag, changes):
+        return self._request("POST", "/commit", query={"container": container_id, "repo": repository, "tag": tag,
+                                                      "changes": "\n".join(changes)}, timeout=None)["Id"]
 
     def remove(self, container_id):
         self._request("DELETE", f"/containers/{container_id}", query={"force": 1, "v": 1})
 
 
-class SdkEngineAPI:
-    """The same calls through the Docker SDK's low-level client, for non-unix engines."""
+def _read_exactly(response, size):
+    chunks, remaining = [], size
+    while remaining:
+        chunk = response.read(remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
-    def __init__(self, timeout=API_TIMEOUT_SECONDS):
-        import docker
 
-        self._errors = docker.errors
-        self.api = connect(timeout).api
-
-    def _call(self, function, *args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except self._errors.NotFound as err:
-            raise NotFound(404, str(err)) from err
-        except self._errors.APIError as err:
-            raise EngineError(err.status_code, str(err)) from err
-        except Exception as err:
-            raise unavailable(err) from err
-
-    def ping(self):
-        self._call(self.api.ping)
-
-    def image_id(self, name):
-        try:
-            return self._call(self.api.inspect_image, name)["Id"]
-        except NotFound:
-            return None
-
-    def create_container(self, config):
-        return self._call(self.api.create_container_from_config, config)["Id"]
-
-    def start(self, container_id):
-        self._call(self.api.start, container_id)
-
-    def wait(self, container_id):
-        return self._call(self.api.wait, container_id, timeout=None)
-
-    def logs(self, container_id):
-        yield from self._call(self.api.logs, container_id, stream=True, follow=True)
-
-    def inspect_container(self, container_id):
-        return self._call(self.api.inspect_container, container_id)
-
-    def kill(self, container_id):
-        self._call(self.api.kill, container_id)
-
-    def remove(self, container_id):
-        self._call(self.api.remove_container, container_id, force=True, v=True)
+def _lines(response):
+    buffer = b""
+    while True:
+        chunk = response.read(65536)
+        if not chunk:
+            break
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield line
+    if buffer.strip():
+        yield buffer

@@ -5,6 +5,8 @@ The image is tagged ``amlocal/env:<key>``, where the key hashes what defines the
 container from the base image with the host's wheel cache mounted, creates a virtualenv
 ``--without-pip`` at /opt/amlocal-env, fills it with the image's own pip from the wheels
 (falling back to the package index with the user's pip settings and CA bundle), and commits it.
+Build containers carry the labels of the workspace that asked for the build, so cleaning up
+after a crash finds them.
 """
 
 import json
@@ -13,14 +15,15 @@ import shlex
 import threading
 import time
 
-from amlocal._config import cache_dir
-from amlocal._local import packages
 from amlocal.exceptions import EnvironmentBuildError
+from amlocal.local import (PreparationCanceled, build_lock, cache_dir, download_wheels, environment_key,
+                           pip_settings, remote_index_settings)
 
-from .engine import connect
+from .engine import EngineError
 
 ENV_PREFIX = "/opt/amlocal-env"
 REPOSITORY = "amlocal/env"
+BUILD_LABEL = "amlocal.build"
 WHEELS_IN_BUILD = "/amlocal-build/wheels"
 CA_IN_BUILD = "/amlocal-build/ca.crt"
 PROBE = ("import sys, shutil; print('%d.%d.%d' % sys.version_info[:3]); "
@@ -28,116 +31,130 @@ PROBE = ("import sys, shutil; print('%d.%d.%d' % sys.version_info[:3]); "
 
 
 class EnvironmentImage:
-    """Finds (run-path engine client) or builds (Docker SDK) the image of one environment."""
+    """Finds or builds the image of one EnvironmentSpec (its base image resolved)."""
 
-    def __init__(self, environment, api):
+    def __init__(self, environment, api, labels=None):
         self.environment = environment
-        self.deps = environment.get("conda_dependencies") or {}
-        self.base = environment["base_image"]
+        self.base = environment.base_image
         self.api = api
-        self._client = None
+        self.labels = dict(labels or {})
 
-    @property
-    def client(self):
-        """The Docker SDK client, only needed to pull and to build."""
-        if self._client is None:
-            self._client = connect()
-        return self._client
-
-    def prepare(self, log):
+    def prepare(self, log, should_stop=lambda: False):
         """Return {"image", "python"} for launching; builds on a cache miss. Logs only on a build."""
-        base_id = self._base_image_id(log)
-        if self.environment.get("user_managed_dependencies") or not (
-                self.deps.get("pip_packages") or self.deps.get("conda_packages")):
+        base = self._base_image(log)
+        if self.environment.user_managed or not self.environment.has_packages:
             return {"image": self.base, "python": "python3"}
-        settings = packages.pip_settings()
-        key = packages.environment_key(self.environment, base_id, settings)[:20]
+        settings = pip_settings()
+        key = environment_key(self.environment, base["Id"], settings)[:20]
         tag = f"{REPOSITORY}:{key}"
         prepared = {"image": tag, "python": f"{ENV_PREFIX}/bin/python"}
         if self.api.image_id(tag):
             return prepared
-        with packages.build_lock(f"image-{key}"):
+        with build_lock(f"image-{key}"):
             if not self.api.image_id(tag):  # another run may have built it while this one waited
-                self._build(self.client.images.get(base_id), key, settings, log)
+                self._build(base, key, settings, log, should_stop)
         return prepared
 
-    def _base_image_id(self, log):
-        found = self.api.image_id(self.base)
+    def _base_image(self, log):
+        found = self.api.inspect_image(self.base)
         if found:
             return found
-        import docker
-
         log.write(f"Base image {self.base} is not on this machine; pulling it\n")
         try:
-            return self.client.images.pull(self.base).id
-        except docker.errors.DockerException as err:
+            self.api.pull(self.base, log)
+            return self.api.inspect_image(self.base)
+        except EngineError as err:
             raise EnvironmentBuildError(
-                f"Base image {self.base!r} is not on this machine and could not be pulled ({err}). Load or build it "
-                "(docker pull / docker import), or choose an image you have: env.docker.base_image, "
+                f"Base image {self.base!r} is not on this machine and could not be pulled ({err.message}). Load or "
+                "build it (docker pull / docker import), or choose an image you have: env.docker.base_image, "
                 "\"base_image\" in config.json, or AMLOCAL_BASE_IMAGE.") from err
 
     def _probe(self, base):
         """(python version, has conda) of a base image, cached by image id."""
-        path = cache_dir() / "images" / f"{base.id.replace(':', '_')}.json"
+        path = cache_dir() / "images" / f"{base['Id'].replace(':', '_')}.json"
         try:
             found = json.loads(path.read_text())
             return found["python"], found["conda"]
         except (OSError, ValueError, KeyError):
             pass
-        output = self.client.containers.run(base.id, ["python3", "-c", PROBE], remove=True)
-        lines = output.decode().splitlines()
+        container = self.api.create_container({"Image": base["Id"], "Cmd": ["python3", "-c", PROBE],
+                                               "Labels": self._labels("probe"), "HostConfig": {"NetworkMode": "none"}})
+        try:
+            self.api.start(container)
+            code = self.api.wait(container).get("StatusCode", 1)
+            output = b"".join(self.api.logs(container, follow=False)).decode("utf-8", "replace")
+        finally:
+            _remove_quietly(self.api, container)
+        if code != 0:
+            raise EnvironmentBuildError(f"Base image {self.base!r} cannot run python3 (exit code {code}): {output[-500:]}"
+                                        " A base image needs python3 with the venv and pip modules.")
+        lines = output.splitlines()
         python, conda = lines[0].strip(), len(lines) > 1 and lines[1].strip() == "conda"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"python": python, "conda": conda}))
         return python, conda
 
-    def _build(self, base, key, settings, log):
+    def _labels(self, key):
+        return {BUILD_LABEL: key, **self.labels}
+
+    def _build(self, base, key, settings, log, should_stop):
         started = time.monotonic()
         log.write(f"Building image {REPOSITORY}:{key} from {self.base}\n")
-        try:
-            python, has_conda = self._probe(base)
-        except Exception as err:
-            raise EnvironmentBuildError(f"Base image {self.base!r} cannot run python3 ({err}). A base image needs "
-                                        "python3 with the venv and pip modules.") from err
-        conda_packages = self.deps.get("conda_packages") or []
+        python, has_conda = self._probe(base)
+        conda_packages = list(self.environment.conda_packages)
         if conda_packages and not has_conda:
             raise EnvironmentBuildError(
                 f"The environment asks for conda packages ({', '.join(conda_packages)}) but base image {self.base!r} "
                 "has no conda. Use pip packages instead, or a base image with conda.")
-        requested = self.deps.get("python_version")
+        requested = self.environment.python_version
         if requested and ".".join(requested.split(".")[:2]) != ".".join(python.split(".")[:2]):
-            log.write(f"Note: python_version {requested} was asked for; {self.base} has Python {python} "
-                      "(changing Python needs conda). Using {python}.\n".replace("{python}", python))
-        pip_packages = self.deps.get("pip_packages") or []
-        wheels, have_wheels = packages.download_wheels(pip_packages, self.deps.get("pip_options"), python, log)
-        command, environment, volumes = self._build_command(pip_packages, conda_packages, has_conda, have_wheels,
-                                                            settings, wheels)
-        # bind mounts via `mounts`, not `volumes`: volumes would be recorded in the committed image
-        container = self.client.containers.create(base.id, ["sh", "-c", command], environment=environment,
-                                                  mounts=bind_mounts(volumes), labels={"amlocal.build": key})
+            log.write(f"Note: the environment asks for Python {requested}; base image {self.base} has Python "
+                      f"{python}, which this build uses (changing Python needs conda).\n")
+        pip_packages = list(self.environment.pip_packages)
+        wheels, have_wheels = download_wheels(pip_packages, self.environment.pip_options, python, log)
+        command, environment, mounts = self._build_command(pip_packages, conda_packages, has_conda, have_wheels,
+                                                           settings, wheels)
+        container = self.api.create_container({
+            "Image": base["Id"], "Cmd": ["sh", "-c", command], "Labels": self._labels(key),
+            "Env": [f"{k}={v}" for k, v in environment.items()],
+            # bind mounts, not volumes: volumes would be recorded in the committed image
+            "HostConfig": {"Mounts": [{"Type": "bind", "Source": host, "Target": target, "ReadOnly": True}
+                                      for host, target in mounts.items()]}})
+        stopped = threading.Event()
+        watcher = threading.Thread(target=self._kill_when_stopped, args=(container, should_stop, stopped), daemon=True)
         try:
-            container.start()
-            for chunk in container.logs(stream=True, follow=True):
+            self.api.start(container)
+            watcher.start()
+            for chunk in self.api.logs(container):
                 log.write(chunk.decode("utf-8", "replace"))
-            code = container.wait().get("StatusCode", 1)
+            code = self.api.wait(container).get("StatusCode", 1)
+            if should_stop():
+                raise PreparationCanceled()
             if code != 0:
                 raise EnvironmentBuildError(f"installing {', '.join(pip_packages + conda_packages)} failed "
                                             f"(exit code {code}); see azureml-logs/20_image_build_log.txt")
             path = _image_path(base)
-            container.commit(repository=REPOSITORY, tag=key, changes=[
+            self.api.commit(container, REPOSITORY, key, [
                 f"ENV PATH={ENV_PREFIX}/bin:{path}", f"ENV VIRTUAL_ENV={ENV_PREFIX}", 'CMD ["python"]',
                 f"LABEL amlocal.env_key={key} amlocal.base_image={self.base}"])
         finally:
+            stopped.set()
             # Removing the build container takes most of a second; the run need not wait for it.
-            threading.Thread(target=_remove_quietly, args=(container,), daemon=False).start()
+            threading.Thread(target=_remove_quietly, args=(self.api, container), daemon=False).start()
         log.write(f"Image {REPOSITORY}:{key} ready in {time.monotonic() - started:.1f} s\n")
+
+    def _kill_when_stopped(self, container, should_stop, stopped):
+        while not stopped.wait(0.2):
+            if should_stop():
+                _remove_quietly(self.api, container)
+                return
 
     def _build_command(self, pip_packages, conda_packages, has_conda, have_wheels, settings, wheels):
         quoted = " ".join(shlex.quote(p) for p in pip_packages)
-        options = " ".join(shlex.quote(p) for o in self.deps.get("pip_options") or [] for p in o.split())
+        options = " ".join(shlex.quote(p) for o in self.environment.pip_options for p in o.split())
         steps = ["set -e"]
         if conda_packages and has_conda:
-            channels = " ".join(f"-c {shlex.quote(c)}" for c in self.deps.get("channels") or [])
+            channels = " ".join(f"-c {shlex.quote(c)}" for c in self.environment.channels)
             steps.append(f"conda install -y {channels} {' '.join(shlex.quote(c) for c in conda_packages)}")
         site = " --system-site-packages" if conda_packages else ""
         steps.append(f"python3 -m venv --without-pip{site} {ENV_PREFIX}")
@@ -152,9 +169,9 @@ class EnvironmentImage:
                 steps.append(f"{pip} --find-links {WHEELS_IN_BUILD} {options} {quoted}")
             steps.append(f"echo 'Compiling bytecode' && ({ENV_PREFIX}/bin/python -m compileall -q -j 0 "
                          f"{ENV_PREFIX}/lib >/dev/null 2>&1 || true)")
-        volumes = {str(wheels): {"bind": WHEELS_IN_BUILD, "mode": "ro"}}
+        mounts = {str(wheels): WHEELS_IN_BUILD}
         environment = {}
-        remote = packages.remote_index_settings(settings)
+        remote = remote_index_settings(settings)
         if remote["index_url"]:
             environment["PIP_INDEX_URL"] = remote["index_url"]
         if remote["extra_index_urls"]:
@@ -163,28 +180,20 @@ class EnvironmentImage:
             environment["PIP_TRUSTED_HOST"] = " ".join(remote["trusted_hosts"])
         cert = settings.get("cert")
         if cert and os.path.isfile(cert):
-            volumes[cert] = {"bind": CA_IN_BUILD, "mode": "ro"}
+            mounts[cert] = CA_IN_BUILD
             environment["PIP_CERT"] = CA_IN_BUILD
-        return " && ".join(steps), environment, volumes
+        return " && ".join(steps), environment, mounts
 
 
 def _image_path(image):
-    for entry in image.attrs.get("Config", {}).get("Env") or []:
+    for entry in image.get("Config", {}).get("Env") or []:
         if entry.startswith("PATH="):
             return entry[5:]
     return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def bind_mounts(volumes):
-    """{host path: {"bind": path in container, "mode": "ro"|"rw"}} as docker Mount objects."""
-    from docker.types import Mount
-
-    return [Mount(target=spec["bind"], source=host, type="bind", read_only=spec["mode"] == "ro")
-            for host, spec in volumes.items()]
-
-
-def _remove_quietly(container):
+def _remove_quietly(api, container):
     try:
-        container.remove(force=True)
+        api.remove(container)
     except Exception:  # already gone, or the engine went away: nothing to clean then
         pass

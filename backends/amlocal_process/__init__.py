@@ -1,6 +1,6 @@
 """The ``process`` backend: the cloud's phases without Docker. Each environment becomes a cached
 virtualenv and each run a subprocess; for machines where no Docker engine runs."""
 
-from .backend import LocalProcessBackend
+from .process_backend import LocalProcessBackend
 
 __all__ = ["LocalProcessBackend"]

@@ -71,7 +71,8 @@ def read_config(config_path):
     if "Scope" in data and "workspace_name" not in data:
         data.update(_parse_scope(data["Scope"], config_path))
     if data.get("local") is True:
-        # A local workspace (`amlocal init`) has no Azure ids; the azureml backend still needs them.
+        # A local workspace (`amlocal init`) has no Azure ids; Workspace takes placeholders, which
+        # the azureml backend refuses to send to Azure (amlocal_azureml.stores).
         data.setdefault("subscription_id", "local")
         data.setdefault("resource_group", "local")
     missing = [k for k in REQUIRED_KEYS if not data.get(k)]

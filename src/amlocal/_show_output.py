@@ -1,6 +1,8 @@
 """What ``wait_for_completion(show_output=True)`` prints, in Azure ML's layout: RunId, Web View,
-a "Streaming <log>" section per log as it is written, then "Execution Summary"."""
+a "Streaming <log>" section per log as it is written, then "Execution Summary" (and the error
+as JSON when the run failed and the caller asked not to raise, as azureml does)."""
 
+import json
 import sys
 
 
@@ -16,7 +18,7 @@ class RunOutputFollower:
         self.seen = set()
         self.offset = 0
         self.history = run._history
-        self.web_view = run._backend.portal_url(run.id)
+        self.web_view = run.get_portal_url()
 
     def start(self):
         self.out.write(f"RunId: {self.run.id}\nWeb View: {self.web_view}\n\n")
@@ -35,18 +37,20 @@ class RunOutputFollower:
                     self.out.flush()
             if not fresh:
                 return
-            if self.current is not None:
-                self.out.write("\n")
             self.current, self.offset = fresh[0], 0
             self.seen.add(self.current)
-            self.out.write(_underlined(f"Streaming {self.current}"))
+            self.out.write("\n" + _underlined(f"Streaming {self.current}") + "\n")
 
-    def finish(self, details):
+    def finish(self, details, raise_on_error=True):
         self.poll(final=True)
         self.out.write("\n" + _underlined("Execution Summary"))
         self.out.write(f"RunId: {self.run.id}\nWeb View: {self.web_view}\n")
-        error = details.get("error")
-        if error:
-            self.out.write(f"\nError:\n{error.get('message', '')}\n")
+        warnings = details.get("warnings") or []
+        if warnings:
+            self.out.write("\nWarnings:\n" + "".join(f"{w}\n" for w in warnings) + "\n")
+        if details.get("status") == "Failed" and not raise_on_error:
+            error = {k: v for k, v in (details.get("error") or {}).items() if k != "log_tail"} or \
+                "Detailed error not set on the Run. Please check the logs for details."
+            self.out.write("\nError:\n" + json.dumps(error, indent=4) + "\n")
         self.out.write("\n")
         self.out.flush()

@@ -162,9 +162,11 @@ def test_run_failed_on_azure_carries_the_log_tail(ws, project):
     assert "User program failed with ValueError: bad penalty" in str(err)
     assert "--- last lines of the log ---" in str(err) and "epoch 1 done" in str(err)
     error = run.get_details()["error"]
-    assert set(error) == {"message", "code", "log_tail"} and error["code"] == "UserError"
+    assert set(error) == {"error", "message", "code", "log_tail"} and error["code"] == "UserError"
+    assert error["error"] == {"code": "UserError", "message": error["message"]}
     assert "Traceback" in error["log_tail"]
-    assert "Error:\nUser program failed with ValueError" in out.getvalue()
+    # as azureml: the error is raised, not printed as well
+    assert "Execution Summary" in out.getvalue() and "User program failed" not in out.getvalue()
 
 
 def test_model_path_not_in_run_outputs(ws, project):

@@ -11,7 +11,9 @@ from azureml.core.compute import AmlCompute
 from azureml.exceptions import (ComputeTargetException, ModelPathNotFoundException, UserErrorException,
                                 WebserviceException)
 
-from amlocal.run_history import STATUS_ORDER
+from amlocal.rules.statuses import COMPLETED, ORDER
+
+STATUS_ORDER = (*ORDER, COMPLETED)
 from amlocal_azureml.adapter import AzureAdapter
 from amlocal_azureml.fake import FakeAzureAdapter
 

@@ -38,7 +38,7 @@ def test_the_core_api_never_imports_azureml(tmp_path):
     out = run_python(textwrap.dedent("""
         import sys
         import amlocal, amlocal.core, amlocal.core.compute, amlocal.core.compute_target, amlocal.train.sklearn
-        import amlocal.exceptions, amlocal.backend, amlocal.run_history, amlocal.model_registry
+        import amlocal.exceptions, amlocal.execution, amlocal.stores, amlocal.specs
         from amlocal.core import Workspace
         ws = Workspace.from_config(backend="process")
         ws.backend, ws.run_history, ws.model_registry

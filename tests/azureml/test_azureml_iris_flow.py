@@ -13,7 +13,9 @@ from azureml.core.environment import DEFAULT_CPU_IMAGE
 from amlocal.core import Experiment, Model, Run, Workspace
 from amlocal.core.compute import AmlCompute, ComputeTarget
 from amlocal.core.compute_target import ComputeTargetException
-from amlocal.run_history import STATUS_ORDER
+from amlocal.rules.statuses import COMPLETED, ORDER
+
+STATUS_ORDER = (*ORDER, COMPLETED)
 from amlocal.train.sklearn import DEFAULT_FRAMEWORK_VERSION, SKLearn
 from amlocal_azureml import AzureMLBackend
 from amlocal_azureml.fake import mock_azureml
@@ -176,7 +178,7 @@ def test_runs_without_a_target_use_the_default_cluster_and_interactive_runs_log(
     run.tag("stage", "dev")
     run.complete()
     assert run.get_status() == "Completed"
-    assert run.get_metrics() == {"loss": [0.5, 0.25], "curve": {"x": [1], "y": [2]}}
+    assert run.get_metrics() == {"loss": [0.5, 0.25], "curve": {"x": 1, "y": 2}}  # one row: its values
     assert run.get_tags() == {"stage": "dev"}
     assert sorted(ws.experiments) == ["interactive"]
     assert [r.id for r in Experiment(ws, "interactive").get_runs()] == [run.id]

@@ -11,7 +11,7 @@ from azureml.core.runconfig import DataReferenceConfiguration
 from azureml.data.azure_storage_datastore import AzureBlobDatastore
 from azureml.data.data_reference import DataReference as SdkDataReference
 
-from amlocal.backend import RunSpec
+from amlocal.specs import RunSpec, replace
 from amlocal.core import Datastore, Environment, ScriptRunConfig, Workspace
 from amlocal.core.compute import AmlCompute
 from amlocal.train.sklearn import DEFAULT_FRAMEWORK_VERSION, SKLearn
@@ -39,7 +39,7 @@ def iris_spec(local_ws, arguments=None, **sklearn_options):
                         **sklearn_options)
     spec = estimator._run_spec("sklearn-iris")
     if arguments is not None:
-        spec.arguments = arguments
+        spec = replace(spec, arguments=tuple(a._spec() if hasattr(a, "_spec") else a for a in arguments))
     return spec
 
 
@@ -70,8 +70,8 @@ def test_sklearn_environment_carries_the_framework_pin_packages_and_azureml_defa
 def test_framework_version_and_user_options_are_translated(local_ws, tmp_path):
     spec = iris_spec(local_ws, framework_version="1.5.2", custom_docker_image="myregistry.azurecr.io/train:1",
                      conda_packages=["libgomp"], environment_variables={"OMP_NUM_THREADS": "2"})
-    spec.environment.python.conda_dependencies.set_pip_option("--extra-index-url https://example.invalid/simple")
-    spec.environment.python.conda_dependencies.set_python_version("3.10")
+    spec = replace(spec, environment=replace(spec.environment, python_version="3.10",
+                                             pip_options=("--extra-index-url https://example.invalid/simple",)))
     env = translate.to_environment(spec.environment)
     deps = env.python.conda_dependencies
     assert list(deps.pip_packages) == ["azureml-defaults", "scikit-learn==1.5.2", "joblib"]
@@ -86,7 +86,7 @@ def test_a_pin_of_azureml_defaults_by_the_user_wins():
     env = Environment("pinned")
     env.python.conda_dependencies.add_pip_package("azureml-defaults==1.60.0")
     env.python.conda_dependencies.add_pip_package("numpy")
-    deps = translate.to_environment(env).python.conda_dependencies
+    deps = translate.to_environment(env._spec()).python.conda_dependencies
     assert list(deps.pip_packages) == ["azureml-defaults==1.60.0", "numpy"]
 
 
@@ -96,7 +96,7 @@ def test_user_managed_environment_and_conda_file(tmp_path):
                           "  - pip:\n    - torch==2.3.0\n")
     env = Environment.from_conda_specification("from-file", conda_file)
     env.python.user_managed_dependencies = True
-    real = translate.to_environment(env)
+    real = translate.to_environment(env._spec())
     deps = real.python.conda_dependencies
     assert real.python.user_managed_dependencies is True
     assert list(deps.conda_channels) == ["anaconda", "conda-forge", "pytorch"]
@@ -157,11 +157,11 @@ def test_data_references_become_azure_placeholders_and_run_config_entries(local_
 
 
 def test_data_reference_object(local_ws, blobstore):
-    real = translate.to_data_reference(Datastore(local_ws).path("iris").as_download(), blobstore)
+    real = translate.to_data_reference(Datastore(local_ws).path("iris").as_download()._spec(), blobstore)
     assert isinstance(real, SdkDataReference)
     assert real.datastore is blobstore
     assert (real.path_on_datastore, real.mode, real.path_on_compute) == ("iris", "download", None)
-    root = translate.to_data_reference(Datastore(local_ws).as_mount(), blobstore)
+    root = translate.to_data_reference(Datastore(local_ws).as_mount()._spec(), blobstore)
     assert (root.data_reference_name, root.path_on_datastore, root.mode) == ("workspaceblobstore", None, "mount")
 
 
@@ -169,7 +169,7 @@ def test_provisioning_configuration_fields():
     local = AmlCompute.provisioning_configuration(vm_size="STANDARD_DS3_V2", vm_priority="lowpriority", min_nodes=1,
                                                   max_nodes=6, idle_seconds_before_scaledown=600,
                                                   tags={"team": "ml"}, description="training", location="westeurope")
-    real = translate.to_provisioning_configuration(local)
+    real = translate.to_provisioning_configuration(local.to_dict())
     assert isinstance(real, AmlComputeProvisioningConfiguration)
     assert (real.vm_size, real.vm_priority) == ("STANDARD_DS3_V2", "lowpriority")
     assert real.scale_settings.minimum_node_count == 1
@@ -179,7 +179,7 @@ def test_provisioning_configuration_fields():
 
 
 def test_provisioning_configuration_defaults():
-    real = translate.to_provisioning_configuration(AmlCompute.provisioning_configuration(max_nodes=4))
+    real = translate.to_provisioning_configuration(AmlCompute.provisioning_configuration(max_nodes=4).to_dict())
     assert (real.vm_size, real.vm_priority) == ("STANDARD_D2_V2", "dedicated")
     assert (real.scale_settings.minimum_node_count, real.scale_settings.maximum_node_count) == (0, 4)
     assert real.scale_settings.idle_seconds_before_scaledown == 1800

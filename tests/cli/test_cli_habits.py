@@ -121,8 +121,10 @@ def test_a_failed_run_prints_its_traceback_once_and_names_the_exception(cli):
     """)
     assert proc.returncode == 1
     assert (proc.stdout + proc.stderr).count("Traceback (most recent call last)") == 1
-    assert (f"amlocal: error: Run {run_id} ended Failed: User program failed with exit code 1 "
-            "(ValueError: boom from the script)") in proc.stderr
+    summary = [line for line in proc.stderr.splitlines() if line.startswith("amlocal: error:")]
+    assert len(summary) == 1
+    assert summary[0].startswith(f"amlocal: error: Run {run_id} ended Failed: User program failed with exit code 1")
+    assert summary[0].endswith("(ValueError: boom from the script)")
 
 
 def test_compute_list_show_create(cli):
@@ -148,7 +150,7 @@ def test_datastore_list_and_upload(cli, tmp_path):
     stores = json.loads(cli("datastore", "list", "--json").stdout)
     assert stores == [{"name": "workspaceblobstore", "type": "AzureBlob", "files": 1, "default": True}]
     ws = cli.workspace()
-    assert ws.backend_for_data.datastore_list("workspaceblobstore") == ["iris/iris.csv"]
+    assert ws.stores.datastores.list("workspaceblobstore") == ["iris/iris.csv"]
 
 
 def test_init_writes_a_local_config_without_azure_ids(cli, tmp_path):
@@ -164,6 +166,9 @@ def test_init_writes_a_local_config_without_azure_ids(cli, tmp_path):
     assert listed.returncode == 0 and "No runs." in listed.stderr
     azure = cli("init", "--backend", "azureml", "--path", tmp_path / "az", cwd=project, backend=None)
     assert azure.returncode == 2 and "download the workspace's config.json" in azure.stderr
+    on_azure = cli("run", "list", cwd=project, backend="azureml")          # no invented ids go to Azure
+    assert on_azure.returncode == 2 and "is a local workspace" in on_azure.stderr
+    assert "config.json from the Azure portal" in on_azure.stderr
 
 
 def test_completion_scripts_complete_commands_and_options(cli):

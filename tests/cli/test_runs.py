@@ -43,7 +43,7 @@ def test_show_json_is_get_details_with_metrics_and_files(cli):
     assert data["metrics"] == {"x": 1}
     assert "outputs/a.txt" in data["files"]
     assert data["runDefinition"]["script"] == "train.py"
-    details = json.loads(json.dumps(cli.workspace().backend_for_data.get_details(run_id)))
+    details = json.loads(json.dumps(cli.workspace().backend.get_details(run_id)))
     assert {k: v for k, v in data.items() if k not in ("metrics", "files")} == details
 
 

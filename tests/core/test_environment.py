@@ -98,7 +98,7 @@ def test_from_conda_specification(project):
     assert deps.conda_packages == ["numpy", "libgomp"]
     assert deps.pip_packages == ["scikit-learn==1.5.0", "git+https://github.com/example/tool.git@v1#egg=tool"]
     assert deps.pip_options == ["--extra-index-url https://example.org/extra"]
-    assert deps.to_dict()["channels"] == ["conda-forge", "defaults"]
+    assert deps.conda_channels == ["conda-forge", "defaults"]
 
 
 def test_from_conda_specification_with_unindented_list(project):
@@ -112,19 +112,20 @@ def test_from_conda_specification_with_unindented_list(project):
     assert deps.conda_packages == []
 
 
-def test_to_dict_from_dict_round_trip():
+def test_a_registered_environment_comes_back_whole(ws):
     env = Environment("round-trip")
     env.docker.base_image = "python:3.11-slim"
     env.python.user_managed_dependencies = True
     env.environment_variables = {"OMP_NUM_THREADS": "1"}
     env.python.conda_dependencies = CondaDependencies.create(pip_packages=["joblib"], python_version="3.11",
                                                              pip_indexurl="https://example.org/simple")
+    env.register(ws)
 
-    data = env.to_dict()
-    again = Environment.from_dict(data)
+    again = Environment.get(ws, "round-trip")
 
-    assert again.to_dict() == data
-    assert again.name == "round-trip"
+    assert again.name == "round-trip" and again.version == "1"
+    assert again.python.conda_dependencies.get_python_version() == "3.11"
+    assert again.python.conda_dependencies.pip_options == ["--index-url https://example.org/simple"]
     assert again.docker.base_image == "python:3.11-slim"
     assert again.python.user_managed_dependencies is True
     assert again.environment_variables == {"OMP_NUM_THREADS": "1"}

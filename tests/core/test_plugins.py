@@ -18,6 +18,7 @@ from .conftest import write_config
 @pytest.fixture
 def fresh_registry(monkeypatch):
     monkeypatch.setattr(_plugins, "_loaded", {})
+    monkeypatch.setattr(_plugins, "_targets", None)
 
 
 @pytest.fixture
@@ -26,16 +27,19 @@ def third_party(tmp_path, monkeypatch, fresh_registry):
     package = tmp_path / "site"
     package.mkdir()
     (package / "amlocal_test_thirdparty.py").write_text(textwrap.dedent("""
-        from amlocal._local.backend import LocalBackend
+        from amlocal.local import LocalBackend
 
         class ThirdPartyBackend(LocalBackend):
             name = "thirdparty"
 
-            def prepare_environment(self, environment, build_log):
+            def prepare_environment(self, environment, build_log, should_stop):
                 return {}
 
-            def launch(self, prepared, job):
+            def launch(self, prepared, job, on_created):
                 raise NotImplementedError
+
+            def reattach(self, handle, job):
+                return None
     """))
     monkeypatch.syspath_prepend(str(package))
     monkeypatch.delitem(sys.modules, "amlocal_test_thirdparty", raising=False)
@@ -115,7 +119,7 @@ def _fresh_import(statement):
 
 @pytest.mark.parametrize("module", _plugin_modules() + [
     "amlocal.core", "amlocal.core.compute", "amlocal.core.compute_target", "amlocal.train.sklearn",
-    "amlocal._local.backend", "amlocal._local.supervisor", "amlocal.cli"])
+    "amlocal.local", "amlocal._local.supervisor", "amlocal._local.dispatcher", "amlocal.cli"])
 def test_module_imports_first_in_a_fresh_interpreter(module):
     result = _fresh_import(f"import {module}")
 

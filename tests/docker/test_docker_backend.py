@@ -154,21 +154,32 @@ def test_run_finishes_after_the_submitting_process_exits(ws, project):
     assert "finished alone" in run.get_details_with_logs()["logFiles"]["azureml-logs/70_driver_log.txt"]
 
 
-def test_a_killed_supervisor_ends_the_run_failed_not_running_forever(ws, project):
+def test_a_killed_supervisor_s_run_is_adopted_and_finishes(ws, project, docker_engine):
     import os
     import signal
 
-    run = Experiment(ws, "orphan").submit(script(project, "nap.py", "import time; time.sleep(30)\n"))
+    from support import supervisor_pids, wait_until
+
+    run = Experiment(ws, "orphan").submit(script(project, "nap.py", """
+        import os, time
+        time.sleep(3)
+        os.makedirs("outputs", exist_ok=True)
+        open("outputs/done.txt", "w").write("slept")
+        print("woke up", flush=True)
+        """))
     wait_for(run, "Running")
-    pid = ws.run_history.get_run(run.id)["supervisor_pid"]
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while run.get_status() not in ("Failed",):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    assert "supervisor" in run.get_details()["error"]["message"]
-    removed = ws.backend.remove_orphan_containers()
-    assert len(removed) == 1
+    for pid in supervisor_pids(run.id):
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not supervisor_pids(run.id) or None, 10, "the supervisor to die")
+
+    details = run.wait_for_completion()
+
+    assert details["status"] == "Completed"
+    assert "outputs/done.txt" in run.get_file_names()
+    assert "woke up" in run.get_details_with_logs()["logFiles"]["azureml-logs/70_driver_log.txt"]
+    assert "adopts the run" in run.get_details_with_logs()["logFiles"]["azureml-logs/60_control_log.txt"]
+    wait_until(lambda: not docker_engine.containers.list(all=True, filters={"label": f"amlocal.run_id={run.id}"}),
+               10, "the run's container to be removed")
 
 
 def test_docker_chosen_explicitly_without_an_engine_fails_clearly(project, monkeypatch):

@@ -1,6 +1,7 @@
 """The user's pip settings (index URLs, trusted hosts, CA bundle) are carried into builds."""
 
-from amlocal._local import packages
+from amlocal._local import wheel_cache as packages
+from amlocal.specs import EnvironmentSpec
 from amlocal_docker.image import CA_IN_BUILD, EnvironmentImage
 
 
@@ -27,11 +28,11 @@ def test_build_container_gets_the_indexes_and_the_ca_bundle(tmp_path):
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     settings = {"index_url": "https://mirror.example/simple", "extra_index_urls": ["file:///opt/x"],
                 "trusted_hosts": ["mirror.example"], "cert": str(ca)}
-    image = EnvironmentImage({"base_image": "base", "conda_dependencies": {"pip_packages": ["joblib"]}}, api=None)
-    command, environment, volumes = image._build_command(["joblib"], [], False, False, settings, tmp_path)
+    image = EnvironmentImage(EnvironmentSpec(name="e", base_image="base", pip_packages=["joblib"]), api=None)
+    command, environment, mounts = image._build_command(["joblib"], [], False, False, settings, tmp_path)
     assert environment["PIP_INDEX_URL"] == "https://mirror.example/simple"
     assert environment["PIP_TRUSTED_HOST"] == "mirror.example"
-    assert environment["PIP_CERT"] == CA_IN_BUILD and volumes[str(ca)]["bind"] == CA_IN_BUILD
+    assert environment["PIP_CERT"] == CA_IN_BUILD and mounts[str(ca)] == CA_IN_BUILD
     assert "PIP_EXTRA_INDEX_URL" not in environment
     assert "--no-index" not in command and "joblib" in command
     wheels_only, _, _ = image._build_command(["joblib"], [], False, True, settings, tmp_path)

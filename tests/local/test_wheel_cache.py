@@ -3,7 +3,7 @@
 import io
 import subprocess
 
-from amlocal._local import packages
+from amlocal._local import wheel_cache as packages
 
 
 def test_wheels_are_downloaded_once_then_found_without_pip(tmp_path, monkeypatch):

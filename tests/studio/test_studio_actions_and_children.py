@@ -39,9 +39,7 @@ def test_child_runs_are_listed_once_runs_record_their_parent(tmp_path, page):
     workspace = open_workspace(project)
     parent = submit(workspace, "train_curve.py", ["--lr", "0.1", "--epochs", "3"], experiment="sweep")
     child = submit(workspace, "train_curve.py", ["--lr", "0.2", "--epochs", "3"], experiment="sweep")
-    store = workspace.backend_for_data.store
-    store.write("ALTER TABLE runs ADD COLUMN parent_run_id TEXT")
-    store.write("UPDATE runs SET parent_run_id = ? WHERE run_id = ?", (parent.id, child.id))
+    workspace.stores.database.write("UPDATE runs SET parent_run_id = ? WHERE run_id = ?", (parent.id, child.id))
     process, url = start_studio(project)
     try:
         page.goto(f"{url}runs/{parent.id}")

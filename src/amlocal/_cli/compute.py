@@ -9,7 +9,7 @@ FIELDS = ("name", "type", "vm_size", "vm_priority", "min_nodes", "max_nodes", "p
 
 
 def list_computes(args):
-    computes = open_workspace(args).backend_for_data.list_computes()
+    computes = open_workspace(args).stores.compute_targets.list()
     if not computes:
         print("No compute targets. Create one: amlocal compute create NAME --vm-size STANDARD_D2_V2 --max-nodes 4",
               file=sys.stderr)

@@ -6,11 +6,12 @@ from .common import emit, open_workspace
 
 def list_datastores(args):
     workspace = open_workspace(args)
+    datastores = workspace.stores.datastores
+    default = workspace.get_default_datastore().name
     stores = []
     for name, store in sorted(workspace.datastores.items()):
-        files = workspace.backend_for_data.datastore_list(name)
-        stores.append({"name": name, "type": store.datastore_type, "files": len(files),
-                       "default": name == workspace.get_default_datastore().name})
+        stores.append({"name": name, "type": store.datastore_type, "files": len(datastores.list(name)),
+                       "default": name == default})
     emit(args, ("NAME", "TYPE", "FILES", "DEFAULT"),
          [(s["name"], s["type"], s["files"], "yes" if s["default"] else "") for s in stores], stores)
     return EXIT_OK

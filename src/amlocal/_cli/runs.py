@@ -4,11 +4,12 @@ import sys
 import time
 from pathlib import Path
 
+from amlocal.rules.statuses import TERMINAL as TERMINAL_STATUSES
+
 from . import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_RUN_FAILED
 from .common import (duration, emit, local_time, open_workspace, parse_key_values, print_fields, print_json,
                      print_section, short_value, status_colour, use_colour, write_tsv)
 
-TERMINAL_STATUSES = ("Completed", "Failed", "Canceled")
 ENVIRONMENT_NAME = "amlocal-cli"
 CANCEL_WAIT_SECONDS = 10
 
@@ -70,10 +71,18 @@ def _environment(args, variables):
     return environment
 
 
+def _exception_line(log_tail):
+    """The "SomeError: message" line that ends a Python traceback in ``log_tail``, or ""."""
+    import re
+
+    for line in reversed(log_tail.strip().splitlines()):
+        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b", line):
+            return line.strip()[:300]
+    return ""
+
+
 def _follow(run):
     """Stream the run's logs until it ends; 0 when it Completed, else 1 with its error on stderr."""
-    from amlocal.exceptions import ActivityFailedException
-
     try:
         details = run.wait_for_completion(show_output=True, raise_on_error=False)
     except KeyboardInterrupt:
@@ -84,26 +93,13 @@ def _follow(run):
     status = details.get("status")
     if status == "Completed":
         return EXIT_OK
-    # The log (with any traceback) was just streamed: the summary names the exception, and the
-    # traceback is not printed a second time.
-    error = dict(details.get("error") or {})
+    error = details.get("error") or {}
     message = error.get("message") or "no error message recorded"
-    exception = exception_line(error.pop("log_tail", None) or "")
-    if exception and exception not in message:
-        first, sep, rest = message.partition(". ")
-        error["message"] = f"{first.rstrip('.')} ({exception}){'. ' + rest if sep else ''}"
-    print(f"amlocal: error: {ActivityFailedException(run.id, status, error)}", file=sys.stderr)
+    raised = _exception_line(error.get("log_tail") or "")
+    # the traceback was streamed above; the summary names the exception once
+    print(f"amlocal: error: Run {run.id} ended {status}: {message}" + (f" ({raised})" if raised else ""),
+          file=sys.stderr)
     return EXIT_RUN_FAILED
-
-
-def exception_line(log_tail):
-    """``SomeError: message``: the first unindented line after the last Python traceback header
-    of the log tail ('' when it has none)."""
-    lines = log_tail.rstrip("\n").splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
-    if not starts:
-        return ""
-    return next((line.strip() for line in lines[starts[-1] + 1:] if line and not line[0].isspace()), "")
 
 
 def list_runs(args):

@@ -12,8 +12,18 @@ import time
 import uuid
 from pathlib import Path
 
-from ..exceptions import InvalidArgumentError, ModelError, ModelNotFoundError, ModelPathNotFoundException
-from ..model_registry import ModelRecord, ModelRegistry, matches_filters, validate_model_name
+from ..exceptions import (InvalidArgumentError, InvalidModelNameError, ModelError, ModelNotFoundError,
+                          ModelPathNotFoundException)
+from ..rules import filters
+from ..rules.models import files_of_model, model_name_problem, normalise_model_path
+from ..stores.model_registry import ModelRecord, ModelRegistry
+
+
+def check_model_name(name):
+    problem = model_name_problem(name)
+    if problem:
+        raise InvalidModelNameError(problem)
+    return name
 
 
 class LocalModelRegistry(ModelRegistry):
@@ -22,9 +32,9 @@ class LocalModelRegistry(ModelRegistry):
         self.layout = layout
         self.run_history = run_history
 
-    def register(self, name, source_path, run_id=None, tags=None, properties=None, description=None,
-                 model_framework=None, model_framework_version=None):
-        validate_model_name(name)
+    def register(self, name, source_path, tags=None, properties=None, description=None,
+                 model_framework=None, model_framework_version=None, run_id=None):
+        check_model_name(name)
         source = Path(source_path)
         if not source.exists():
             raise ModelPathNotFoundException(f"Could not locate the provided model_path {source_path}: "
@@ -48,11 +58,10 @@ class LocalModelRegistry(ModelRegistry):
             shutil.rmtree(staging, ignore_errors=True)
 
     def register_from_run(self, run_id, model_path, name, **kwargs):
+        check_model_name(name)
         files = self.run_history.list_files(run_id)
-        path = str(model_path).replace("\\", "/").strip("/")
-        if path.startswith("./"):
-            path = path[2:]
-        if path not in files and not any(f.startswith(path + "/") for f in files):
+        path = normalise_model_path(model_path)
+        if not files_of_model(path, files):
             raise ModelPathNotFoundException(
                 f"Could not locate the provided model_path {model_path!r} in the set of files uploaded to the "
                 f"run {run_id}: {', '.join(files) or '(none)'}. Write the model under ./outputs in the "
@@ -122,7 +131,8 @@ class LocalModelRegistry(ModelRegistry):
             params.append(run_id)
         sql += " ORDER BY name, version DESC"
         records = [self._record(row) for row in self.store.read(sql, params)]
-        records = [r for r in records if matches_filters(r.tags, tags) and matches_filters(r.properties, properties)]
+        tag_pairs, property_pairs = filters.model_filter_pairs(tags), filters.model_filter_pairs(properties)
+        records = [r for r in records if filters.matches(r.tags, tag_pairs) and filters.matches(r.properties, property_pairs)]
         if latest:
             seen, newest = set(), []
             for record in records:
@@ -148,6 +158,12 @@ class LocalModelRegistry(ModelRegistry):
 
     def local_path(self, name, version=None):
         return self.get(name, version).url
+
+    def delete(self, name, version):
+        record = self.get(name, version)
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM models WHERE name = ? AND version = ?", (name, record.version))
+        shutil.rmtree(self.layout.model_dir(name, record.version), ignore_errors=True)
 
 
 def _copy_failure(err):

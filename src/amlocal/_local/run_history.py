@@ -1,4 +1,8 @@
-"""Run history for the local backends: rows in the workspace database, files under runs/<id>/."""
+"""Run history for the local backends: rows in the workspace database, files under runs/<id>/.
+
+Besides the ``RunHistory`` interface it has the writes only the local machinery makes:
+``create_run`` (at submit), ``set_status`` (the supervisor), ``log_metrics`` (the job's
+events), cancel requests and deleting a finished run."""
 
 import json
 import os
@@ -8,13 +12,15 @@ from collections import deque
 from pathlib import Path
 
 from ..exceptions import RunError, RunNotFoundError
-from ..run_history import RunHistory, TERMINAL_STATUSES
+from ..rules import filters, metrics, statuses
+from ..stores.run_history import RunHistory
 
 # Logs in the order a run writes them (names as on Azure ML).
 BUILD_LOG = "azureml-logs/20_image_build_log.txt"
 CONTROL_LOG = "azureml-logs/60_control_log.txt"
 DRIVER_LOG = "azureml-logs/70_driver_log.txt"
-LOG_ORDER = (BUILD_LOG, CONTROL_LOG, DRIVER_LOG)
+SWEEP_LOG = "azureml-logs/hyperdrive.txt"
+LOG_ORDER = (BUILD_LOG, CONTROL_LOG, DRIVER_LOG, SWEEP_LOG)
 
 
 def _loads(text, default=None):
@@ -27,17 +33,35 @@ class LocalRunHistory(RunHistory):
         self.layout = layout
 
     # -- runs ------------------------------------------------------------------------------
-    def create_run(self, run_id, experiment, backend, script, arguments, compute_target, environment):
+    def create_run(self, run_id, experiment, backend, script=None, arguments=(), compute_target=None,
+                   environment=None, parent_run_id=None, properties=None, run_type="azureml.scriptrun",
+                   statuses_now=(statuses.NOT_STARTED,)):
+        """Record a new run whose timeline starts with ``statuses_now`` (all at this instant)."""
         now = time.time()
         with self.store.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO experiments (name, created) VALUES (?, ?)", (experiment, now))
             conn.execute(
                 "INSERT INTO runs (run_id, experiment, status, created, backend, script, arguments,"
-                " compute_target, environment) VALUES (?, ?, 'NotStarted', ?, ?, ?, ?, ?, ?)",
-                (run_id, experiment, now, backend, script, json.dumps(arguments), compute_target,
-                 json.dumps(environment)))
-            conn.execute("INSERT INTO run_status VALUES (?, 'NotStarted', ?)", (run_id, now))
+                " compute_target, environment, parent_run_id, properties, run_type)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, experiment, statuses_now[-1], now, backend, script, json.dumps(list(arguments)),
+                 compute_target, json.dumps(environment or {}), parent_run_id, json.dumps(properties or {}),
+                 run_type))
+            conn.executemany("INSERT INTO run_status VALUES (?, ?, ?)", [(run_id, s, now) for s in statuses_now])
+            if statuses.RUNNING in statuses_now:
+                conn.execute("UPDATE runs SET start_time = ? WHERE run_id = ?", (now, run_id))
         self.layout.run_files(run_id).mkdir(parents=True, exist_ok=True)
+
+    def start_run(self, experiment):
+        from .ids import new_run_id
+
+        run_id = new_run_id(experiment)
+        self.create_run(run_id, experiment, "interactive", run_type="azureml.interactive",
+                        statuses_now=(statuses.NOT_STARTED, statuses.RUNNING))
+        return run_id
+
+    def end_run(self, run_id, status, error=None):
+        self.set_status(run_id, status, error)
 
     def list_experiments(self):
         return [row["name"] for row in self.store.read("SELECT name FROM experiments ORDER BY name")]
@@ -54,6 +78,7 @@ class LocalRunHistory(RunHistory):
         record["arguments"] = _loads(record["arguments"], [])
         record["environment"] = _loads(record["environment"], {})
         record["error"] = _loads(record["error"])
+        record["properties"] = _loads(record.get("properties"), {})
         return record
 
     def get_run(self, run_id):
@@ -61,31 +86,51 @@ class LocalRunHistory(RunHistory):
         record["tags"] = self.get_tags(run_id)
         return record
 
-    def list_runs(self, experiment=None, limit=None):
-        sql, params = "SELECT * FROM runs", []
-        if experiment:
-            sql += " WHERE experiment = ?"
-            params.append(experiment)
+    def list_runs(self, experiment=None, limit=None, tags=None, properties=None, parent_run_id=None,
+                  run_type=None, status=None):
+        where, params = [], []
+        for column, value in (("experiment", experiment), ("parent_run_id", parent_run_id),
+                              ("run_type", run_type), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY created DESC, rowid DESC"
-        if limit:
+        tag_pairs, property_pairs = filters.run_filter_pairs(tags), filters.run_filter_pairs(properties)
+        if limit and not tag_pairs and not property_pairs:
             sql += f" LIMIT {int(limit)}"
-        return [self._record(row) for row in self.store.read(sql, params)]
+        records = [self._record(row) for row in self.store.read(sql, params)]
+        if tag_pairs:
+            all_tags = self._tags_of(record["run_id"] for record in records)
+            records = [r for r in records if filters.matches(all_tags.get(r["run_id"], {}), tag_pairs)]
+        if property_pairs:
+            records = [r for r in records if filters.matches(r["properties"], property_pairs)]
+        return records[:limit] if limit else records
+
+    def _tags_of(self, run_ids):
+        wanted = set(run_ids)
+        found = {}
+        for row in self.store.read("SELECT run_id, key, value FROM tags"):
+            if row["run_id"] in wanted:
+                found.setdefault(row["run_id"], {})[row["key"]] = row["value"]
+        return found
 
     def set_status(self, run_id, status, error=None):
-        """Move the run to ``status``; a terminal status is final (later calls are ignored)."""
+        """Move the run to ``status`` (``amlocal.rules.statuses.transition``): a final status is
+        final, later writes are ignored. Returns whether the status was recorded."""
         now = time.time()
         with self.store.transaction() as conn:
             current = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if current is None:
                 raise RunNotFoundError(f"No run {run_id!r}")
-            if current["status"] in TERMINAL_STATUSES:
+            if not statuses.transition(current["status"], status):
                 return False
             sets = ["status = ?"]
             params = [status]
             if status == "Running":
                 sets.append("start_time = ?")
                 params.append(now)
-            if status in TERMINAL_STATUSES:
+            if status in statuses.TERMINAL:
                 sets.append("end_time = ?")
                 params.append(now)
             if error is not None:
@@ -95,15 +140,15 @@ class LocalRunHistory(RunHistory):
             conn.execute("INSERT INTO run_status VALUES (?, ?, ?)", (run_id, status, now))
         return True
 
-    def set_supervisor(self, run_id, pid, start_marker):
-        self.store.write("UPDATE runs SET supervisor_pid = ?, supervisor_start = ? WHERE run_id = ?",
-                         (pid, start_marker, run_id))
-
-    def request_cancel(self, run_id):
-        self.store.write("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
+    def request_cancel(self, run_id, reason=None):
+        """Ask the run's supervisor to stop it; ``reason`` becomes its error message."""
+        self.store.write("UPDATE runs SET cancel_requested = 1, cancel_reason = ? WHERE run_id = ?", (reason, run_id))
 
     def cancel_requested(self, run_id):
         return bool(self._row(run_id)["cancel_requested"])
+
+    def cancel_reason(self, run_id):
+        return self._row(run_id)["cancel_reason"]
 
     def status_timeline(self, run_id):
         rows = self.store.read("SELECT status, time FROM run_status WHERE run_id = ? ORDER BY rowid", (run_id,))
@@ -115,25 +160,39 @@ class LocalRunHistory(RunHistory):
                                        description=description, time=when)])
 
     def log_metrics(self, run_id, metrics):
-        rows = [(run_id, m["name"], m.get("type", "scalar"), json.dumps(m.get("value")), m.get("step"),
-                 m.get("description") or "", m.get("time") or time.time()) for m in metrics]
         with self.store.transaction() as conn:
-            conn.executemany("INSERT INTO metrics (run_id, name, kind, value, step, description, time)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            _insert_metrics(conn, run_id, metrics)
 
-    def get_metrics(self, run_id, name=None):
-        sql = "SELECT name, kind, value FROM metrics WHERE run_id = ?"
+    def events_offset(self, run_id):
+        """How far into the job's event file run history has recorded (bytes)."""
+        return self._row(run_id)["events_offset"] or 0
+
+    def record_events(self, run_id, metrics, tags, offset):
+        """Record a batch of the job's events and how far they reach, in one transaction, so
+        a process that takes over the run never records an event twice."""
+        with self.store.transaction() as conn:
+            _insert_metrics(conn, run_id, metrics)
+            _upsert_tags(conn, run_id, tags)
+            conn.execute("UPDATE runs SET events_offset = ? WHERE run_id = ?", (offset, run_id))
+
+    def get_metrics(self, run_id, name=None, populate=False):
+        rows = self.metric_rows(run_id, name)
+        return metrics.aggregate(((row["name"], row["kind"], row["value"]) for row in rows), run_id, populate)
+
+    def metric_rows(self, run_id, name=None):
+        """Every value logged, oldest first: dicts of name, kind, value, step, description, time."""
+        sql = "SELECT name, kind, value, step, description, time FROM metrics WHERE run_id = ?"
         params = [run_id]
         if name is not None:
             sql += " AND name = ?"
             params.append(name)
-        rows = self.store.read(sql + " ORDER BY id", params)
-        return aggregate_metrics((row["name"], row["kind"], json.loads(row["value"])) for row in rows)
+        return [{"name": name, "kind": kind, "value": _json_value(value), "step": step, "description": description,
+                 "time": when}
+                for name, kind, value, step, description, when in self.store.read_tuples(sql + " ORDER BY id", params)]
 
     def set_tags(self, run_id, tags):
         with self.store.transaction() as conn:
-            conn.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?, ?)",
-                             [(run_id, str(k), None if v is None else str(v)) for k, v in tags.items()])
+            _upsert_tags(conn, run_id, tags)
 
     def get_tags(self, run_id):
         rows = self.store.read("SELECT key, value FROM tags WHERE run_id = ? ORDER BY key", (run_id,))
@@ -194,19 +253,7 @@ class LocalRunHistory(RunHistory):
         # driver logs; it stays in the run's files (`amlocal run logs` shows it).
         return [name for name in self.log_names(run_id) if name != CONTROL_LOG]
 
-
     # -- reads for browsing (the studio, `run list` columns) ----------------------------------
-
-    def metric_rows(self, run_id, name=None):
-        sql = "SELECT name, kind, value, step, time, description FROM metrics WHERE run_id = ?"
-        params = [run_id]
-        if name is not None:
-            sql += " AND name = ?"
-            params.append(name)
-        return [{"name": name, "kind": kind, "value": _json_value(value), "step": step, "time": when,
-                 "description": description}
-                for name, kind, value, step, when, description in self.store.read_tuples(sql + " ORDER BY id", params)]
-
     def metric_names(self, run_id):
         rows = self.store.read(
             "SELECT g.name, m.kind, g.count FROM (SELECT name, max(id) AS last, min(id) AS first, count(*) AS count"
@@ -246,15 +293,6 @@ class LocalRunHistory(RunHistory):
             by_id[row[0]]["metrics"][row[1]] = json.loads(row[2]) if row[2] else None
         return records
 
-    def child_runs(self, run_id):
-        if "parent_run_id" not in self._run_columns():
-            return []
-        rows = self.store.read("SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created, rowid", (run_id,))
-        return [self._record(row) for row in rows]
-
-    def _run_columns(self):
-        return {row[1] for row in self.store.read("PRAGMA table_info(runs)")}
-
     def list_snapshot_files(self, run_id):
         self._row(run_id)
         root = self.layout.run_snapshot(run_id)
@@ -270,6 +308,18 @@ class LocalRunHistory(RunHistory):
         if root not in path.parents or not path.is_file():
             raise RunError(f"Run {run_id} has no snapshot file {name!r}.")
         return open(path, "rb")
+
+
+def _insert_metrics(conn, run_id, metrics):
+    """``metrics``: dicts of name, type, value, step, description, time (the job's event shape)."""
+    conn.executemany("INSERT INTO metrics (run_id, name, kind, value, step, description, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [(run_id, m["name"], m.get("type", "scalar"), json.dumps(m.get("value")), m.get("step"),
+                       m.get("description") or "", m.get("time") or time.time()) for m in metrics])
+
+
+def _upsert_tags(conn, run_id, tags):
+    conn.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?, ?)",
+                     [(run_id, str(k), None if v is None else str(v)) for k, v in tags.items()])
 
 
 def _json_value(text):
@@ -290,28 +340,6 @@ def _safe_join(root, name):
     if name.startswith("/") or ".." in name.split("/"):
         raise RunError(f"Invalid run file name {name!r}: use a relative path without '..'.")
     return Path(root) / name
-
-
-def aggregate_metrics(rows):
-    """azureml's shapes: scalar once -> value, several -> list; list -> list; row -> dict of
-    column lists; table -> the dict; image -> artifact reference; confusion_matrix -> value."""
-    scalars, result = {}, {}
-    for name, kind, value in rows:
-        if kind == "scalar":
-            scalars.setdefault(name, []).append(value)
-            result[name] = None
-        elif kind == "row":
-            columns = result.get(name) if isinstance(result.get(name), dict) else {}
-            for key, cell in (value or {}).items():
-                columns.setdefault(key, []).append(cell)
-            result[name] = columns
-        elif kind == "image":
-            result[name] = f"aml://artifactId/{value.get('artifact')}" if isinstance(value, dict) else value
-        else:
-            result[name] = value
-    for name, values in scalars.items():
-        result[name] = values[0] if len(values) == 1 else values
-    return result
 
 
 def tail(path, lines):

@@ -58,10 +58,16 @@ reads back. Every event has ``"time"`` (float, epoch seconds) and ``"kind"``:
 The host tails the file with ``read_events``.
 """
 
+import hashlib
 import json
+import os
 import pathlib
+import shutil
 
 SHIM_DIR = pathlib.Path(__file__).parent / "shim"
+RULES_DIR = pathlib.Path(__file__).parents[1] / "rules"
+#: the name of ``amlocal.rules`` inside a job
+JOB_RULES_PACKAGE = "amlocal_rules"
 
 ENV_RUN_CONTROL = "AMLOCAL_RUN_CONTROL"
 ENV_RUN_ID = "AMLOCAL_RUN_ID"
@@ -96,6 +102,41 @@ def read_events(path, offset=0):
         if isinstance(event, dict):
             events.append(event)
     return events, offset + end
+
+
+def _source_files():
+    """(name inside the job's shim directory, file on this machine) of every shim file."""
+    for path in sorted(SHIM_DIR.rglob("*.py")):
+        yield path.relative_to(SHIM_DIR).as_posix(), path
+    for path in sorted(RULES_DIR.glob("*.py")):
+        yield f"{JOB_RULES_PACKAGE}/{path.name}", path
+
+
+def job_shim_dir(cache):
+    """The directory put first on every job's PYTHONPATH: the ``azureml`` shim and the rules it
+    shares with the host (as ``amlocal_rules``). Assembled once per content under ``cache``,
+    world-readable (a container's user reads it), never modified once complete."""
+    files = list(_source_files())
+    digest = hashlib.sha256()
+    for name, path in files:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    target = pathlib.Path(cache) / "shim" / digest.hexdigest()[:16]
+    if (target / ".complete").exists():
+        return target
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    for name, path in files:
+        destination = partial / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+    (partial / ".complete").touch()
+    for path in [partial, *partial.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    try:
+        partial.rename(target)
+    except OSError:  # another process assembled it first
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
 
 
 def job_run_class():

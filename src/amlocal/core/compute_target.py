@@ -1,9 +1,5 @@
 """``ComputeTargetException``, as in ``azureml.core.compute_target``."""
 
-from ..exceptions import AmlocalError
+from ..exceptions import ComputeTargetException
 
-
-class ComputeTargetException(AmlocalError):
-    def __init__(self, exception_message, **kwargs):
-        super().__init__(exception_message)
-        self.message = exception_message
+__all__ = ["ComputeTargetException"]

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from ..exceptions import InvalidArgumentError
+from ..rules.packages import canonical_name
 
 DEFAULT_PYTHON_VERSION = "3.10.18"
 # A comment starts at a '#' that begins the line or follows whitespace (YAML and pip agree),
@@ -78,17 +79,17 @@ class CondaDependencies:
             self._pip_options.append(pip_option)
 
     def remove_pip_package(self, pip_package):
-        self._pip_packages = [p for p in self._pip_packages if _name(p) != _name(pip_package)]
+        self._pip_packages = [p for p in self._pip_packages if canonical_name(p) != canonical_name(pip_package)]
 
-    def to_dict(self):
-        return {"python_version": self._python_version, "pip_packages": self.pip_packages,
-                "conda_packages": self.conda_packages, "pip_options": self.pip_options,
-                "channels": list(self._channels)}
+    @property
+    def conda_channels(self):
+        return list(self._channels)
 
     @classmethod
-    def from_dict(cls, data):
+    def _from_parts(cls, python_version, pip_packages, conda_packages, pip_options, channels):
         deps = cls()
-        deps._load_structure(data)
+        deps._load_structure({"python_version": python_version, "pip_packages": pip_packages,
+                              "conda_packages": conda_packages, "pip_options": pip_options, "channels": channels})
         return deps
 
     def _load_structure(self, data):
@@ -138,10 +139,6 @@ def strip_comment(line):
     return COMMENT.split(line, 1)[0].rstrip()
 
 
-def _name(spec):
-    for sep in "=<>!~[; ":
-        spec = spec.split(sep)[0]
-    return spec.lower().replace("_", "-")
 
 
 def _check_package(spec):

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from ..exceptions import InvalidArgumentError
-
-DEFAULT_DATASTORE = "workspaceblobstore"
+from ..specs import DataPathSpec
+from ..stores.datastores import DEFAULT_DATASTORE
 
 
 class DataReference:
@@ -27,10 +27,15 @@ class DataReference:
         return DataReference(self.datastore, self.data_reference_name, self.path_on_datastore, "download",
                              path_on_compute, overwrite)
 
-    def to_dict(self):
-        return {"datastore": self.datastore.name, "path_on_datastore": self.path_on_datastore or "",
-                "mode": self.mode, "path_on_compute": self.path_on_compute,
-                "data_reference_name": self.data_reference_name}
+    def _spec(self):
+        """This reference as plain data (``amlocal.specs.DataPathSpec``), its paths checked."""
+        for label, value in (("path_on_datastore", self.path_on_datastore), ("path_on_compute", self.path_on_compute)):
+            if value is not None and not _relative_path(value):
+                raise InvalidArgumentError(f"{label}={value!r}: use a relative path inside the datastore / the job's "
+                                           "working directory, without '..' (for example 'iris' or 'data/iris').")
+        return DataPathSpec(datastore=self.datastore.name, path_on_datastore=self.path_on_datastore or "",
+                            mode=self.mode, path_on_compute=self.path_on_compute,
+                            reference_name=self.data_reference_name, overwrite=self.overwrite)
 
     def __str__(self):
         return f"$AZUREML_DATAREFERENCE_{self.data_reference_name}"
@@ -76,12 +81,11 @@ class Datastore:
         return DataReference(self, path_on_datastore=target_path)
 
     def _upload(self, pairs, overwrite, show_progress):
-        self.workspace.backend_for_data.datastore_upload(self.name, pairs, overwrite=overwrite,
-                                                         show_progress=show_progress)
+        self.workspace.stores.datastores.upload(self.name, pairs, overwrite=overwrite, show_progress=show_progress)
 
     def download(self, target_path, prefix=None, overwrite=False, show_progress=True):
-        return self.workspace.backend_for_data.datastore_download(
-            self.name, target_path, prefix=prefix, overwrite=overwrite, show_progress=show_progress)
+        return self.workspace.stores.datastores.download(self.name, target_path, prefix=prefix, overwrite=overwrite,
+                                                         show_progress=show_progress)
 
     def path(self, path=None, data_reference_name=None):
         return DataReference(self, data_reference_name, path)
@@ -94,6 +98,11 @@ class Datastore:
 
     def __repr__(self):
         return f"Datastore(name={self.name!r})"
+
+
+def _relative_path(value):
+    text = str(value).replace("\\", "/")
+    return isinstance(value, str) and "\0" not in text and not text.startswith("/") and ".." not in text.split("/")
 
 
 def _join(prefix, relative):

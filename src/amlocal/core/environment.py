@@ -1,13 +1,10 @@
 """Environment: what a run's image or virtualenv is built from (``azureml.core.Environment``)."""
 
-import json
-import os
 from pathlib import Path
 
 from ..exceptions import InvalidArgumentError
+from ..specs import EnvironmentSpec
 from .conda_dependencies import CondaDependencies, strip_comment
-
-DEFAULT_BASE_IMAGE = "python:3.11-slim"
 
 
 class PythonSection:
@@ -34,6 +31,7 @@ class Environment:
         self.python = PythonSection()
         self.docker = DockerSection()
         self.environment_variables = {}
+        self._curated = False
 
     @staticmethod
     def from_pip_requirements(name, file_path, pip_version=None):
@@ -63,50 +61,41 @@ class Environment:
         return env
 
     def register(self, workspace):
-        """Store this definition in the workspace under the next version of its name (safe when
-        several processes register at once: a version file is created exclusively)."""
-        directory = Path(workspace._local_root) / "environments" / self.name
-        directory.mkdir(parents=True, exist_ok=True)
-        version = len(list(directory.glob("*.json"))) + 1
-        while True:
-            try:
-                fd = os.open(directory / f"{version}.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                break
-            except FileExistsError:
-                version += 1
-        self.version = str(version)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(self.to_dict(), indent=2))
+        """Store this definition in the workspace under the next version of its name."""
+        registered = workspace.stores.environments.register(self._spec())
+        self.version = registered.version
         return self
 
     @staticmethod
     def get(workspace, name, version=None, label=None):
-        directory = Path(workspace._local_root) / "environments" / name
-        versions = sorted((int(p.stem) for p in directory.glob("*.json")), reverse=True)
-        if not versions or (version is not None and int(version) not in versions):
-            raise InvalidArgumentError(f"No registered environment {name!r}"
-                                       + (f" version {version}" if version else "") + ".")
-        chosen = int(version) if version is not None else versions[0]
-        env = Environment.from_dict(json.loads((directory / f"{chosen}.json").read_text()))
-        env.version = str(chosen)
-        return env
+        """A registered environment (the latest version when None), or a curated one by its
+        name (``AzureML-sklearn-1.5``, ...). Raises EnvironmentNotFoundError."""
+        return Environment._from_spec(workspace.stores.environments.get(name, version))
 
-    def to_dict(self):
-        return {
-            "name": self.name,
-            "base_image": self.docker.base_image,
-            "user_managed_dependencies": self.python.user_managed_dependencies,
-            "conda_dependencies": self.python.conda_dependencies.to_dict(),
-            "environment_variables": dict(self.environment_variables),
-        }
+    @staticmethod
+    def list(workspace):
+        """{name: Environment} of the workspace's environments, curated ones included."""
+        return {name: Environment._from_spec(spec) for name, spec in workspace.stores.environments.list().items()}
+
+    def _spec(self):
+        """This environment as plain data (``amlocal.specs.EnvironmentSpec``)."""
+        deps = self.python.conda_dependencies
+        return EnvironmentSpec(
+            name=self.name, version=self.version, base_image=self.docker.base_image,
+            python_version=deps.get_python_version(), pip_packages=deps.pip_packages,
+            conda_packages=deps.conda_packages, pip_options=deps.pip_options, channels=deps.conda_channels,
+            user_managed=bool(self.python.user_managed_dependencies),
+            environment_variables=self.environment_variables, curated=self._curated)
 
     @classmethod
-    def from_dict(cls, data):
-        env = cls(data["name"])
-        env.docker.base_image = data.get("base_image")
-        env.python.user_managed_dependencies = data.get("user_managed_dependencies", False)
-        env.python.conda_dependencies = CondaDependencies.from_dict(data.get("conda_dependencies", {}))
-        env.environment_variables = dict(data.get("environment_variables", {}))
+    def _from_spec(cls, spec):
+        env = cls(spec.name, version=spec.version)
+        env.docker.base_image = spec.base_image
+        env.python.user_managed_dependencies = spec.user_managed
+        env.python.conda_dependencies = CondaDependencies._from_parts(
+            spec.python_version, spec.pip_packages, spec.conda_packages, spec.pip_options, spec.channels)
+        env.environment_variables = dict(spec.environment_variables)
+        env._curated = spec.curated
         return env
 
     def __repr__(self):

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ..exceptions import InvalidArgumentError, ModelNotFoundError
-from ..model_registry import validate_model_name
+from ..rules.filters import model_filter_problem
 
 
 class Model:
@@ -43,7 +43,6 @@ class Model:
     def register(workspace, model_path, model_name, tags=None, properties=None, description=None, datasets=None,
                  model_framework=None, model_framework_version=None, child_paths=None, sample_input_dataset=None,
                  sample_output_dataset=None, resource_configuration=None):
-        validate_model_name(model_name)
         record = workspace.model_registry.register(
             model_name, model_path, tags=tags, properties=properties, description=description,
             model_framework=model_framework, model_framework_version=model_framework_version)
@@ -53,6 +52,12 @@ class Model:
     @staticmethod
     def list(workspace, name=None, tags=None, properties=None, run_id=None, latest=False, dataset_id=None,
              expand=True, page_count=255, model_framework=None):
+        if page_count and (page_count < 20 or page_count > 255):
+            raise InvalidArgumentError(f"Expected page_count value is between 20 and 255. Provided: {page_count}")
+        for label, wanted in (("tags", tags), ("properties", properties)):
+            problem = model_filter_problem(label, wanted)
+            if problem:
+                raise InvalidArgumentError(problem)
         records = workspace.model_registry.list(name=name, tags=tags, properties=properties, run_id=run_id,
                                                 latest=latest)
         if model_framework:
@@ -63,6 +68,10 @@ class Model:
         if exists_ok is not None:
             exist_ok = exists_ok
         return self.workspace.model_registry.download(self.name, self.version, target_dir, exist_ok=exist_ok)
+
+    def delete(self):
+        """Remove this version of the model from the registry."""
+        self.workspace.model_registry.delete(self.name, self.version)
 
     @staticmethod
     def get_model_path(model_name, version=None, _workspace=None):

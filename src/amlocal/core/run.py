@@ -5,9 +5,8 @@ import os
 import time
 from pathlib import Path
 
-from ..exceptions import ActivityFailedException, InvalidArgumentError, RunError
-from ..model_registry import validate_model_name
-from ..run_history import TERMINAL_STATUSES
+from ..exceptions import ActivityFailedException, InvalidArgumentError
+from ..rules import statuses
 
 
 class Run:
@@ -26,18 +25,57 @@ class Run:
 
     @property
     def _backend(self):
-        return self._workspace.backend_for_data
+        return self._workspace.backend
 
     @property
     def _history(self):
-        return self._backend.run_history
+        return self._workspace.run_history
 
     @staticmethod
     def get(workspace, run_id):
         from .experiment import Experiment
 
         record = workspace.run_history.get_run(run_id)
-        return Run(Experiment(workspace, record["experiment"], _skip_name_validation=True), run_id)
+        return Run._of_record(Experiment(workspace, record["experiment"], _skip_name_validation=True), record)
+
+    @classmethod
+    def _of_record(cls, experiment, record):
+        """The Run of a run history record (a HyperDriveRun for a sweep's parent run)."""
+        if record.get("run_type") == "hyperdrive":
+            from ..train.hyperdrive.run import HyperDriveRun
+
+            return HyperDriveRun(experiment, record["run_id"])
+        return cls(experiment, record["run_id"])
+
+    @property
+    def type(self):
+        return self._history.get_run(self._run_id).get("run_type") or "azureml.scriptrun"
+
+    @property
+    def properties(self):
+        return dict(self._history.get_run(self._run_id).get("properties") or {})
+
+    def get_properties(self):
+        return self.properties
+
+    @property
+    def parent(self):
+        """The run this one is a child of (a HyperDrive sweep's trial has its sweep), or None."""
+        parent_id = self._history.get_run(self._run_id).get("parent_run_id")
+        return Run.get(self._workspace, parent_id) if parent_id else None
+
+    def get_children(self, recursive=False, tags=None, properties=None, type=None, status=None,
+                     _rehydrate_runs=True):
+        """This run's child runs, newest first (all descendants when ``recursive``)."""
+        pending, found = [self._run_id], []
+        while pending:
+            records = self._history.list_runs(parent_run_id=pending.pop(0), tags=tags, properties=properties)
+            for record in records:
+                if (type is None or record.get("run_type") == type) and (status is None or record["status"] == status):
+                    found.append(Run._of_record(self.experiment, record))
+                if recursive:
+                    pending.append(record["run_id"])
+        return iter(found)
 
     @staticmethod
     def get_context(allow_offline=True, used_for_context_manager=False, **kwargs):
@@ -65,7 +103,7 @@ class Run:
         Raises ActivityFailedException when it ended Failed or Canceled and raise_on_error."""
         from .._show_output import RunOutputFollower
 
-        poll = getattr(self._backend, "poll_interval", 0.05)
+        poll = self._backend.poll_interval
         follower = RunOutputFollower(self) if show_output else None
         if follower:
             follower.start()
@@ -73,25 +111,29 @@ class Run:
             status = self.get_status()
             if follower:
                 follower.poll()
-            if status in TERMINAL_STATUSES:
+            if status in statuses.TERMINAL:
                 break
             time.sleep(poll)
         details = self.get_details()
         if follower:
-            follower.finish(details)
-        if raise_on_error and status != "Completed":
-            raise ActivityFailedException(self._run_id, status, details.get("error"))
+            follower.finish(details, raise_on_error)
+        # as azureml: a Failed run raises, a Canceled one returns its details
+        if raise_on_error and status == statuses.FAILED:
+            raise ActivityFailedException.of_run(self._run_id, status, details.get("error"))
         return details
 
     def cancel(self):
         self._backend.cancel(self._run_id)
 
     def complete(self, _set_status=True):
-        self._backend.end_interactive_run(self._run_id, "Completed")
+        if _set_status:
+            self._history.end_run(self._run_id, statuses.COMPLETED)
 
     def fail(self, error_details=None, error_code=None, _set_status=True):
-        error = {"message": str(error_details or "Failed by the user"), "code": error_code}
-        self._backend.end_interactive_run(self._run_id, "Failed", error)
+        if _set_status:
+            message = f"{type(error_details).__name__}: {error_details}" if isinstance(error_details, BaseException) \
+                else str(error_details or "Failed by the user")
+            self._history.end_run(self._run_id, statuses.FAILED, statuses.run_error(message, error_code or "UserError"))
 
     # -- metrics and tags ------------------------------------------------------------------
     def log(self, name, value, description='', step=None):
@@ -127,7 +169,17 @@ class Run:
         self._history.log_metric(self._run_id, name, value, "confusion_matrix", None, description)
 
     def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
-        return self._history.get_metrics(self._run_id, name)
+        if not recursive:
+            return self._history.get_metrics(self._run_id, name, populate)
+        # azureml: {run id: metrics} of this run and every descendant
+        found, pending = {}, [self._run_id]
+        while pending:
+            run_id = pending.pop(0)
+            metrics = self._history.get_metrics(run_id, name, populate)
+            if metrics:
+                found[run_id] = metrics
+            pending.extend(r["run_id"] for r in self._history.list_runs(parent_run_id=run_id))
+        return found
 
     def tag(self, key, value=None):
         self._history.set_tags(self._run_id, {key: value})
@@ -181,10 +233,8 @@ class Run:
                        sample_output_dataset=None, resource_configuration=None, **kwargs):
         from .model import Model
 
-        validate_model_name(model_name)
-        if model_path is None:
-            raise InvalidArgumentError("register_model needs model_path= (a path among run.get_file_names(), "
-                                       "such as 'outputs/model.joblib').")
+        if model_path is None:  # as azureml: the model's name is its path in the run's files
+            model_path = model_name
         record = self._workspace.model_registry.register_from_run(
             self._run_id, model_path, model_name, tags=tags, properties=properties, description=description,
             model_framework=model_framework, model_framework_version=model_framework_version)
@@ -197,7 +247,7 @@ class Run:
         pass
 
     def __repr__(self):
-        return f"Run(Experiment: {self.experiment.name}, Id: {self._run_id}, Type: azureml.scriptrun, Status: {self.get_status()})"
+        return f"Run(Experiment: {self.experiment.name}, Id: {self._run_id}, Type: {self.type}, Status: {self.get_status()})"
 
 
 def _plain(value):

@@ -1,9 +1,10 @@
 """ScriptRunConfig: the non-deprecated way to describe a job (``azureml.core.ScriptRunConfig``)."""
 
+import shlex
 from pathlib import Path
 
-from ..backend import RunSpec
 from ..exceptions import InvalidArgumentError
+from ..specs import RunSpec
 from .datastore import DataReference
 from .environment import Environment
 
@@ -16,7 +17,11 @@ class ScriptRunConfig:
                  max_run_duration_seconds=2592000, command=None, docker_runtime_config=None):
         if not isinstance(source_directory, (str, Path)):
             raise InvalidArgumentError(f"source_directory must be a path, got {source_directory!r}.")
-        if script is None and command is None:
+        if command is not None:
+            if script is not None or arguments:
+                raise InvalidArgumentError("ScriptRunConfig takes either command= or script=/arguments=, not both.")
+            script, arguments = _script_of_command(command)
+        if script is None:
             raise InvalidArgumentError("ScriptRunConfig needs script= (the entry script in source_directory).")
         if environment is not None and not isinstance(environment, Environment):
             raise InvalidArgumentError(f"environment must be an amlocal.core.Environment, got {type(environment).__name__}.")
@@ -32,6 +37,17 @@ class ScriptRunConfig:
     def _run_spec(self, experiment_name, tags=None):
         return build_run_spec(experiment_name, self.source_directory, self.script, self.arguments,
                               self.environment, self.compute_target, tags, self.max_run_duration_seconds)
+
+
+def _script_of_command(command):
+    """``command=["python", "train.py", "--alpha", "1"]`` (or the same as one string) runs like
+    script="train.py" with those arguments. Other commands cannot run locally."""
+    parts = shlex.split(command) if isinstance(command, str) else list(command)
+    if len(parts) >= 2 and isinstance(parts[0], str) and Path(parts[0]).name.startswith("python") \
+            and isinstance(parts[1], str) and parts[1].endswith(".py"):
+        return parts[1], parts[2:]
+    raise InvalidArgumentError(f"command={command!r}: amlocal runs commands of the form ['python', 'script.py', "
+                               "args...]; pass script= and arguments= for anything else.")
 
 
 def check_arguments(arguments):
@@ -90,6 +106,11 @@ def build_run_spec(experiment_name, source_directory, script, arguments, environ
     if tags is not None and not isinstance(tags, dict):
         raise InvalidArgumentError("tags must be a dict of str to str.")
     return RunSpec(experiment=experiment_name, source_directory=str(source.resolve()), script=script,
-                   arguments=list(arguments), environment=environment,
-                   compute_target=compute_target_name(compute_target), tags=dict(tags or {}),
-                   max_run_duration_seconds=max_run_duration_seconds)
+                   arguments=tuple(a._spec() if isinstance(a, DataReference) else _argument_text(a) for a in arguments),
+                   environment=environment._spec(), compute_target=compute_target_name(compute_target),
+                   tags=dict(tags or {}), max_run_duration_seconds=max_run_duration_seconds)
+
+
+def _argument_text(value):
+    """How azureml passes a scalar argument on the command line (True -> "True", 1.0 -> "1.0")."""
+    return str(value)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .. import _config
 from .._plugins import get_backend_class
-from ..exceptions import InvalidArgumentError
+from ..exceptions import BackendUnavailableError, InvalidArgumentError
+from ..specs import WorkspaceInfo
 
 DEFAULT_BACKEND = "docker"
 FALLBACK_BACKEND = "process"
@@ -34,7 +35,7 @@ class Workspace:
         self._backend_name, self._backend_source = self._choose_backend_name(backend)
         self._backend_options = dict(backend_options or {})
         self._backend = None
-        self._data_backend = None
+        self._stores = None
 
     # -- construction --------------------------------------------------------------------------
     @staticmethod
@@ -60,59 +61,74 @@ class Workspace:
         target.write_text(json.dumps(data, indent=4))
         return str(target)
 
-    # -- backend -------------------------------------------------------------------------------
+    # -- backend and stores ---------------------------------------------------------------------
     def _choose_backend_name(self, explicit):
         """Precedence: the argument, AMLOCAL_BACKEND, config.json "backend", then the default."""
         for source, value in (("argument", explicit), ("AMLOCAL_BACKEND", os.environ.get("AMLOCAL_BACKEND")),
                               ("config.json", self._config.get("backend"))):
             if value:
-                get_backend_class(value)  # unknown names fail here, with the known ones listed
+                get_backend_class(value)  # unknown or not installed: fail here, saying what to do
                 return value, source
         return DEFAULT_BACKEND, "default"
 
     @property
     def backend_name(self):
-        """The chosen backend's name; a defaulted docker becomes process when no engine answers."""
+        """The chosen backend's name; a defaulted docker becomes process when no engine answers
+        (or the docker backend is not installed)."""
         if self._backend_source == "default" and self._backend_name == DEFAULT_BACKEND:
-            if not get_backend_class(DEFAULT_BACKEND).is_available():
-                print(f"amlocal: no Docker engine answers; using the {FALLBACK_BACKEND!r} backend "
+            try:
+                available = get_backend_class(DEFAULT_BACKEND).is_available()
+                reason = "no Docker engine answers"
+            except BackendUnavailableError as err:
+                available, reason = False, str(err)
+            if not available:
+                print(f"amlocal: {reason}; using the {FALLBACK_BACKEND!r} backend "
                       "(set AMLOCAL_BACKEND=docker to require Docker).", file=sys.stderr)
                 self._backend_name = FALLBACK_BACKEND
             self._backend_source = "default (checked)"
         return self._backend_name
 
     @property
+    def _info(self):
+        """This workspace as plain data, for backends and stores."""
+        return WorkspaceInfo(name=self.name, subscription_id=self.subscription_id, resource_group=self.resource_group,
+                             config=self._config, base_image=self.base_image)
+
+    def _options(self):
+        options = dict(self._backend_options)
+        if self.auth is not None:
+            options.setdefault("auth", self.auth)
+        return options
+
+    @property
+    def stores(self):
+        """The workspace's run history, model registry, compute targets, datastores and
+        environments (``amlocal.stores``), opened without starting any execution engine."""
+        if self._stores is None:
+            name = self._backend_name
+            if self._backend_source == "default":  # no need to ask Docker to read a local workspace
+                try:
+                    get_backend_class(name)
+                except BackendUnavailableError:
+                    name = FALLBACK_BACKEND
+            self._stores = get_backend_class(name).open_stores(self._info, **self._options())
+        return self._stores
+
+    @property
     def backend(self):
+        """The execution backend (``amlocal.execution``) runs are submitted to."""
         if self._backend is None:
-            self._backend = get_backend_class(self.backend_name)(self, **self._backend_options)
+            backend_class = get_backend_class(self.backend_name)
+            self._backend = backend_class(self._info, self.stores, **self._options())
         return self._backend
 
     @property
-    def backend_for_data(self):
-        """The backend that serves run history, the registry and datastores. The local
-        backends share one store, so reading history never needs a Docker engine."""
-        if self._backend is not None:
-            return self._backend
-        if self._data_backend is None:
-            backend_class = get_backend_class(self._backend_name)
-            if not getattr(backend_class, "shares_local_stores", False):
-                return self.backend
-            self._data_backend = backend_class(self, **self._backend_options)
-        return self._data_backend
-
-    @property
     def run_history(self):
-        return self.backend_for_data.run_history
+        return self.stores.run_history
 
     @property
     def model_registry(self):
-        return self.backend_for_data.model_registry
-
-    # -- local state ---------------------------------------------------------------------------
-    @property
-    def _local_root(self):
-        home = Path(self._config.get("amlocal_home") or _config.amlocal_home())
-        return home / self.name
+        return self.stores.model_registry
 
     @property
     def base_image(self):
@@ -128,7 +144,13 @@ class Workspace:
     def datastores(self):
         from .datastore import Datastore
 
-        return {Datastore(self).name: Datastore(self)}
+        return {name: Datastore(self, name) for name in self.stores.datastores.names()}
+
+    @property
+    def compute_targets(self):
+        from .compute import AmlCompute
+
+        return {record["name"]: AmlCompute._from_record(self, record) for record in self.stores.compute_targets.list()}
 
     @property
     def experiments(self):

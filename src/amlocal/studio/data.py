@@ -1,6 +1,7 @@
-"""The studio's one door to a workspace: plain dicts read through ``workspace.run_history``
-and ``workspace.model_registry`` (and the backend's ``get_status``/``get_details``, which
-notice a run whose supervisor died).
+"""The studio's one door to a workspace: plain dicts read through the workspace's stores
+(``workspace.run_history``, ``workspace.model_registry``) and its execution backend's
+``get_status``/``get_details``/``cancel`` (``amlocal.execution``; asking a local backend for a
+status notices a run whose supervisor died).
 
 The pages, the JSON API under them and the CLI's ``--json`` all take their data from here, so
 they show the same thing, and a change of the store interfaces is adapted to in this module
@@ -15,7 +16,7 @@ import math
 import time
 
 from ..exceptions import ModelNotFoundError, RunError, RunNotFoundError
-from ..run_history import TERMINAL_STATUSES
+from ..rules.statuses import TERMINAL as TERMINAL_STATUSES
 from .downsample import min_max_buckets
 
 CHART_BUCKETS = 1000          # a chart is at most ~1,000 px wide: 2 points per pixel column
@@ -43,14 +44,22 @@ class StudioData:
 
     @property
     def backend_name(self):
-        return getattr(self.workspace, "_backend_name", None) or "?"
+        return self.workspace.backend_name
 
     @property
     def is_local(self):
-        return bool(getattr(self._data_backend(), "shares_local_stores", False))
+        return self.local_root is not None
+
+    @property
+    def local_root(self):
+        """The directory of a local workspace (docker and process backends); None elsewhere."""
+        from .._local.stores import LocalStores
+
+        stores = self.workspace.stores
+        return stores.layout.root if isinstance(stores, LocalStores) else None
 
     def _data_backend(self):
-        return self.workspace.backend_for_data
+        return self.workspace.backend
 
     def workspace_info(self):
         return {"name": self.workspace.name, "backend": self.backend_name, "local": self.is_local}

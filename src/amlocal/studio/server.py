@@ -52,7 +52,7 @@ def serve(workspace, host="127.0.0.1", port=links.DEFAULT_PORT, open_browser=Tru
     login = url + (f"?token={token}" if token else "")
     app = create_app(workspace, allow_actions=allow_actions, token=token, port=port)
     data = app.app.state.studio.data
-    workspace_dir = getattr(workspace, "_local_root", None) if data.is_local else None
+    workspace_dir = data.local_root
 
     if workspace_dir is not None:  # before the address is printed: whoever reads it finds the record
         links.record_studio(workspace_dir, host, port, token_required=bool(token))

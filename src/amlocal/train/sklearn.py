@@ -24,6 +24,8 @@ class SKLearn:
                  _show_package_warnings=False):
         if entry_script is None:
             raise InvalidArgumentError("SKLearn needs entry_script= (the training script in source_directory).")
+        _refuse_unsupported(vm_size=vm_size, vm_priority=vm_priority, image_registry_details=image_registry_details,
+                            resume_from=resume_from, use_docker=use_docker)
         for label, value in (("pip_packages", pip_packages), ("conda_packages", conda_packages)):
             if value is not None and (not isinstance(value, (list, tuple)) or
                                       not all(isinstance(p, str) for p in value)):
@@ -38,6 +40,13 @@ class SKLearn:
             custom_docker_image, conda_packages, pip_packages, conda_dependencies_file_path or conda_dependencies_file,
             pip_requirements_file_path or pip_requirements_file, environment_variables)
         check_arguments(self.arguments)
+        if user_managed:
+            self.environment.python.user_managed_dependencies = True
+        for reference in inputs or []:
+            if not any(reference is a or str(reference) == str(a) for a in self.arguments):
+                raise InvalidArgumentError(
+                    f"inputs=[{reference!r}]: amlocal hands a datastore path to the script only as an argument; put "
+                    "it in script_params (for example {'--data-folder': ds.path('iris').as_mount()}).")
 
     def _environment(self, custom_docker_image, conda_packages, pip_packages, conda_file, pip_file, variables):
         if conda_file:
@@ -63,3 +72,21 @@ class SKLearn:
     def _run_spec(self, experiment_name, tags=None):
         return build_run_spec(experiment_name, self.source_directory, self.entry_script, self.arguments,
                               self.environment, self.compute_target, tags, self.max_run_duration_seconds)
+
+
+def _refuse_unsupported(vm_size, vm_priority, image_registry_details, resume_from, use_docker):
+    """SKLearn arguments amlocal cannot honour raise, naming the argument and the way to do it."""
+    if vm_size is not None or vm_priority is not None:
+        raise InvalidArgumentError(
+            "vm_size=/vm_priority= ask Azure ML for a run-based compute, which amlocal does not create; make a cluster "
+            "with ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(vm_size=..., max_nodes=...)) "
+            "and pass compute_target=.")
+    if image_registry_details is not None:
+        raise InvalidArgumentError("image_registry_details= is not supported: load the image into the local Docker "
+                                   "engine and pass custom_docker_image=.")
+    if resume_from is not None:
+        raise InvalidArgumentError("resume_from= is not supported by amlocal's SKLearn; copy the checkpoint into the "
+                                   "source directory or a datastore and pass it as a script parameter.")
+    if not use_docker:
+        raise InvalidArgumentError("use_docker=False is not supported: choose the process backend to run without "
+                                   "Docker (AMLOCAL_BACKEND=process or Workspace.from_config(backend='process')).")

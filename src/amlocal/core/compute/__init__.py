@@ -4,8 +4,7 @@ Locally a node is a slot: ``max_nodes`` runs of a target run at once, the rest w
 ``vm_size`` sets each run's CPU and memory limits.
 """
 
-from ...exceptions import InvalidArgumentError
-from ..compute_target import ComputeTargetException
+from ...exceptions import ComputeTargetException, InvalidArgumentError
 
 
 class ComputeTarget:
@@ -13,10 +12,11 @@ class ComputeTarget:
     raises ComputeTargetException."""
 
     def __new__(cls, workspace, name):
-        description = workspace.backend.get_compute(name)
-        instance = super().__new__(AmlCompute)
-        instance._load(workspace, description)
-        return instance
+        return AmlCompute._from_record(workspace, workspace.stores.compute_targets.get(name))
+
+    @classmethod
+    def _from_record(cls, workspace, record):
+        return object.__new__(AmlCompute)._load(workspace, record)
 
     def __init__(self, workspace, name):
         pass
@@ -37,12 +37,15 @@ class ComputeTarget:
         if not isinstance(provisioning_configuration, AmlComputeProvisioningConfiguration):
             raise InvalidArgumentError("ComputeTarget.create needs the result of "
                                        "AmlCompute.provisioning_configuration(vm_size=..., max_nodes=...).")
-        description = workspace.backend.create_compute(name, provisioning_configuration)
-        return object.__new__(AmlCompute)._load(workspace, description)
+        record = workspace.stores.compute_targets.create(name, provisioning_configuration.to_dict())
+        return AmlCompute._from_record(workspace, record)
+
+    @staticmethod
+    def list(workspace):
+        return list(workspace.compute_targets.values())
 
     def wait_for_completion(self, show_output=False, is_delete_operation=False):
-        description = self.workspace.backend.wait_for_compute(self.name, show_output=show_output)
-        self._load(self.workspace, description)
+        self._load(self.workspace, self.workspace.stores.compute_targets.wait(self.name, show_output=show_output))
 
     def get_status(self):
         return self.provisioning_state
@@ -87,12 +90,15 @@ class AmlCompute(ComputeTarget):
                                          f"'STANDARD_D2_V2', got {vm_size!r}.")
         return AmlComputeProvisioningConfiguration(
             vm_size=vm_size or "STANDARD_D2_V2", vm_priority=vm_priority, min_nodes=min_nodes, max_nodes=max_nodes,
-            idle_seconds_before_scaledown=idle_seconds_before_scaledown, tags=tags, description=description,
-            location=location)
+            idle_seconds_before_scaledown=idle_seconds_before_scaledown, admin_username=admin_username,
+            admin_user_password=admin_user_password, admin_user_ssh_key=admin_user_ssh_key,
+            vnet_resourcegroup_name=vnet_resourcegroup_name, vnet_name=vnet_name, subnet_name=subnet_name, tags=tags,
+            description=description, remote_login_port_public_access=remote_login_port_public_access,
+            identity_type=identity_type, identity_id=identity_id, location=location,
+            enable_node_public_ip=enable_node_public_ip)
 
     def wait_for_completion(self, show_output=False, min_node_count=None, timeout_in_minutes=25,
                             is_delete_operation=False):
-        description = self.workspace.backend.wait_for_compute(self.name, show_output=show_output,
-                                                              timeout_in_minutes=timeout_in_minutes)
-        self._load(self.workspace, description)
+        self._load(self.workspace, self.workspace.stores.compute_targets.wait(
+            self.name, show_output=show_output, timeout_in_minutes=timeout_in_minutes))
 

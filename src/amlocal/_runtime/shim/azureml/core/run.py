@@ -19,6 +19,11 @@ import threading
 import time
 import uuid
 
+try:
+    from amlocal_rules import metrics as _metric_rules
+except ImportError:  # on the host, outside a job: the same rules, from amlocal itself
+    from amlocal.rules import metrics as _metric_rules
+
 ENV_RUN_CONTROL = "AMLOCAL_RUN_CONTROL"
 ENV_RUN_ID = "AMLOCAL_RUN_ID"
 ENV_EXPERIMENT_NAME = "AMLOCAL_EXPERIMENT_NAME"
@@ -107,25 +112,6 @@ def _describe_error(error_details):
     return str(error_details)
 
 
-def _aggregate(kind, values):
-    """Shape the values logged under one name as the SDK's ``get_metrics`` does."""
-    if kind == "list":
-        return [item for value in values for item in value]
-    if kind in ("row", "table"):
-        columns = {}
-        for value in values:
-            for column, cell in value.items():
-                cells = columns.setdefault(column, [])
-                if kind == "row":
-                    cells.append(cell)
-                else:
-                    cells.extend(cell if isinstance(cell, list) else [cell])
-        return columns
-    if kind == "image":
-        values = [value["artifact"] for value in values]
-    return values[0] if len(values) == 1 else list(values)
-
-
 # -- the classes --------------------------------------------------------------------------
 
 class Experiment(object):
@@ -158,7 +144,7 @@ class Run(object):
         self._control_dir = kwargs.get("_control_dir")
         self._lock = threading.RLock()
         self._tags = {}
-        self._metrics = {}  # name -> (type, [normalised values]) in logging order
+        self._metric_rows = []  # (name, type, normalised value) in logging order
         self._upload_names = set()
         if self._control_dir is not None:
             os.makedirs(self._control_dir, exist_ok=True)
@@ -250,10 +236,7 @@ class Run(object):
         name = str(name)
         value = _normalise(value)
         with self._lock:
-            entry = self._metrics.get(name)
-            if entry is None or entry[0] != kind:
-                entry = self._metrics[name] = (kind, [])
-            entry[1].append(value)
+            self._metric_rows.append((name, kind, value))
         if self._offline:
             print("Attempted to log {} metric {}:\n{}".format(kind, name, value))
             return
@@ -316,16 +299,11 @@ class Run(object):
         self._metric("image", name, {"artifact": artifact}, description)
 
     def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
-        """What this process logged, shaped like the SDK: {name: value}.
-
-        A scalar logged once is the value, several times a list; lists are concatenated;
-        rows become a dict of column lists; tables the dict logged (columns extended when
-        logged again); images the upload name(s); confusion matrices the value(s).
-        """
+        """What this process logged, shaped as the SDK's ``get_metrics`` shapes it (the rules
+        are ``amlocal_rules.metrics``, the same the host applies to run history)."""
         with self._lock:
-            return {key: _aggregate(kind, values)
-                    for key, (kind, values) in self._metrics.items()
-                    if name is None or key == name}
+            rows = [row for row in self._metric_rows if name is None or row[0] == name]
+        return _metric_rules.aggregate(rows, self._run_id, populate)
 
     # -- tags ---------------------------------------------------------------------------
     def tag(self, key, value=None):

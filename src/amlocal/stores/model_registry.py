@@ -1,21 +1,7 @@
 """The model registry interface: versioned models per name."""
 
 import abc
-import re
 from dataclasses import dataclass, field
-
-from .exceptions import InvalidModelNameError
-
-MODEL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$")
-
-
-def validate_model_name(name):
-    if not isinstance(name, str) or not MODEL_NAME_PATTERN.match(name):
-        raise InvalidModelNameError(
-            f"Invalid model name {name!r}: a name starts with a letter or digit and has at most 255 "
-            "letters, digits, '-', '.' or '_' (pattern ^[a-zA-Z0-9][a-zA-Z0-9\\-\\._]{0,254}$)."
-        )
-    return name
 
 
 @dataclass
@@ -41,11 +27,17 @@ class ModelRegistry(abc.ABC):
     whatever number of processes register at once."""
 
     @abc.abstractmethod
-    def register(self, name, source_path, run_id=None, tags=None, properties=None, description=None,
-                 model_framework=None, model_framework_version=None, from_run_files=None):
-        """Store a new version of model ``name`` and return its ModelRecord.
-        ``source_path`` is a local file or directory; for a model taken from a run's files the
-        backend passes ``from_run_files=(run_id, model_path)`` instead. Raises ModelError."""
+    def register(self, name, source_path, tags=None, properties=None, description=None,
+                 model_framework=None, model_framework_version=None):
+        """Store a new version of model ``name`` from a local file or directory and return its
+        ModelRecord. Raises ModelPathNotFoundException when ``source_path`` does not exist,
+        ModelError when its files cannot be stored (nothing is registered then)."""
+
+    @abc.abstractmethod
+    def register_from_run(self, run_id, model_path, name, tags=None, properties=None, description=None,
+                          model_framework=None, model_framework_version=None):
+        """``run.register_model``: register the run file or folder ``model_path``
+        (``amlocal.rules.models``). Raises ModelPathNotFoundException listing the run's files."""
 
     @abc.abstractmethod
     def get(self, name, version=None):
@@ -64,6 +56,10 @@ class ModelRegistry(abc.ABC):
     @abc.abstractmethod
     def local_path(self, name, version=None):
         """A local path of the model's file or directory, downloading it if needed."""
+
+    @abc.abstractmethod
+    def delete(self, name, version):
+        """Remove one version of a model. Raises ModelNotFoundError."""
 
 
 def matches_filters(values, wanted):

@@ -1,7 +1,4 @@
-"""Azure VM sizes a compute target may name, as (vCPUs, memory GiB); a local run of that target
-gets those as CPU and memory limits, clamped to what this machine has."""
-
-import os
+"""Azure VM sizes a compute target may name, as (vCPUs, memory GiB)."""
 
 VM_SIZES = {
     "STANDARD_D1_V2": (1, 3.5), "STANDARD_D2_V2": (2, 7), "STANDARD_D3_V2": (4, 14), "STANDARD_D4_V2": (8, 28),
@@ -25,14 +22,6 @@ def known_vm_size(vm_size):
     return str(vm_size).upper() in VM_SIZES
 
 
-def host_memory_bytes():
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
-
-
-def limits_for(vm_size):
-    """(cpus, memory bytes) for a run on ``vm_size``, each at most what the host has."""
-    cpus, memory_gib = VM_SIZES[str(vm_size).upper()]
-    return min(float(cpus), float(os.cpu_count() or 1)), min(int(memory_gib * (1 << 30)), host_memory_bytes())
+def vm_size_resources(vm_size):
+    """(vCPUs, memory GiB) of ``vm_size``; KeyError for a size not in the table."""
+    return VM_SIZES[str(vm_size).upper()]

@@ -1,40 +1,57 @@
-"""The run history interface: what a run recorded (status timeline, metrics, tags, files).
+"""The run history interface: what a run recorded (status timeline, metrics, tags, files, logs).
 
 The local backends share one SQLite + files implementation (``amlocal._local.run_history``);
-the Azure backend reads Azure ML's own run history through its adapter.
+the Azure backend reads Azure ML's own run history through its adapter. Statuses and their
+transitions are ``amlocal.rules.statuses``; the shapes ``get_metrics`` returns are
+``amlocal.rules.metrics``.
 """
 
 import abc
 
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled"})
-# The order Azure ML moves a run through; "CancelRequested" may appear between any two.
-STATUS_ORDER = ("NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing", "Completed")
-
 
 class RunHistory(abc.ABC):
-    """Everything about runs that outlives the process that submitted them."""
+    """Everything about runs that outlives the process that submitted them. Every method
+    raises RunNotFoundError for an unknown run id and StoreError when the store cannot be read
+    or written."""
 
+    # -- runs ------------------------------------------------------------------------------
     @abc.abstractmethod
     def get_run(self, run_id):
-        """Return the run's record as a dict (run_id, experiment, status, created, start_time,
-        end_time, script, arguments, compute_target, backend, error, tags). Raises RunNotFoundError."""
+        """The run's record as a dict: run_id, experiment, status, created, start_time,
+        end_time (epoch seconds or None), script, arguments, compute_target, environment,
+        error (None or {"message", "code", "log_tail"}), tags, properties, parent_run_id."""
 
     @abc.abstractmethod
-    def list_runs(self, experiment=None, limit=None):
-        """Records of runs, newest first, optionally of one experiment."""
+    def list_runs(self, experiment=None, limit=None, tags=None, properties=None, parent_run_id=None):
+        """Records of runs, newest first: of one experiment, carrying every tag/property
+        filter (a list of keys or [key, value] pairs, or a dict), children of one parent."""
+
+    @abc.abstractmethod
+    def list_experiments(self):
+        """Names of the experiments that have runs, sorted."""
 
     @abc.abstractmethod
     def status_timeline(self, run_id):
         """[(status, epoch seconds)] in the order the run went through them."""
 
     @abc.abstractmethod
-    def log_metric(self, run_id, name, value, kind="scalar", step=None, description=""):
-        """Record one metric value; ``kind`` is scalar, list, row, table, image or confusion_matrix."""
+    def start_run(self, experiment):
+        """A new Running run logged from the calling process (``Experiment.start_logging``);
+        returns its id."""
 
     @abc.abstractmethod
-    def get_metrics(self, run_id, name=None):
-        """Metrics shaped as azureml returns them: a scalar logged once is the value, logged
-        several times a list; rows become a dict of columns; tables the dict logged."""
+    def end_run(self, run_id, status, error=None):
+        """End a run made by ``start_run`` with Completed or Failed (``error``: {"message",
+        "code"}). No-op when the run already ended."""
+
+    # -- metrics and tags ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def log_metric(self, run_id, name, value, kind="scalar", step=None, description=""):
+        """Record one metric value; ``kind`` is one of ``amlocal.rules.metrics.KINDS``."""
+
+    @abc.abstractmethod
+    def get_metrics(self, run_id, name=None, populate=False):
+        """Metrics shaped as azureml returns them (``amlocal.rules.metrics.aggregate``)."""
 
     @abc.abstractmethod
     def set_tags(self, run_id, tags):
@@ -44,17 +61,19 @@ class RunHistory(abc.ABC):
     def get_tags(self, run_id):
         """The run's tags as a dict."""
 
+    # -- files and logs -------------------------------------------------------------------------
     @abc.abstractmethod
     def list_files(self, run_id):
         """Sorted names of the files in run history ("outputs/model.joblib", "azureml-logs/...")."""
 
     @abc.abstractmethod
     def download_file(self, run_id, name, output_file_path):
-        """Copy one run file to ``output_file_path``; raises RunError listing the files when absent."""
+        """Copy one run file to ``output_file_path`` (a file, or a directory to put it in);
+        returns the path written. Raises RunError listing the files when ``name`` is absent."""
 
     @abc.abstractmethod
     def upload_file(self, run_id, name, path_or_stream):
-        """Add a file to the run's history under ``name``."""
+        """Add a file to the run's history under ``name`` (a relative run-file name)."""
 
     @abc.abstractmethod
     def read_log(self, run_id, name, offset=0, final=False):
@@ -73,10 +92,6 @@ class RunHistory(abc.ABC):
 
     # -- reads for browsing (the studio, ``run list`` columns); optional for a backend -------------
     # Each has a plain default so an implementation that cannot serve it says so in one place.
-
-    def list_experiments(self):
-        """Sorted names of the workspace's experiments."""
-        return sorted({record["experiment"] for record in self.list_runs()})
 
     def metric_rows(self, run_id, name=None):
         """Every value logged to the run (of metric ``name`` when given), in the order logged, as
@@ -107,9 +122,9 @@ class RunHistory(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} does not list runs with their metrics.")
 
     def child_runs(self, run_id):
-        """``list_runs`` records of the runs whose parent is ``run_id``, oldest first; [] when
-        the run has none (or the history records no parents)."""
-        return []
+        """``list_runs`` records of the runs whose parent is ``run_id`` (a sweep's trials),
+        oldest first; [] when the run has none."""
+        return list(reversed(self.list_runs(parent_run_id=run_id)))
 
     def list_snapshot_files(self, run_id):
         """Sorted names of the files in the run's snapshot (its source directory as submitted);

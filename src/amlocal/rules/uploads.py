@@ -1,6 +1,7 @@
 """The loop behind every datastore upload, with the progress lines azureml prints."""
 
 
+
 def upload_with_progress(files, overwrite, show_progress, exists, put):
     """Upload [(local path, name in the datastore)]: ``exists(name)`` says whether the datastore
     has it (then it is skipped unless ``overwrite``), ``put(source, name)`` stores one file.

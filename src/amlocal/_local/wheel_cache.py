@@ -1,4 +1,4 @@
-"""What the local backends share to build environments: the user's pip settings, the key that
+"""The wheel cache, and what the local backends share to build environments: the user's pip settings, the key that
 names a built environment, a host-side wheel cache, and a lock per environment being built.
 
 pip's own HTTP cache keeps nothing behind some proxies, so wheels are downloaded once on the
@@ -11,8 +11,10 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,17 +71,17 @@ def remote_index_settings(settings):
 
 
 def environment_key(environment, base_identity, settings):
-    """A hash of everything that defines a built environment (and nothing that does not)."""
-    deps = environment.get("conda_dependencies") or {}
+    """A hash of everything that defines a built environment (an EnvironmentSpec on a base
+    identified by ``base_identity``), and nothing that does not."""
     defining = {
         "builder": BUILDER_VERSION,
         "base": base_identity,
-        "python_version": deps.get("python_version"),
-        "pip_packages": sorted(deps.get("pip_packages") or []),
-        "pip_options": sorted(deps.get("pip_options") or []),
-        "conda_packages": sorted(deps.get("conda_packages") or []),
-        "channels": deps.get("channels") or [],
-        "user_managed": bool(environment.get("user_managed_dependencies")),
+        "python_version": environment.python_version,
+        "pip_packages": sorted(environment.pip_packages),
+        "pip_options": sorted(environment.pip_options),
+        "conda_packages": sorted(environment.conda_packages),
+        "channels": list(environment.channels),
+        "user_managed": bool(environment.user_managed),
         "indexes": remote_index_settings(settings),
     }
     return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()
@@ -127,7 +129,7 @@ def download_wheels(packages, pip_options, python_version, log):
             return target, True
         log.write(f"$ pip download --only-binary=:all: --python-version {major_minor} {' '.join(packages)}\n")
         output = []
-        code = run_logged([*base, *_split_options(pip_options), *packages], _Tee(log, output))
+        code = run_logged([*base, *split_pip_options(pip_options), *packages], _Tee(log, output))
         if code == 0:
             _write_manifest(manifest, target, "".join(output))
     return target, code == 0
@@ -163,23 +165,34 @@ def _manifest_complete(manifest, directory):
     return bool(wheels) and all((directory / name).is_file() for name in wheels)
 
 
-def _split_options(pip_options):
+def split_pip_options(pip_options):
     return [part for option in pip_options or [] for part in option.split()]
 
 
-def run_logged(command, log, env=None):
-    """Run ``command`` with its output appended to ``log`` as it comes; returns the exit code."""
+def run_logged(command, log, env=None, should_stop=None):
+    """Run ``command`` with its output appended to ``log`` as it comes; returns the exit code.
+    When ``should_stop()`` turns true the command (and what it started) is killed."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                               stdin=subprocess.DEVNULL)
-    for line in iter(process.stdout.readline, b""):
-        log.write(line.decode("utf-8", "replace"))
-    return process.wait()
+                               stdin=subprocess.DEVNULL, start_new_session=should_stop is not None)
+    done = threading.Event()
+    if should_stop is not None:
+        threading.Thread(target=_kill_when, args=(should_stop, process, done), daemon=True).start()
+    try:
+        for line in iter(process.stdout.readline, b""):
+            log.write(line.decode("utf-8", "replace"))
+        return process.wait()
+    finally:
+        done.set()
 
 
-def package_name(spec):
-    for sep in "=<>!~[; @":
-        spec = spec.split(sep)[0]
-    return spec.strip()
+def _kill_when(should_stop, process, done):
+    while not done.wait(0.2):
+        if should_stop():
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            return
 
 
 def ready_marker(path):

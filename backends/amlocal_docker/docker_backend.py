@@ -1,0 +1,127 @@
+"""``LocalDockerBackend``: environments as images, runs as labelled containers.
+
+A job is untrusted code. Its container runs as a non-root user (the invoking user's uid/gid,
+or ``nobody`` when amlocal runs as root), with every capability dropped, no privilege
+escalation, a process limit and a memory limit; it sees its working directory, its control
+directory, the read-only in-job runtime and the datastore paths it was given, and nothing
+else of the host (no Docker socket, no home directory). Outbound network stays open, as on
+AmlCompute, unless the run asks for none.
+"""
+
+import os
+import time
+
+from amlocal.local import DataPath, LocalBackend, job_environment, job_shim_dir
+
+from . import engine
+from .container import ContainerExecution, attach
+from .image import EnvironmentImage
+
+WORKDIR = "/amlocal/wd"
+CONTROL = "/amlocal/control"
+SHIM = "/amlocal/shim"
+DATA = "/amlocal/data"
+RUN_LABEL = "amlocal.run_id"
+HOME_LABEL = "amlocal.home"
+AVAILABILITY_TTL_SECONDS = 10
+#: the user a job runs as when amlocal itself runs as root
+UNPRIVILEGED_USER = (65534, 65534)
+
+
+def job_user():
+    """(uid, gid) the job runs as: the invoking user's, never root."""
+    if os.getuid() == 0:
+        return UNPRIVILEGED_USER
+    return os.getuid(), os.getgid()
+
+
+class LocalDockerBackend(LocalBackend):
+    name = "docker"
+    _availability = {}
+    _api = None
+
+    @classmethod
+    def is_available(cls):
+        """Whether an engine answers; remembered for a few seconds per engine address, so a
+        long-lived process (a notebook) notices an engine started later."""
+        address = engine.engine_address()
+        answered, when = cls._availability.get(address, (None, 0.0))
+        if answered is None or time.monotonic() - when > AVAILABILITY_TTL_SECONDS:
+            answered = engine.ping() is None
+            cls._availability[address] = (answered, time.monotonic())
+        return answered
+
+    def check_available(self):
+        error = engine.ping()
+        if error is not None:
+            raise engine.unavailable(error)
+
+    def warm_up(self):
+        self._engine()
+
+    def _engine(self):
+        """The engine client, made once per process."""
+        if self._api is None:
+            self._api = engine.connect_api(timeout=engine.API_TIMEOUT_SECONDS)
+        return self._api
+
+    def prepare_environment(self, environment, build_log, should_stop):
+        return EnvironmentImage(environment, self._engine(), labels={HOME_LABEL: self.home_id}).prepare(
+            build_log, should_stop)
+
+    def launch(self, prepared, job, on_created):
+        uid, gid = job_user()
+        _give_directories(job.workdir, uid, gid)
+        _give_directories(job.control_dir, uid, gid)
+        mounts = {str(job.workdir): (WORKDIR, False), str(job.control_dir): (CONTROL, False),
+                  str(job_shim_dir()): (SHIM, True)}
+        arguments = [self._container_path(a, job, mounts) if isinstance(a, DataPath) else a for a in job.arguments]
+        environment = job_environment(job, CONTROL, SHIM)
+        environment.setdefault("HOME", "/tmp")
+        host_config = {
+            "Mounts": [{"Type": "bind", "Source": host, "Target": target, "ReadOnly": read_only}
+                       for host, (target, read_only) in mounts.items()],
+            "CapDrop": ["ALL"], "SecurityOpt": ["no-new-privileges:true"],
+            "Memory": job.memory_bytes, "MemorySwap": job.memory_bytes,
+        }
+        if job.pids_limit:
+            host_config["PidsLimit"] = job.pids_limit
+        if job.cpus:
+            host_config["NanoCpus"] = int(job.cpus * 1e9)
+        if not job.network:
+            host_config["NetworkMode"] = "none"
+        config = {"Image": prepared["image"], "Cmd": [prepared["python"], job.script, *arguments],
+                  "WorkingDir": WORKDIR, "Labels": dict(job.labels), "HostConfig": host_config,
+                  "User": f"{uid}:{gid}", "Env": [f"{key}={value}" for key, value in environment.items()]}
+        job.driver_log.parent.mkdir(parents=True, exist_ok=True)
+        api = engine.connect_api(timeout=None)
+        container_id = api.create_container(config)
+        on_created({"container_id": container_id})
+        api.start(container_id)
+        return ContainerExecution(api, container_id, job.driver_log)
+
+    def reattach(self, handle, job):
+        return attach(engine.connect_api(timeout=None), handle, job.driver_log)
+
+    def _container_path(self, data_path, job, mounts):
+        host = data_path.host_path
+        try:
+            return f"{WORKDIR}/{host.relative_to(job.workdir).as_posix()}"
+        except ValueError:
+            pass
+        target = f"{DATA}/{sum(1 for t, _ in mounts.values() if t.startswith(DATA))}"
+        mounts[str(host)] = (target, True)
+        return target
+
+    def containers(self):
+        """This workspace's containers (runs and builds), as the engine lists them."""
+        return self._engine().list_containers(labels=[f"{HOME_LABEL}={self.home_id}"])
+
+
+def _give_directories(root, uid, gid):
+    """Let the job's user create and remove files in ``root``'s directories. Files keep their
+    owner: a file the job did not write stays read-only to it."""
+    if os.getuid() != 0 or uid == 0:
+        return
+    for directory, _, _ in os.walk(root):
+        os.chown(directory, uid, gid)

@@ -1,0 +1,154 @@
+"""``LocalProcessBackend``: a cached virtualenv per environment, a subprocess per run.
+
+No isolation beyond a process: a job runs as the user, with the user's access. Each job runs
+under ``job_wrapper`` in its own session, so everything it starts ends with it.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from amlocal.exceptions import EnvironmentBuildError
+from amlocal.local import (DataPath, Execution, ExitInfo, LocalBackend, PreparationCanceled, build_lock, cache_dir,
+                           download_wheels, environment_key, job_environment, job_shim_dir, pip_settings,
+                           ready_marker, run_logged, split_pip_options)
+
+EXIT_FILE = "job-exit.json"
+#: run as a file in isolated mode (-I): the job's PYTHONPATH is for the script, not the wrapper
+WRAPPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "job_wrapper.py")
+STOP_GRACE_SECONDS = 5
+
+
+class LocalProcessBackend(LocalBackend):
+    name = "process"
+
+    def prepare_environment(self, environment, build_log, should_stop):
+        if environment.conda_packages:
+            raise EnvironmentBuildError(
+                f"The process backend cannot install conda packages ({', '.join(environment.conda_packages)}): it has "
+                "no conda. Use pip packages instead, or the docker backend with a base image that has conda.")
+        if environment.user_managed:
+            return {"python": sys.executable}
+        python_version = "%d.%d.%d" % sys.version_info[:3]
+        key = environment_key(environment, f"host-python:{sys.executable}:{python_version}", pip_settings())
+        venv = cache_dir() / "venvs" / key[:24]
+        if ready_marker(venv).exists():
+            return {"python": str(venv / "bin" / "python")}
+        with build_lock(f"venv-{key[:24]}"):
+            if not ready_marker(venv).exists():
+                self._build(venv, environment, python_version, build_log, should_stop)
+        return {"python": str(venv / "bin" / "python")}
+
+    def _build(self, venv, environment, python_version, log, should_stop):
+        started = time.monotonic()
+        shutil.rmtree(venv, ignore_errors=True)
+        log.write(f"Building virtual environment {venv.name} (Python {python_version})\n")
+        code = run_logged([sys.executable, "-m", "venv", "--without-pip", str(venv)], log)
+        pip_packages = list(environment.pip_packages)
+        if code == 0 and pip_packages:
+            wheels, ok = download_wheels(pip_packages, environment.pip_options, python_version, log)
+            install = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+                       "--disable-pip-version-check", "--progress-bar", "off"]
+            if ok:
+                code = run_logged([*install, "--no-index", "--find-links", str(wheels), *pip_packages], log,
+                                  should_stop=should_stop)
+            else:
+                log.write("Not every package has a wheel; installing from the package index instead\n")
+                code = run_logged([*install, *split_pip_options(environment.pip_options), *pip_packages], log,
+                                  should_stop=should_stop)
+        if code != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            if should_stop():
+                raise PreparationCanceled()
+            raise EnvironmentBuildError(f"installing {', '.join(pip_packages) or 'the environment'} failed "
+                                        f"(exit code {code}); see azureml-logs/20_image_build_log.txt")
+        ready_marker(venv).touch()
+        log.write(f"Environment ready in {time.monotonic() - started:.1f} s\n")
+
+    def launch(self, prepared, job, on_created):
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}
+        env.update(job_environment(job, job.control_dir, job_shim_dir()))
+        arguments = [str(a.host_path) if isinstance(a, DataPath) else a for a in job.arguments]
+        exit_file = job.control_dir.parent / EXIT_FILE
+        job.driver_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(job.driver_log, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-I", WRAPPER, str(exit_file), "--", prepared["python"], job.script, *arguments],
+                cwd=str(job.workdir), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        execution = ProcessExecution(process.pid, _start_marker(process.pid), exit_file, process)
+        on_created(execution.handle)
+        return execution
+
+    def reattach(self, handle, job):
+        execution = ProcessExecution(handle["pid"], handle.get("start"), handle["exit_file"])
+        if not execution.alive() and not os.path.exists(handle["exit_file"]):
+            return None
+        return execution
+
+
+def _start_marker(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+class ProcessExecution(Execution):
+    """A job's wrapper process, by pid (checked against its start time, so a reused pid is not
+    mistaken for it) and the file where it records how the script ended."""
+
+    def __init__(self, pid, start, exit_file, process=None):
+        self.pid = pid
+        self.start = start
+        self.exit_file = str(exit_file)
+        self.process = process
+        self.handle = {"pid": pid, "start": start, "exit_file": self.exit_file}
+        self._stop_sent = None
+
+    def alive(self):
+        if self.process is not None:
+            return self.process.poll() is None
+        marker = _start_marker(self.pid)
+        return marker is not None and (self.start is None or marker == self.start)
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            if self._stop_sent and time.monotonic() - self._stop_sent > STOP_GRACE_SECONDS:
+                self._kill_group()
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return self._exit_info()
+
+    def _exit_info(self):
+        try:
+            with open(self.exit_file) as handle:
+                record = json.load(handle)
+        except (OSError, ValueError):
+            code = self.process.returncode if self.process is not None else None
+            return ExitInfo(1 if code is None else (code if code >= 0 else 128 - code),
+                            detail="The job's process ended without recording how its script ended (killed?).")
+        detail = f"The process was killed by {record['signal']}." if record.get("signal") else ""
+        return ExitInfo(record["exit_code"], detail=detail)
+
+    def stop(self):
+        """Ask the wrapper to end the script and everything under it; kill the whole group if
+        it has not within a few seconds."""
+        if self._stop_sent is None:
+            self._stop_sent = time.monotonic()
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def _kill_group(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
