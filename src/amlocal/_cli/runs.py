@@ -197,7 +197,7 @@ def show_run(args):
         ("Script", f"{record.get('script')} {arguments}".strip() if record.get("script") else None),
         ("Target", details.get("target")), ("Backend", record.get("backend")),
         ("Created", local_time(record.get("created"))), ("Duration", duration(_elapsed(record))),
-        ("Web View", run.get_portal_url()),
+        ("Web View", workspace.backend.web_view_text(run.id)),
     ])
     timeline = history.status_timeline(run.id)
     width = max((len(status) for status, _ in timeline), default=0)
