@@ -20,6 +20,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ..exceptions import AmlocalError, InvalidArgumentError, ModelNotFoundError, RunError, RunNotFoundError
+from ..sweeps import PLANNED_TAG as SYSTEM_TAG_PREFIX
 from .data import NotAvailable, StudioData
 from .security import Guard, new_token
 
@@ -42,7 +43,7 @@ class Studio:
                                      trim_blocks=True, lstrip_blocks=True)
         self.templates.filters.update(when=when, dur=duration, val=short_value, q=url_part,
                                       status_class=lambda s: STATUS_CLASSES.get(s, "wait"), pretty=pretty_json,
-                                      shade=shade)
+                                      shade=shade, user_tags=user_tags)
         self.nav = []
 
     def page(self, request, template, status_code=200, **context):
@@ -135,6 +136,12 @@ def short_value(value, width=60):
         return f"{value:.6g}"
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def user_tags(values):
+    """Tags without Azure ML's system tags (``_aml_system_...``: a sweep's settings and plan),
+    which Azure ML's studio does not show either; the JSON API keeps them."""
+    return {key: value for key, value in (values or {}).items() if not str(key).startswith(SYSTEM_TAG_PREFIX)}
 
 
 def url_part(value):

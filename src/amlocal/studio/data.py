@@ -99,6 +99,33 @@ class StudioData:
         )
         return summary
 
+    def sweep(self, run_id):
+        """A HyperDrive sweep's page data (``amlocal.studio.sweeps``): its run summary, primary
+        metric, children with their parameters and metric, the best child, the best-so-far
+        series and the parallel coordinates. RunError when the run is not a sweep."""
+        from .sweeps import sweep_summary
+
+        record = self._refreshed([self.history.get_run(run_id)])[0]
+        child_ids = [child["run_id"] for child in self.history.child_runs(run_id)]
+        children = self._refreshed(self.history.runs_with_metrics(run_ids=child_ids))
+        return {"run": self._summary(record, metrics=None),
+                **sweep_summary(self.history, record, [self._summary(child) for child in children])}
+
+    def sweeps(self, experiment=None):
+        """[{run summary, primary_metric, best, children}] of the workspace's sweeps, newest
+        first; ``best`` is the last row of the sweep's own best_child_by_primary_metric table."""
+        from .sweeps import is_sweep, sweep_row
+
+        records = self.history.list_runs(experiment=experiment)
+        counts = {}
+        for record in records:
+            if record.get("parent_run_id"):
+                counts[record["parent_run_id"]] = counts.get(record["parent_run_id"], 0) + 1
+        sweep_ids = [record["run_id"] for record in records if is_sweep(record)]
+        parents = self._refreshed(self.history.runs_with_metrics(run_ids=sweep_ids)) if sweep_ids else []
+        return [sweep_row(self.history, self._summary(parent), parent.get("tags") or {},
+                          counts.get(parent["run_id"], 0)) for parent in parents]
+
     def run_details(self, run_id):
         """What ``amlocal run show --json`` prints: ``get_details()`` with metrics and files."""
         details = self._data_backend().get_details(run_id)
@@ -134,6 +161,7 @@ class StudioData:
             "compute_target": record.get("compute_target") or "local", "backend": record.get("backend"),
             "script": record.get("script"), "arguments": arguments, "params": parse_params(arguments),
             "tags": record.get("tags") or {}, "parent_run_id": record.get("parent_run_id"),
+            "run_type": record.get("run_type"),
             "error": (record.get("error") or {}).get("message") if isinstance(record.get("error"), dict) else None,
         }
         if metrics:

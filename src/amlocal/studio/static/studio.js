@@ -139,8 +139,12 @@
       cursor: {drag: {x: true, y: false}},
       legend: {live: true},
       series: [{label: xLabel}].concat(series.map(function (s, i) {
-        return {label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true,
-                points: {show: xs.length <= 30}};
+        var line = {label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true,
+                    points: {show: xs.length <= 30}};
+        // A sweep's chart: each child as a dot, the best so far as a step line.
+        if (s.points) { line.paths = function () { return null; }; line.points = {show: true, size: 7}; }
+        if (s.steps) { line.paths = uPlot.paths.stepped({align: 1}); line.width = 2; line.points = {show: false}; }
+        return line;
       }))
     };
     var plot = new uPlot(options, data, element);
@@ -163,7 +167,7 @@
         return;
       }
       if (!answer.series.length) { note(element, "Nothing numeric to chart."); return; }
-      var xLabel = answer.kind === "scalar" ? "step" : answer.kind === "list" ? "index" : "row";
+      var xLabel = answer.x_label || (answer.kind === "scalar" ? "step" : answer.kind === "list" ? "index" : "row");
       drawChart(element, answer.x, answer.series, xLabel);
       if (answer.downsampled) {
         note(element, answer.count.toLocaleString() + " values, drawn as the minimum and maximum of each of " +
@@ -237,6 +241,10 @@
     $all("table.sortable").forEach(initSortable);
     var runs = $("#runs");
     if (runs) initRunsTable(runs);
+    ["#sweeps", "#sweep-children"].forEach(function (selector) {
+      var table = $(selector);
+      if (table) followRunRows(table);
+    });
     $all(".chart[data-src]").forEach(initChart);
     var view = $("#logview");
     if (view) initLogView(view);

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from starlette.routing import Route
 
-from ..app import guarded
+from ..app import guarded, user_tags
 
 NAV = ("Experiments", "/")
 DEFAULT_LIMIT = 100_000
@@ -137,7 +137,7 @@ def column_choices(runs):
     for run in runs:
         counts["m"].update(run["metrics"].keys())
         counts["p"].update(run["params"].keys())
-        counts["t"].update(run["tags"].keys())
+        counts["t"].update(user_tags(run["tags"]).keys())
     return {kind: [name for name, _ in sorted(counter.items(), key=lambda item: (-item[1], item[0]))]
             for kind, counter in counts.items()}
 
