@@ -2,8 +2,10 @@
 
     amlocal [--config PATH] [--backend NAME] run submit-script SCRIPT -e EXPERIMENT [...] [-- SCRIPT_ARGS...]
     amlocal run list | show RUN_ID | compare RUN_ID... | download RUN_ID | logs RUN_ID [--follow] | cancel RUN_ID
-    amlocal model list | show NAME[:VERSION] | download NAME[:VERSION]
+    amlocal run delete RUN_ID
+    amlocal model list | show NAME[:VERSION] | download NAME[:VERSION] | delete NAME:VERSION
     amlocal compute list | show NAME | create NAME;  amlocal datastore list | upload
+    amlocal gc [--dry-run] [--older-than AGE] [--keep-last N] [--images]
     amlocal ui (the studio);  amlocal init;  amlocal completion bash|zsh;  amlocal --version
 
 Exit codes: 0 ok; 1 the run ended Failed or Canceled; 2 usage or bad input; 3 run or model not
@@ -76,7 +78,7 @@ def build_parser():
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action=_Version, help="print amlocal's version and exit")
     _global_options(parser, default=None)
-    commands = parser.add_subparsers(dest="group", metavar="{run,model,compute,datastore,ui,init,completion}",
+    commands = parser.add_subparsers(dest="group", metavar="{run,model,compute,datastore,gc,ui,init,completion}",
                                      required=True)
 
     run = commands.add_parser("run", help="submit, list, show, follow and cancel runs",
@@ -117,6 +119,10 @@ def build_parser():
     sub = _leaf(run_commands, "cancel", "runs:cancel_run", "cancel a run and print its new status")
     sub.add_argument("run_id", metavar="RUN_ID")
 
+    sub = _leaf(run_commands, "delete", "gc:delete_run",
+                "delete an ended run (a sweep with its children): its history and files")
+    sub.add_argument("run_id", metavar="RUN_ID")
+
     model = commands.add_parser("model", help="list, show and download registered models",
                                 description="List, show and download registered models.")
     model_commands = model.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -132,6 +138,9 @@ def build_parser():
     sub.add_argument("model", metavar="NAME[:VERSION]")
     _output_options(sub, "the model")
 
+    sub = _leaf(model_commands, "delete", "gc:delete_model", "delete one version of a registered model")
+    sub.add_argument("model", metavar="NAME:VERSION")
+
     sub = _leaf(model_commands, "download", "models:download_model", "copy a model's files; print their path")
     sub.add_argument("model", metavar="NAME[:VERSION]")
     sub.add_argument("--target-dir", default=".", metavar="DIR", help="where to put the model (default: .)")
@@ -139,6 +148,7 @@ def build_parser():
 
     _compute_parser(commands)
     _datastore_parser(commands)
+    _gc_parser(commands)
     _ui_parser(commands)
 
     sub = _leaf(commands, "init", "init:init_workspace",
@@ -220,6 +230,26 @@ def _ui_parser(commands):
     sub.add_argument("--allow-actions", action="store_true",
                      help="allow cancelling runs and setting tags from the studio (each after a confirmation); "
                           "read-only otherwise")
+
+
+def _gc_parser(commands):
+    from amlocal._cli.gc import duration
+
+    sub = commands.add_parser("gc", help="free disk space: leftovers, old snapshots, unused images",
+                              description="Free what the local workspace no longer needs: leftovers of interrupted "
+                                          "submits, ended runs' job directories and containers; with --older-than / "
+                                          "--keep-last also old runs' snapshots; with --images unused environment "
+                                          "images. Run history (metrics, logs, outputs) and models stay.",
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.set_defaults(handler="gc:collect")
+    _global_options(sub, default=argparse.SUPPRESS)
+    sub.add_argument("--dry-run", action="store_true", help="print what would be freed, free nothing")
+    sub.add_argument("--older-than", type=duration, metavar="AGE",
+                     help="also free the snapshots of runs that ended longer ago than AGE (90s, 30m, 12h, 7d, 2w); "
+                          "with --images, images unused for AGE (default 7d)")
+    sub.add_argument("--keep-last", type=int, metavar="N",
+                     help="also free the snapshots of ended runs except the newest N")
+    sub.add_argument("--images", action="store_true", help="also remove environment images no recent run used")
 
 
 def _submit_script_parser(run_commands):

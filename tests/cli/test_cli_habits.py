@@ -39,7 +39,7 @@ def test_version_and_help_list_every_command_group(cli):
     version = cli("--version", backend=None)
     assert version.returncode == 0 and version.stdout.startswith("amlocal 0.")
     helped = cli("--help", backend=None).stdout
-    for group in ("run", "model", "compute", "datastore", "ui", "init", "completion"):
+    for group in ("run", "model", "compute", "datastore", "gc", "ui", "init", "completion"):
         assert f"\n    {group} " in helped
 
 
@@ -180,7 +180,7 @@ COMP_WORDS=(amlocal run ""); COMP_CWORD=2; _amlocal; echo "${COMPREPLY[*]}"
 COMP_WORDS=(amlocal run list --me); COMP_CWORD=3; _amlocal; echo "${COMPREPLY[*]}"
 """
     lines = subprocess.run(["bash"], input=probe, text=True, capture_output=True).stdout.splitlines()
-    assert lines[0].split() == ["cancel", "compare", "download", "list", "logs", "show", "submit-script"]
+    assert lines[0].split() == ["cancel", "compare", "delete", "download", "list", "logs", "show", "submit-script"]
     assert lines[1] == "--metric"
     zsh = cli("completion", "zsh", backend=None).stdout
     assert "bashcompinit" in zsh and "complete -o default -F _amlocal amlocal" in zsh

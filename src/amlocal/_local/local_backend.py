@@ -16,17 +16,19 @@ import abc
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 
 from ..exceptions import InvalidArgumentError
 from ..execution import ExecutionBackend
 from ..rules import statuses
+from ..rules.names import new_run_id, validate_name
 from ..specs import replace
-from . import dispatch, liveness, snapshots
-from .ids import home_id, new_run_id
+from . import dispatch, liveness
+from .snapshot import take_snapshot
+from .ids import home_id
 from .layout import make_private_dir
-from .naming import check_name
 from .stores import open_local_stores
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
@@ -75,6 +77,15 @@ class LocalBackend(ExecutionBackend):
     def reattach(self, handle, job):
         """The Execution of a job started by another (dead) supervisor, from its ``handle``;
         None when that job no longer exists. Its output still goes to ``job.driver_log``."""
+
+    def garbage(self, images=False, older_than=None, now=None):
+        """What of this backend's own (containers, images) ``amlocal gc`` may free: a list of
+        ``amlocal.local.GarbageItem``. Never anything a run that has not ended needs."""
+        return []
+
+    def job_user(self):
+        """(uid, gid) a job runs as, when not as the user running amlocal (None)."""
+        return None
 
     def resolved_environment(self, environment):
         """The EnvironmentSpec a run uses here: with the workspace's default base image."""
@@ -126,18 +137,21 @@ class LocalBackend(ExecutionBackend):
         """Snapshot ``source_directory`` and write the spec in staging, move them into place,
         then record the run (``create_row(run_id)``) and its tags: a run is recorded whole or
         not at all."""
-        check_name("run", run_id)
+        validate_name("run_id", run_id)
         if self.layout.run_dir(run_id).exists():
             raise InvalidArgumentError(f"A run with id {run_id!r} already exists in this workspace; use another id.")
         staged = make_private_dir(self.layout.staging) / run_id
         try:
             make_private_dir(staged)
-            report = snapshots.take(source_directory, staged / "snapshot", self.layout)
+            report = take_snapshot(source_directory, staged / "snapshot", self.layout.snapshot_store,
+                                   progress=_ProgressPrinter())
+            for warning in report.warnings:
+                print(f"amlocal: snapshot of {source_directory}: {warning}", file=sys.stderr)
             description = {
                 "version": SPEC_VERSION, "run_id": run_id,
                 "backend": {"name": self.name, "target": f"{type(self).__module__}:{type(self).__qualname__}"},
                 "workspace": self.workspace.to_dict(), "submitted": time.time(),
-                "snapshot_warnings": report.warnings, **description,
+                "snapshot_warnings": list(report.warnings), **description,
             }
             _write_private(staged / "spec.json", json.dumps(description, indent=2))
             make_private_dir(self.layout.runs)
@@ -211,6 +225,23 @@ class LocalBackend(ExecutionBackend):
         # a job whose supervisor died: the process that adopts it stops it
         self.history.set_status(run_id, statuses.CANCEL_REQUESTED)
         dispatch.ensure_followed(self.layout, run_id, statuses.CANCEL_REQUESTED)
+
+
+class _ProgressPrinter:
+    """Prints a snapshot's progress to stderr, only when it takes long enough to wonder."""
+
+    QUIET_SECONDS = 1.0
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.printed = False
+
+    def __call__(self, progress):
+        done = progress.files_done == progress.files_total
+        if time.monotonic() - self.started < self.QUIET_SECONDS and not (done and self.printed):
+            return
+        print(f"amlocal: {progress.line()}", file=sys.stderr, flush=True)
+        self.printed = True
 
 
 def _argument_record(argument):

@@ -12,18 +12,15 @@ import time
 import uuid
 from pathlib import Path
 
-from ..exceptions import (InvalidArgumentError, InvalidModelNameError, ModelError, ModelNotFoundError,
-                          ModelPathNotFoundException)
+from ..exceptions import InvalidArgumentError, ModelError, ModelNotFoundError, ModelPathNotFoundException
 from ..rules import filters
-from ..rules.models import files_of_model, model_name_problem, normalise_model_path
+from ..rules.models import files_of_model, normalise_model_path
+from ..rules.names import validate_name
 from ..stores.model_registry import ModelRecord, ModelRegistry
 
 
 def check_model_name(name):
-    problem = model_name_problem(name)
-    if problem:
-        raise InvalidModelNameError(problem)
-    return name
+    return validate_name("model", name)
 
 
 class LocalModelRegistry(ModelRegistry):

@@ -53,7 +53,7 @@ class LocalRunHistory(RunHistory):
         self.layout.run_files(run_id).mkdir(parents=True, exist_ok=True)
 
     def start_run(self, experiment):
-        from .ids import new_run_id
+        from ..rules.names import new_run_id
 
         run_id = new_run_id(experiment)
         self.create_run(run_id, experiment, "interactive", run_type="azureml.interactive",
@@ -150,6 +150,13 @@ class LocalRunHistory(RunHistory):
     def cancel_reason(self, run_id):
         return self._row(run_id)["cancel_reason"]
 
+    def delete_run(self, run_id):
+        """Forget the run: its row, timeline, metrics and tags (its files are the caller's)."""
+        self._row(run_id)
+        with self.store.transaction() as conn:
+            for table in ("runs", "run_status", "metrics", "tags"):
+                conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+
     def status_timeline(self, run_id):
         rows = self.store.read("SELECT status, time FROM run_status WHERE run_id = ? ORDER BY rowid", (run_id,))
         return [(row["status"], row["time"]) for row in rows]
@@ -163,17 +170,18 @@ class LocalRunHistory(RunHistory):
         with self.store.transaction() as conn:
             _insert_metrics(conn, run_id, metrics)
 
-    def events_offset(self, run_id):
-        """How far into the job's event file run history has recorded (bytes)."""
-        return self._row(run_id)["events_offset"] or 0
+    def ingest_state(self, run_id):
+        """How far recording the job's events has got (``amlocal._local.events.IngestState``
+        as a dict), so a process that takes over the run goes on from there."""
+        return _loads(self._row(run_id)["ingest_state"], {})
 
-    def record_events(self, run_id, metrics, tags, offset):
-        """Record a batch of the job's events and how far they reach, in one transaction, so
-        a process that takes over the run never records an event twice."""
+    def record_events(self, run_id, metrics, tags, state):
+        """Record a batch of the job's events and the ingestion ``state`` after it, in one
+        transaction, so no event is ever recorded twice."""
         with self.store.transaction() as conn:
             _insert_metrics(conn, run_id, metrics)
             _upsert_tags(conn, run_id, tags)
-            conn.execute("UPDATE runs SET events_offset = ? WHERE run_id = ?", (offset, run_id))
+            conn.execute("UPDATE runs SET ingest_state = ? WHERE run_id = ?", (json.dumps(state), run_id))
 
     def get_metrics(self, run_id, name=None, populate=False):
         rows = self.metric_rows(run_id, name)

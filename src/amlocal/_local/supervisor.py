@@ -27,11 +27,13 @@ from importlib import import_module
 from pathlib import Path
 
 from .._config import cache_dir
-from .._runtime import EVENTS_FILE, UPLOADS_DIR, job_shim_dir, read_events
+from .._runtime import UPLOADS_DIR, job_shim_dir
 from ..exceptions import BackendUnavailableError, EnvironmentBuildError, StoreFullError
 from ..rules import statuses
+from ..rules.paths import contained, copy_tree_under
 from ..specs import EnvironmentSpec, RunSpec, WorkspaceInfo
-from . import snapshots
+from .events import EventReader, copy_uploads
+from .snapshot import materialize
 from .job import DataPath, Job, PreparationCanceled
 from .node_slots import adopt_slot
 from .resources import DEFAULT_PIDS_LIMIT, limits_for
@@ -97,6 +99,7 @@ class Supervisor:
         self.disk_was_full = False
         self._last_cancel_check = 0.0
         self._control_log = LazyLog(self.files / CONTROL_LOG)
+        self._events = None
 
     # -- helpers -----------------------------------------------------------------------------
     def log(self, message):
@@ -254,7 +257,11 @@ class Supervisor:
     def _job(self, create):
         workdir = self.layout.run_workdir(self.run_id)
         if create:
-            snapshots.materialize(self.layout.run_snapshot(self.run_id), workdir)
+            user = self.backend.job_user()
+            # hard links to the read-only store only when the job runs as another user, who
+            # cannot write through them; else writable copies
+            materialize(self.layout.run_snapshot(self.run_id), workdir, link=user is not None and user[0] != os.getuid(),
+                        owner=user if user is not None and os.getuid() == 0 else None)
             (self.control_dir / UPLOADS_DIR).mkdir(parents=True, exist_ok=True)
         arguments = tuple(a if isinstance(a, str) else self._data_path(a, workdir, create) for a in self.spec.arguments)
         vm_size = self.compute["vm_size"] if self.compute else None
@@ -272,7 +279,7 @@ class Supervisor:
         if reference.mode != "download":
             return DataPath(source, "mount")
         name = reference.path_on_compute or reference.path_on_datastore or reference.datastore
-        target = _inside(workdir, name)
+        target = contained(workdir, name.replace("\\", "/").strip("/"), "path_on_compute")
         if create:
             if source.is_dir():
                 shutil.copytree(source, target, dirs_exist_ok=True, symlinks=True)
@@ -301,25 +308,22 @@ class Supervisor:
                 self.execution.stop()
                 stopping = True
 
-    def _ingest(self):
-        """Turn the job's new events into metrics, tags and run files."""
-        offset = self._store(self.history.events_offset, self.run_id)
-        events, new_offset = read_events(self.control_dir / EVENTS_FILE, offset)
-        if new_offset == offset:
-            return
-        metrics = [e for e in events if e.get("kind") == "metric"]
-        tags = {e["key"]: e.get("value") for e in events if e.get("kind") == "tag"}
-        for event in events:
-            if event.get("kind") == "upload":
-                source = self.control_dir / event["path"]
-                target = self.files / event["name"]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if source.is_file():
-                    shutil.copyfile(source, target)
-            elif event.get("kind") == "status":
-                self.log(f"The script reported {event.get('status')}" +
-                         (f": {event['error']}" if event.get("error") else ""))
-        self._store(self.history.record_events, self.run_id, metrics, tags, new_offset)
+    def _ingest(self, final=False):
+        """Turn the job's new events into metrics, tags and run files. Everything in them is
+        checked (``events``): a bad event becomes a warning in the control log, nothing more."""
+        if self._events is None:
+            self._events = EventReader(self.control_dir, state=self._store(self.history.ingest_state, self.run_id))
+        while True:
+            batch = self._events.read(final=final)
+            for line in (*copy_uploads(batch.uploads, self.files), *batch.warnings):
+                self.log(f"Warning: {line}")
+            for note in batch.statuses:
+                self.log(note.line())
+            if batch.metrics or batch.tags or batch.uploads or batch.warnings or batch.statuses or batch.more:
+                self._store(self.history.record_events, self.run_id, list(batch.metrics), dict(batch.tags),
+                            self._events.state.to_dict())
+            if not batch.more:
+                return
 
     def _collect(self):
         """Finalizing: events, ./outputs and ./logs of the job into run history (idempotent)."""
@@ -327,11 +331,15 @@ class Supervisor:
         if not workdir.exists():
             return
         try:
-            self._ingest()
+            self._ingest(final=True)
         except Exception:
             traceback.print_exc()
         for folder in ("outputs", "logs"):
-            _merge_move(workdir / folder, self.files / folder)
+            # copies of the job's regular files only: a link (to a host file, or ``outputs``
+            # itself linking to a host directory) is never followed, nothing is moved
+            report = copy_tree_under(workdir, folder, self.files)
+            for name, reason in report.skipped:
+                self.log(f"Warning: {name} was not collected: {reason}")
         shutil.rmtree(workdir, ignore_errors=True)
 
     def _release_execution(self):
@@ -363,29 +371,6 @@ class Supervisor:
         reason = self.history.cancel_reason(self.run_id)
         self.set_status(statuses.CANCELED, statuses.run_error(reason or "Canceled by the user.",
                                                               "EarlyTermination" if reason else "Canceled"))
-
-
-def _inside(root, name):
-    name = str(name).replace("\\", "/").strip("/")
-    if not name or ".." in name.split("/") or "\0" in name:
-        raise ValueError(f"path_on_compute {name!r} must be a relative path without '..'")
-    return Path(root) / name
-
-
-def _merge_move(source, target):
-    if not source.exists():
-        return
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-        return
-    for path in sorted(source.rglob("*")):
-        destination = target / path.relative_to(source)
-        if path.is_dir():
-            destination.mkdir(parents=True, exist_ok=True)
-        else:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, destination)
 
 
 class SweepSupervisor:

@@ -20,15 +20,3 @@ def files_of_model(model_path, run_files):
         return []
     return [name for name in run_files if name == path or name.startswith(path + "/")]
 
-
-MODEL_NAME_RULE = r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$"
-
-
-def model_name_problem(name):
-    """Why ``name`` cannot name a model (azureml's rule), or None."""
-    import re
-
-    if isinstance(name, str) and re.match(MODEL_NAME_RULE, name) and "\n" not in name:
-        return None
-    return (f"Invalid model name {str(name)[:80]!r}: a name starts with a letter or digit and has at most 255 "
-            f"letters, digits, '-', '.' or '_' (pattern {MODEL_NAME_RULE}), for example 'sklearn-iris'.")

@@ -13,7 +13,7 @@ rule starts with a letter or digit and allows no '/', '\\' or NUL, so no valid n
 ==============  ===========================================  ====================================
 kind            rule                                         source
 ==============  ===========================================  ====================================
-workspace       ``^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$``         REST ``workspaces`` name pattern;
+workspace       ``^[a-zA-Z0-9][a-zA-Z0-9_-]{0,32}$``         REST ``workspaces`` name pattern (3+ there);
                                                              the SDK's ``_valid_workspace_name``
                                                              (``\\w`` there; ASCII at the service)
 experiment      ``^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$``        SDK ``_valid_experiment_name`` (1-255
@@ -51,8 +51,9 @@ NameRule = namedtuple("NameRule", "kind field pattern rule example error")
 NameRule.__doc__ = """One naming rule: ``field`` is how a message names the value."""
 
 _RULES = (
-    NameRule("workspace", "workspace name", r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}",
-             "a workspace name has 3 to 33 characters: letters, digits, '_' or '-', starting with a "
+    # Azure asks 3 to 33 characters when it creates a workspace; a local one may be shorter
+    NameRule("workspace", "workspace name", r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,32}",
+             "a workspace name has at most 33 characters: letters, digits, '_' or '-', starting with a "
              "letter or digit", "iris-workspace", InvalidName),
     NameRule("experiment", "experiment name", r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}",
              "an experiment name has 1 to 255 characters: letters, digits, '_' or '-', starting with "
@@ -64,8 +65,9 @@ _RULES = (
              "a datastore name has 1 to 255 characters: letters, digits, '_' or '-', starting with a "
              "letter or digit", "workspaceblobstore", InvalidName),
     NameRule("model", "model name", r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}",
-             "a model name has 1 to 255 characters: letters, digits, '-', '.' or '_', starting with "
-             "a letter or digit", "sklearn-iris", InvalidModelName),
+             # azureml's own words (WebserviceException "Error, provided model name is invalid. ...")
+             "it must only consist of letters, numbers, dashes, periods, or underscores, start with a letter "
+             "or number, and be between 1 and 255 characters long", "sklearn-iris", InvalidModelName),
     NameRule("environment", "environment name", r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}",
              "an environment name has 1 to 255 characters: letters, digits, '-', '.' or '_', "
              "starting with a letter or digit", "sklearn-env", InvalidName),
