@@ -140,9 +140,16 @@ def test_parallel_coordinates_draw_a_line_per_child_through_each_hyperparameter(
     assert best.id in page.locator("h1").inner_text()
 
 
-def test_the_parent_run_page_leads_to_the_sweep_and_other_runs_are_not_sweeps(served_sweep, page):
+def test_the_parent_run_page_lists_its_children_and_leads_to_the_sweep(served_sweep, page):
     base, run = served_sweep
+    children = [f"{run.id}_{n}" for n in range(6)]
     page.goto(f"{base}/runs/{run.id}")
+    page.get_by_text("Child runs (6)").click()
+    assert page.locator("table.grid a.runid").all_inner_texts() == children        # oldest first
+    page.goto(f"{base}/runs/{children[2]}")
+    assert page.locator("table.kv a.runid").inner_text() == run.id                 # a child links its parent
+    page.goto(f"{base}/runs/{run.id}")
+    assert "system tags" in page.locator("#system-tags").inner_text()              # the sweep's plan, not listed
     page.locator("#sweep-link").click()
     page.wait_for_url(re.compile(re.escape(f"/sweeps/{run.id}") + "$"))
     assert page.locator("h1").inner_text().endswith(run.id)
