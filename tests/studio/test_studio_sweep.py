@@ -62,6 +62,13 @@ def test_sweeps_list_names_the_best_child(served_sweep, page):
     assert cells[7] == "6 of 6"
     rows.first.locator("a.runid").first.click()
     page.wait_for_url(re.compile(re.escape(f"/sweeps/{run.id}") + "$"))
+    page.goto(f"{base}/experiments/{EXPERIMENT}")                               # the parent among its children
+    assert page.locator("#runs tbody tr").count() == 7
+    parent_row = page.locator(f'#runs tbody tr[data-run-id="{run.id}"]')
+    assert parent_row.locator("a.kind").inner_text() == "sweep"
+    assert "_aml_system_" not in page.locator("#runs").inner_text()             # the plan stays out of the tags
+    parent_row.locator("a.kind").click()
+    page.wait_for_url(re.compile(re.escape(f"/sweeps/{run.id}") + "$"))
 
 
 def test_sweep_page_lists_children_with_their_parameters_and_primary_metric(served_sweep, page):
