@@ -174,7 +174,7 @@ def parallel_coordinates(names, rows, metric, goal=None):
     for index, (name, values) in enumerate(columns):
         x = round(PC_LEFT + index * step, 1)
         place, ticks = _axis(values, values_as_ticks=index < len(columns) - 1)
-        axes.append({"name": name, "x": x, "ticks": ticks, "metric": index == len(columns) - 1})
+        axes.append({"name": name, "x": x, "ticks": ticks, "metric": index == len(columns) - 1, "first": index == 0})
         positions.append([None if place(v) is None else (x, place(v)) for v in values])
     low, high = _span([row["metric"] for row in rows])
     lines = []
