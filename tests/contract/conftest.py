@@ -20,6 +20,11 @@ def _azureml_fixtures():
     return module
 
 
+def azureml_fake_workspace(tmp_path, config_dir):
+    """A workspace on the azureml backend: its fake, or a real one in live mode."""
+    return _azureml_fixtures().make_azureml_workspace(tmp_path, config_dir)
+
+
 @pytest.fixture(params=BACKENDS)
 def ws(request, project, tmp_path):
     name = request.param
@@ -28,4 +33,4 @@ def ws(request, project, tmp_path):
         return Workspace.from_config(backend="docker")
     if name == "process":
         return Workspace.from_config(backend="process")
-    return _azureml_fixtures().make_azureml_workspace(tmp_path, project)
+    return azureml_fake_workspace(tmp_path, project)

@@ -73,7 +73,7 @@ def spawn_supervisor(layout, run_id, slot=None, adopt=False):
         arguments.append("--adopt")
     try:
         _spawn(arguments, layout.supervisor_log(run_id), layout.run_dir(run_id), descriptors,
-               _backend_module(layout, run_id))
+               _backend_root(layout, run_id))
     finally:
         os.close(lock)
         if slot is not None:
@@ -82,22 +82,28 @@ def spawn_supervisor(layout, run_id, slot=None, adopt=False):
     return True
 
 
-def _backend_module(layout, run_id):
+def _backend_root(layout, run_id):
     try:
-        target = json.loads(layout.run_spec(run_id).read_text())["backend"]["target"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return json.loads(layout.run_spec(run_id).read_text())["backend"].get("root")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return target.partition(":")[0]
 
 
-def _spawn(arguments, log_path, cwd, descriptors, backend_module=None):
+def import_root(module_name):
+    """The directory from which ``module_name``'s top-level package (or module) is imported."""
+    top = sys.modules.get(module_name.split(".")[0])
+    if top is None or not getattr(top, "__file__", None):
+        return None
+    location = Path(top.__file__).resolve()
+    return str(location.parents[1] if location.name == "__init__.py" else location.parent)
+
+
+def _spawn(arguments, log_path, cwd, descriptors, backend_root=None):
     """A detached Python process (its own session: Ctrl-C in the submitter's terminal does not
-    reach it) running ``-m arguments``, output appended to ``log_path``."""
+    reach it) running ``-m arguments``, output appended to ``log_path``; amlocal and the run's
+    backend (``backend_root``) importable in it as they are here."""
     env = dict(os.environ)
-    roots = {str(Path(__file__).resolve().parents[2])}
-    module = sys.modules.get(backend_module or "")
-    if module is not None and getattr(module, "__file__", None):
-        roots.add(str(Path(module.__file__).resolve().parents[1]))
+    roots = {str(Path(__file__).resolve().parents[2])} | ({backend_root} if backend_root else set())
     env["PYTHONPATH"] = os.pathsep.join([*sorted(roots), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     with open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         subprocess.Popen([sys.executable, "-m", *arguments], stdin=subprocess.DEVNULL, stdout=log,

@@ -149,7 +149,8 @@ class LocalBackend(ExecutionBackend):
                 print(f"amlocal: snapshot of {source_directory}: {warning}", file=sys.stderr)
             description = {
                 "version": SPEC_VERSION, "run_id": run_id,
-                "backend": {"name": self.name, "target": f"{type(self).__module__}:{type(self).__qualname__}"},
+                "backend": {"name": self.name, "target": f"{type(self).__module__}:{type(self).__qualname__}",
+                            "root": dispatch.import_root(type(self).__module__)},
                 "workspace": self.workspace.to_dict(), "submitted": time.time(),
                 "snapshot_warnings": list(report.warnings), **description,
             }

@@ -430,12 +430,35 @@ def main(argv=None):
     parser.add_argument("--adopt", action="store_true")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     slot = adopt_slot(args.slot_dir, args.slot_index, args.slot_fd) if args.slot_dir else None
-    if json.loads((Path(args.run_dir) / "spec.json").read_text()).get("kind") == "hyperdrive":
-        SweepSupervisor(args.run_dir).run()
-    else:
-        job_shim_dir(cache_dir())  # assembled before the job needs it
-        Supervisor(args.run_dir, slot=slot, adopt=args.adopt).run()
+    try:
+        if json.loads((Path(args.run_dir) / "spec.json").read_text()).get("kind") == "hyperdrive":
+            follower = SweepSupervisor(args.run_dir)
+        else:
+            job_shim_dir(cache_dir())  # assembled before the job needs it
+            follower = Supervisor(args.run_dir, slot=slot, adopt=args.adopt)
+    except Exception as err:  # the run cannot even be followed: it must not wait forever
+        traceback.print_exc()
+        _fail_unstartable(args.run_dir, err)
+        if slot is not None:
+            slot.release()
+        return
+    follower.run()
     os.close(args.lock_fd)
+
+
+def _fail_unstartable(run_dir, error):
+    """End a run whose supervisor cannot start (its backend fails to load, its spec is
+    unreadable) Failed, saying why, through the workspace's own database."""
+    from .run_history import LocalRunHistory
+    from .database import Database
+    from .layout import WorkspaceLayout
+
+    run_dir = Path(run_dir)
+    layout = WorkspaceLayout(run_dir.parents[1])
+    history = LocalRunHistory(Database(layout.database), layout)
+    history.set_status(run_dir.name, statuses.FAILED, statuses.run_error(
+        f"amlocal could not start following the run: {type(error).__name__}: {error}. Is the run's backend "
+        "installed in this Python environment?", "SystemError"))
 
 
 if __name__ == "__main__":
