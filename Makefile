@@ -1,6 +1,6 @@
 # amlocal developer entry points (GNU make).
 #
-#   make venv        create .venv and install amlocal with the dev + azure + ui extras
+#   make venv        create .venv and install amlocal with the dev, azure, azure-v2 and ui extras
 #   make docker      make sure a Docker engine answers (installs/starts it as root)
 #   make base-image  find or build a local base image; name -> .amlocal/base-image
 #   make test        run the full test suite against real Docker containers
@@ -47,9 +47,16 @@ $(STAMP): pyproject.toml $(wildcard backends/*/__init__.py)
 	    fi; \
 	fi
 	$(PYTHON) -m venv $(VENV)
-	@echo "amlocal: installing amlocal with the dev, azure and ui extras into $(VENV) (pip's log: $(VENV)/pip.log)"
-	@$(VENV)/bin/python -m pip install -e '.[dev,azure,ui]' > $(VENV)/pip.log 2>&1 \
+	@# needed for azure + azure-v2 together: the pip bundled with Python 3.11 (23.2.1) crashes
+	@# (resolvelib InconsistentCandidate on opentelemetry-sdk) while backtracking through
+	@# azure-ai-ml's exact opentelemetry pins; pip >= 24.2 resolves them
+	$(VENV)/bin/python -m pip install -q --upgrade 'pip>=24.2'
+	@echo "amlocal: installing amlocal with the dev, azure, azure-v2 and ui extras into $(VENV) (pip's log: $(VENV)/pip.log)"
+	@$(VENV)/bin/python -m pip install -e '.[dev,azure,azure-v2,ui]' > $(VENV)/pip.log 2>&1 \
 	    || { tail -n 30 $(VENV)/pip.log >&2; echo "amlocal: ERROR: pip install failed (see $(VENV)/pip.log)" >&2; exit 1; }
+	@# both Azure SDKs (v1 azureml-core, v2 azure-ai-ml) share azure-core, azure-mgmt-core, PyJWT ...: a venv
+	@# reused from an earlier install can keep a version that no longer fits; fail on any conflict
+	$(VENV)/bin/python -m pip check
 	@touch $@ $(RUN_STAMP)
 
 # `make run` needs amlocal alone (the job's own packages go into its image or venv, not here).

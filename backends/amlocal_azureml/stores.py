@@ -3,7 +3,6 @@ environments, each an amlocal store interface over the one ``AzureAdapter``."""
 
 from dataclasses import dataclass
 
-from amlocal.exceptions import ConfigError
 from amlocal.specs import EnvironmentSpec
 from amlocal.stores import ComputeTargets, Datastores, EnvironmentStore, WorkspaceStores
 from amlocal.stores.datastores import DEFAULT_DATASTORE
@@ -27,14 +26,7 @@ def open_azure_stores(workspace, adapter=None, auth=None):
     """The stores of the Azure ML workspace ``workspace`` (a WorkspaceInfo) names, through
     ``adapter`` (default: a fake made current by ``mock_azureml``, else the real SDK signed in
     with ``auth`` or the credentials found)."""
-    if workspace.config.get("local") is True:
-        # `amlocal init` writes no Azure ids; read_config fills in placeholders for the local
-        # backends, which must never be sent to Azure as if they were a subscription.
-        raise ConfigError(
-            f"Workspace {workspace.name!r} is a local workspace (its config.json says \"local\": true and holds "
-            "no Azure ids), so the azureml backend cannot open it. Use the docker or process backend here, or "
-            "download the workspace's own config.json from the Azure portal (subscription_id, resource_group, "
-            "workspace_name) to run on Azure ML.")
+    workspace.check_azure_ids("azureml")
     if adapter is None and ADAPTER_OVERRIDES:
         adapter = ADAPTER_OVERRIDES[-1]
     if adapter is None:

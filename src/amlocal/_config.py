@@ -72,7 +72,7 @@ def read_config(config_path):
         data.update(_parse_scope(data["Scope"], config_path))
     if data.get("local") is True:
         # A local workspace (`amlocal init`) has no Azure ids; Workspace takes placeholders, which
-        # the azureml backend refuses to send to Azure (amlocal_azureml.stores).
+        # the Azure backends refuse to send to Azure (WorkspaceInfo.check_azure_ids).
         data.setdefault("subscription_id", "local")
         data.setdefault("resource_group", "local")
     missing = [k for k in REQUIRED_KEYS if not data.get(k)]

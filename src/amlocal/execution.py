@@ -14,6 +14,8 @@ this machine; ``amlocal.testing`` holds the contract suite every backend must pa
 
 import abc
 
+from .rules import statuses
+
 
 class ExecutionBackend(abc.ABC):
     """Runs jobs for one workspace. Every method may raise BackendUnavailableError when the
@@ -23,6 +25,10 @@ class ExecutionBackend(abc.ABC):
     name = None
     #: seconds between two status polls of ``wait_for_completion``
     poll_interval = 0.05
+    #: the order its runs' statuses move forward in before a final one (skipping is allowed;
+    #: CancelRequested may come at any point): Azure ML v1's unless the service behind the
+    #: backend documents another (Azure ML SDK v2 jobs do)
+    status_order = statuses.ORDER
 
     def __init__(self, workspace, stores, **options):
         """``workspace`` is a WorkspaceInfo, ``stores`` what ``open_stores`` returned for it;

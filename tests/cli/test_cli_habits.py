@@ -166,9 +166,10 @@ def test_init_writes_a_local_config_without_azure_ids(cli, tmp_path):
     assert listed.returncode == 0 and "No runs." in listed.stderr
     azure = cli("init", "--backend", "azureml", "--path", tmp_path / "az", cwd=project, backend=None)
     assert azure.returncode == 2 and "download the workspace's config.json" in azure.stderr
-    on_azure = cli("run", "list", cwd=project, backend="azureml")          # no invented ids go to Azure
-    assert on_azure.returncode == 2 and "is a local workspace" in on_azure.stderr
-    assert "config.json from the Azure portal" in on_azure.stderr
+    for azure_backend in ("azureml", "azureml-v2"):                        # no invented ids go to Azure
+        on_azure = cli("run", "list", cwd=project, backend=azure_backend)
+        assert on_azure.returncode == 2 and "is a local workspace" in on_azure.stderr, on_azure.stderr
+        assert "config.json from the Azure portal" in on_azure.stderr
 
 
 def test_completion_scripts_complete_commands_and_options(cli):

@@ -23,19 +23,17 @@ def init_workspace(args):
     if not NAME.match(name):
         raise InvalidArgumentError(f"Invalid workspace name {name!r}: 1 to 33 letters, digits, '-' or '_', starting "
                                    "with a letter or digit. Pass --name NAME.")
-    if args.backend == "azureml":
+    if args.backend and not _is_local_backend(args.backend):
         raise InvalidArgumentError("amlocal init writes a local workspace's config.json. For Azure ML, download "
                                    "the workspace's config.json from the Azure portal (it holds subscription_id, "
-                                   "resource_group and workspace_name) and choose --backend azureml when you run.")
+                                   f"resource_group and workspace_name) and choose --backend {args.backend} when "
+                                   "you run.")
     target = directory / "config.json"
     if target.exists() and not args.force:
         raise InvalidArgumentError(f"{target} already exists. Pass --force to replace it, or --path DIR to write "
                                    "elsewhere.")
     config = {"workspace_name": name, "local": True}
     if args.backend:
-        from amlocal._plugins import get_backend_class
-
-        get_backend_class(args.backend)  # an unknown name fails here, listing the known ones
         config["backend"] = args.backend
     directory.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(config, indent=4) + "\n")
@@ -43,6 +41,15 @@ def init_workspace(args):
     print(f"amlocal: local workspace {name!r}; its runs and models will live in "
           f"{_home() / name}. Next: amlocal run submit-script train.py -e my-experiment", file=sys.stderr)
     return EXIT_OK
+
+
+def _is_local_backend(name):
+    """Whether backend ``name`` runs jobs on this machine (an unknown name fails here, listing
+    the known ones)."""
+    from amlocal._plugins import get_backend_class
+    from amlocal.local import LocalBackend
+
+    return issubclass(get_backend_class(name), LocalBackend)
 
 
 def _default_name(directory):
