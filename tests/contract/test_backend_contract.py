@@ -9,6 +9,7 @@ from amlocal.core import Environment, Experiment, Model, ScriptRunConfig, Worksp
 from amlocal.core.compute import AmlCompute, ComputeTarget
 from amlocal.core.compute_target import ComputeTargetException
 from amlocal.testing import BackendContract, LocalBackendContract
+from azure_workspaces import azureml_fake_workspace, azureml_v2_fake_workspace
 from amlocal.train.sklearn import SKLearn
 
 
@@ -116,8 +117,6 @@ class TestProcessBackendContract(LocalBackendContract):
 class TestAzureMLFakeContract(BackendContract):
     @pytest.fixture
     def workspace(self, amlocal_project, tmp_path):
-        from conftest import azureml_fake_workspace
-
         return azureml_fake_workspace(tmp_path, amlocal_project)
 
 
@@ -126,6 +125,4 @@ class TestAzureMLFakeContract(BackendContract):
 class TestAzureMLV2FakeContract(BackendContract):
     @pytest.fixture
     def workspace(self, amlocal_project, tmp_path):
-        from conftest import azureml_v2_fake_workspace
-
         return azureml_v2_fake_workspace(tmp_path, amlocal_project)
