@@ -19,8 +19,15 @@ COMPLETED = "Completed"
 FAILED = "Failed"
 CANCELED = "Canceled"
 
-#: The order Azure ML moves a run of AmlCompute through before it ends.
+#: The order a local run moves through before it ends: it waits Queued for a node (a slot of its
+#: compute target) first, then its environment is prepared, then its process or container starts.
 ORDER = (NOT_STARTED, QUEUED, PREPARING, STARTING, RUNNING, FINALIZING)
+#: The order Azure ML documents for a run (the service's JobStatus, "strict transition orders";
+#: azureml's ``Run.get_status`` lists the same): Starting once the service has the run, Preparing
+#: while its image is built, Queued while AmlCompute finds it a node, then Running. Provisioning,
+#: listed between Starting and Preparing, is documented as not used. A client sees only the
+#: statuses it polls, so it may see fewer; never another order.
+AMLCOMPUTE_ORDER = (NOT_STARTED, STARTING, PREPARING, QUEUED, RUNNING, FINALIZING)
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELED})
 ALL = frozenset(ORDER) | TERMINAL | {CANCEL_REQUESTED}
 
