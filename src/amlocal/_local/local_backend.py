@@ -107,8 +107,8 @@ class LocalBackend(ExecutionBackend):
             lambda run_id: self.history.create_run(
                 run_id, spec.experiment, self.name, spec.script, [_argument_record(a) for a in spec.arguments],
                 spec.compute_target, environment.to_dict(), parent_run_id=spec.parent_run_id,
-                properties=spec.properties, statuses_now=(statuses.NOT_STARTED, statuses.QUEUED)), spec.tags)
-        dispatch.start_run(self.layout, run_id, compute, self.history)
+                properties=spec.properties), spec.tags)
+        dispatch.start_run(self.layout, run_id, self.history)
         return run_id
 
     def submit_sweep(self, sweep):

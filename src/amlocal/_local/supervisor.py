@@ -35,6 +35,7 @@ from ..specs import EnvironmentSpec, RunSpec, WorkspaceInfo
 from .events import EventReader, copy_uploads
 from .snapshot import materialize
 from .job import DataPath, Job, PreparationCanceled
+from .dispatch import claim_node, ensure_dispatcher
 from .node_slots import adopt_slot
 from .resources import DEFAULT_PIDS_LIMIT, limits_for
 from .run_history import BUILD_LOG, CONTROL_LOG, DRIVER_LOG, SWEEP_LOG, tail
@@ -100,6 +101,7 @@ class Supervisor:
         self._last_cancel_check = 0.0
         self._control_log = LazyLog(self.files / CONTROL_LOG)
         self._events = None
+        self._leave_queued = False
 
     # -- helpers -----------------------------------------------------------------------------
     def log(self, message):
@@ -185,15 +187,16 @@ class Supervisor:
             traceback.print_exc()
 
     def _phases(self):
-        for warning in self.description.get("snapshot_warnings") or []:
-            self.log(f"Snapshot: {warning}")
+        queued = self.history.get_run(self.run_id)["status"] == statuses.QUEUED
+        if not queued:
+            for warning in self.description.get("snapshot_warnings") or []:
+                self.log(f"Snapshot: {warning}")
         if self.should_stop():
             return self._end_canceled()
         self.backend.warm_up()
-        if self.slot is not None:
-            self.log(f"Running on node {self.slot.index} of {self.compute['name']} "
-                     f"(max_nodes={self.compute['max_nodes']})")
-        self.set_status(statuses.PREPARING)
+        self.reach(statuses.STARTING)
+        self.reach(statuses.PREPARING)
+        # a queued run's environment was prepared before it queued: this finds it again (a cache hit)
         build_log = LazyLog(self.files / BUILD_LOG)
         try:
             prepared = self.backend.prepare_environment(self.environment, build_log, self.should_stop)
@@ -201,11 +204,25 @@ class Supervisor:
             build_log.close()
         if self.should_stop():
             return self._end_canceled()
-        self.set_status(statuses.STARTING)
+        if self.compute and self.slot is None:
+            self.slot = claim_node(self.layout, self.history, self.run_id, self.compute)
+            if self.slot is None:  # wait Queued with no process; the dispatcher resumes the run
+                self.reach(statuses.QUEUED)
+                self.log(f"Waiting for a free node of {self.compute['name']} (max_nodes={self.compute['max_nodes']})")
+                self._leave_queued = True
+                return None
+        if self.slot is not None:
+            self.log(f"Running on node {self.slot.index} of {self.compute['name']} "
+                     f"(max_nodes={self.compute['max_nodes']})")
         job = self._job(create=True)
         self.execution = self.backend.launch(prepared, job, self._record_handle)
         self.set_status(statuses.RUNNING)
         self._finish(self._follow())
+
+    def reach(self, status):
+        """Move the run to ``status`` unless it is there or past it already (a resumed run)."""
+        if not statuses.is_past(self.history.get_run(self.run_id)["status"], status):
+            self.set_status(status)
 
     def _adopt(self):
         self.log(f"The run's supervisor ended; this process (pid {os.getpid()}) adopts the run.")
@@ -214,6 +231,8 @@ class Supervisor:
         except (OSError, ValueError):
             handle = None
         status = self.history.get_run(self.run_id)["status"]
+        if handle is None and self.history.cancel_requested(self.run_id):
+            return self._end_canceled()
         if handle is None:
             return self._fail(f"The run's supervisor process ended while the run was {status}, before its job "
                               f"started; the run cannot go on. See {self.layout.supervisor_log(self.run_id)}.",
@@ -444,6 +463,9 @@ def main(argv=None):
         return
     follower.run()
     os.close(args.lock_fd)
+    if getattr(follower, "_leave_queued", False):
+        # the run waits Queued now that its lock is free: the dispatcher starts it when a node frees
+        ensure_dispatcher(follower.layout)
 
 
 def _fail_unstartable(run_dir, error):
