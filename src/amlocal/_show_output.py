@@ -34,7 +34,7 @@ class RunOutputFollower:
         self.seen = set()
         self.offset = 0
         self.history = run._history
-        self.web_view = run.get_portal_url()
+        self.web_view = run._backend.web_view_text(run.id)
 
     def start(self):
         self.out.write(f"RunId: {self.run.id}\nWeb View: {self.web_view}\n\n")

@@ -208,7 +208,16 @@ class LocalBackend(ExecutionBackend):
         return details
 
     def portal_url(self, run_id):
-        return self.layout.run_dir(run_id).resolve().as_uri()
+        # The run's page in the studio (`amlocal ui`). links is stdlib-only, and imported here so
+        # that a backend never loads the studio package unless a link is asked for.
+        from ..studio import links
+
+        return links.run_url(self.layout.root, run_id)
+
+    def web_view_text(self, run_id):
+        from ..studio import links
+
+        return links.web_view_text(self.layout.root, run_id)
 
     def cancel(self, run_id, reason=None):
         """A run nobody follows yet ends Canceled here; a followed one is stopped by its
