@@ -21,6 +21,7 @@ Options (``backend_options`` or config.json):
 from amlocal.exceptions import InvalidArgumentError
 from amlocal.execution import ExecutionBackend
 from amlocal.rules.statuses import AMLCOMPUTE_ORDER
+from amlocal.snapshot import check_snapshot
 
 from . import translate
 from .errors import sdk_errors
@@ -54,6 +55,7 @@ class AzureMLBackend(ExecutionBackend):
                 raise InvalidArgumentError(
                     f"Datastore path {data_path.datastore}/{data_path.path_on_datastore} does not exist. "
                     "Upload the data first (ds.upload(src_dir=..., target_path=...)).")
+        check_snapshot(spec.source_directory)  # as the SDK checks it when it submits: the same rule, the same error
         config = translate.to_script_run_config(spec, target, self._datastore, self._curated_environment)
         with sdk_errors("submit the run", compute=target):
             return self.adapter.submit(spec.experiment, config, tags=dict(spec.tags or {}), run_id=spec.run_id,
@@ -69,6 +71,7 @@ class AzureMLBackend(ExecutionBackend):
                 "A HyperDrive sweep on Azure ML needs a compute target for its children: pass compute_target= to the "
                 "trial's ScriptRunConfig / SKLearn, or set \"default_compute_target\" in config.json.")
         self.stores.compute_targets.get(target)
+        check_snapshot(trial.source_directory)
         trial_config = translate.to_script_run_config(trial, target, self._datastore, self._curated_environment)
         config = translate.to_hyperdrive_config(sweep, trial_config)
         with sdk_errors("submit the HyperDrive sweep", compute=target):

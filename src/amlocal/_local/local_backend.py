@@ -26,7 +26,7 @@ from ..rules import statuses
 from ..rules.names import new_run_id, validate_name
 from ..specs import replace
 from . import dispatch, liveness
-from .snapshot import take_snapshot
+from ..snapshot import take_snapshot
 from .ids import home_id
 from .layout import make_private_dir
 from .network import network_allowed

@@ -35,7 +35,7 @@ from ..rules.paths import contained, copy_tree_under
 from ..specs import EnvironmentSpec, RunSpec, WorkspaceInfo
 from .events import EventReader, copy_uploads
 from .full_disk import keep_going, nearly_full
-from .snapshot import materialize
+from ..snapshot import materialize
 from .job import DataPath, Job, PreparationCanceled
 from .dispatch import claim_node, ensure_dispatcher
 from .node_slots import adopt_slot
