@@ -60,6 +60,8 @@ class CredentialChain:
     service_principal_keywords: tuple
     cli: CliLogin
     given_help: str
+    #: what the SDK calls an interactive sign-in ("login": InteractiveLoginAuthentication)
+    interactive: str = "sign-in"
 
     def find(self, config=None, environ=None, given=None, cli=None):
         """The credentials to use, as a CredentialChoice (its ``credential`` not built yet unless
@@ -93,7 +95,7 @@ class CredentialChain:
         mode = (environ.get(AUTH_MODE_VARIABLE) or config.get("auth") or "").strip().lower()
         if mode == INTERACTIVE:
             tenant = config.get("tenant_id") or environ.get("AZURE_TENANT_ID")
-            return CredentialChoice("interactive", "interactive (browser) sign-in" +
+            return CredentialChoice("interactive", f"interactive (browser) {self.interactive}" +
                                     (f" to tenant {tenant}" if tenant else ""), {"tenant_id": tenant})
         raise AzureCredentialsError(self._nothing_usable(profile, logged_in, usable, mode))
 
@@ -109,7 +111,7 @@ class CredentialChain:
             f"No Azure credentials for the {self.backend!r} backend. amlocal looked for, in this order:\n"
             f"  1. a service principal: {', '.join(SERVICE_PRINCIPAL_VARIABLES)} in the environment (none set);\n"
             f"  2. an Azure CLI login: {cli_state};\n"
-            f"  3. interactive sign-in, used only when {AUTH_MODE_VARIABLE}=interactive ({mode_state}).\n"
+            f"  3. interactive {self.interactive}, used only when {AUTH_MODE_VARIABLE}=interactive ({mode_state}).\n"
             "Provide one of them:\n"
             f"  - export {' '.join(v + '=...' for v in SERVICE_PRINCIPAL_VARIABLES)} (a service principal with "
             "access to the workspace);\n"

@@ -11,6 +11,7 @@
     amlocal.exceptions.BackendError
     └── AzureServiceError                any other Azure ML service error, with its message
         └── AzureUnreachableError        no answer from Azure (network, proxy, timeouts)
+            └── AzureTimeoutError        every attempt timed out (the connect/read timeouts)
 
 Each backend's ``errors.to_amlocal`` knows its SDK's exception types and picks, most specific
 first, which of these (or of amlocal's general errors) an SDK error is; the words are built
@@ -25,7 +26,8 @@ from amlocal.exceptions import (AmlocalError, BackendError, BackendUnavailableEr
 
 #: The tree (what ``from amlocal_azure.errors import *`` gives a backend's errors module).
 __all__ = ["AzureCredentialsError", "AzureWorkspaceNotFoundError", "VmSizeUnavailableError",
-           "ComputeQuotaExceededError", "ComputeProvisioningError", "AzureServiceError", "AzureUnreachableError"]
+           "ComputeQuotaExceededError", "ComputeProvisioningError", "AzureServiceError", "AzureUnreachableError",
+           "AzureTimeoutError"]
 
 
 class AzureCredentialsError(BackendUnavailableError):
@@ -53,6 +55,10 @@ class AzureServiceError(BackendError):
 
 
 class AzureUnreachableError(AzureServiceError):
+    pass
+
+
+class AzureTimeoutError(AzureUnreachableError):
     pass
 
 

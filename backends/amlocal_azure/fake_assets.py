@@ -6,14 +6,15 @@ Resource Provider's error text, SDK v2 azure-core's with the service's error bod
   then "Succeeded" (or "Failed" when ``fail_provisioning`` planted a failure). Creation is
   refused for an invalid name, a VM size the region does not offer, a change of VM size, or
   clusters that would together pass the dedicated vCPU quota (``core_quota``).
-* ``FakeModels``: model versions 1, 2, 3 per name, each a copy of the registered file or folder
-  under ``root``; a removed version leaves the listings and "latest", and its number is not
-  given again.
+* ``FakeModels``: model versions 1, 2, 3 per name, each a copy of the registered files under
+  ``root`` with the paths a download gives them; a removed version leaves the listings and
+  "latest", and its number is not given again.
 * ``FakeEnvironments``: registered environments, versions "1", "2", ... per name, kept as
   EnvironmentSpecs; curated names (AzureML-...) answer from amlocal's table of Azure's curated
   environments.
 """
 
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -30,17 +31,6 @@ DEFAULT_FAILURE = "Allocation failed. We do not have sufficient capacity for the
 def public(record):
     """A copy of ``record`` without the fake's own keys (``_...``)."""
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in record.items() if not k.startswith("_")}
-
-
-def copy_into(source, target):
-    """Copy the file or folder ``source`` to ``target`` (a folder merges into one already there)."""
-    source, target = Path(source), Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source.is_dir():
-        shutil.copytree(source, target, dirs_exist_ok=True)
-    else:
-        shutil.copyfile(source, target)
-    return target
 
 
 class FakeClusters:
@@ -157,7 +147,20 @@ class FakeClusters:
         return self.record(cluster)
 
 
+def layout_of(source):
+    """{file: its path in a download} of a local file or folder registered as a model: the file,
+    or each file of the folder, under the file's or the folder's own name."""
+    source = Path(source)
+    if source.is_dir():
+        return {p: (Path(source.name) / p.relative_to(source)).as_posix() for p in sorted(source.rglob("*"))
+                if p.is_file()}
+    return {source: source.name}
+
+
 class FakeModels:
+    """A version is a set of files, each with the path a download gives it under its target
+    directory, as Azure's model asset is a set of artifacts."""
+
     def __init__(self, root, workspace):
         self.root = Path(root)
         self.workspace = workspace
@@ -168,27 +171,34 @@ class FakeModels:
     def _invalid_name(self, name):
         raise NotImplementedError
 
-    def _check_source(self, source):
-        """Refuse a file or folder to register that the SDK refuses (by default none)."""
-
     def _not_found(self, name, version):
         raise NotImplementedError
 
-    def _record(self, name, version, source, **fields):
-        """The SDK's record of a new version (its public keys), from the fields ``add`` received."""
+    def _already_there(self, target):
+        """The error of a download onto a file that is there (when that is refused)."""
+        raise NotImplementedError
+
+    def _record(self, name, version, **fields):
+        """The SDK's record of a new version (its public keys), from the fields ``store`` received."""
         raise NotImplementedError
 
     # -- versions --------------------------------------------------------------------------------
-    def add(self, name, source, **fields):
-        """Store a copy of ``source`` (a file or a folder) as the next version of ``name``."""
+    def check_name(self, name):
         if not is_valid_name("model", name):
             raise self._invalid_name(name)
-        self._check_source(Path(source))
+
+    def store(self, name, layout, **fields):
+        """The files of ``layout`` ({source file: its path in a download}) as the next version of ``name``."""
+        self.check_name(name)
         with self._lock:
             versions = self.models.setdefault(name, [])
             version = len(versions) + 1
-            stored = copy_into(source, self.root / name / str(version) / Path(source).name)
-            record = dict(self._record(name, version, Path(source), **fields), _stored=stored, _removed=False)
+            stored = self.root / name / str(version)
+            for source, relative in layout.items():
+                (stored / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, stored / relative)
+            record = dict(self._record(name, version, **fields), _stored=stored, _files=sorted(layout.values()),
+                          _removed=False)
             versions.append(record)
             return public(record)
 
@@ -221,10 +231,17 @@ class FakeModels:
         found.sort(key=lambda m: (m["name"], -m["version"]))
         return [public(m) for m in found]
 
-    def download(self, name, version, target_dir):
-        """Copy the version's file or folder into ``target_dir``; its path there."""
-        stored = self._model(name, version)["_stored"]
-        return str(copy_into(stored, Path(target_dir) / stored.name))
+    def copy_out(self, model, target_dir, exist_ok=True):
+        """Write the files of ``model`` (a record from ``_model``) under ``target_dir``; a file
+        already there is refused (``_already_there``) unless ``exist_ok``."""
+        target_dir = Path(os.path.normpath(str(target_dir)))
+        for relative in model["_files"]:
+            target = target_dir / relative
+            if target.exists() and not exist_ok:
+                raise self._already_there(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(model["_stored"] / relative, target)
+        return target_dir
 
 
 class FakeEnvironments:

@@ -189,6 +189,14 @@ class FakeRunner:
         """How the service keeps a run's error (``error``: {"code", "message"})."""
         return error
 
+    def _ready(self, run):
+        """Whether the run may leave its status at this poll: True, False (not yet: the service
+        is still at it), or the error it fails with there. By default always."""
+        return True
+
+    def _entered(self, run, status):
+        """The run has just entered ``status`` (the service starts its work there)."""
+
     # -- a run's life --------------------------------------------------------------------------
     def _run(self, run_id):
         run = self.runs.get(run_id)
@@ -258,11 +266,18 @@ class FakeRunner:
             self._step(run)
 
     def _step(self, run):
+        ready = self._ready(run)
+        if ready is False:
+            return
+        if ready is not True:
+            self._set_status(run, FAILED, ready)
+            return
         following = self.lifecycle[self.lifecycle.index(run.status) + 1]
         if following == RUNNING:
             self._start(run)
             run.running_since = time.monotonic()
         self._set_status(run, following)
+        self._entered(run, following)
 
     def _finish(self, run):
         self._ingest(run)
@@ -306,18 +321,19 @@ class FakeRunner:
 
 
 class FakeDatastoreFiles:
-    """The file calls of a fake adapter's datastores, over ``_files_of(datastore)`` (an
-    ``amlocal.local.DirectoryDatastores`` holding that datastore's files; it refuses the
-    datastores the SDK refuses)."""
+    """The file calls of a fake adapter's datastores, over ``_files_of(datastore, action)`` (an
+    ``amlocal.local.DirectoryDatastores`` holding that datastore's files, once the SDK's checks of
+    ``action`` "Upload", "Download" or "List" passed)."""
 
-    def _files_of(self, datastore):
+    def _files_of(self, datastore, action):
         raise NotImplementedError
 
     def upload_files(self, datastore, files, overwrite=False, show_progress=True):
-        return self._files_of(datastore).upload(datastore, files, overwrite, show_progress)
+        return self._files_of(datastore, "Upload").upload(datastore, files, overwrite, show_progress)
 
     def download_files(self, datastore, target_path, prefix=None, overwrite=False, show_progress=True):
-        return self._files_of(datastore).download(datastore, target_path, prefix, overwrite, show_progress)
+        return self._files_of(datastore, "Download").download(datastore, target_path, prefix, overwrite,
+                                                              show_progress)
 
     def list_datastore_files(self, datastore, prefix=None):
-        return self._files_of(datastore).list(datastore, prefix)
+        return self._files_of(datastore, "List").list(datastore, prefix)

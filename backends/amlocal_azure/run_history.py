@@ -18,28 +18,35 @@ from amlocal.exceptions import RunError
 from amlocal.rules import filters
 from amlocal.rules.statuses import run_error
 from amlocal.stores import RunHistory
+from amlocal.stores.run_history import log_chunk
 
 #: Lines of a failed run's log its error shows.
 LOG_TAIL_LINES = 30
 
 
 def normalise_error(raw, log_tail=None):
-    """Azure's error ({"code", "message"}, possibly wrapped in {"error": ...}) as amlocal's
-    (``amlocal.rules.statuses.run_error``); None when there is none."""
+    """Azure's error ({"code", "message", ...}, possibly wrapped in {"error": ...}) as amlocal's
+    (``amlocal.rules.statuses.run_error``), Azure's own fields kept under "error"
+    (messageFormat, innerError, ...); None when there is none."""
     if not raw:
         return None
     inner = raw.get("error") if isinstance(raw.get("error"), dict) else raw
-    return run_error(inner.get("message") or str(inner), inner.get("code"), log_tail)
+    error = run_error(inner.get("message") or str(inner), inner.get("code"), log_tail)
+    error["error"] = {**inner, **error["error"]}
+    return error
 
 
 def last_lines(text, lines=LOG_TAIL_LINES):
     return "".join(text.splitlines(keepends=True)[-lines:])
 
 
-def whole_lines(data, offset, final=False):
-    """(text, next offset) of ``data``, the bytes of a log from byte ``offset`` on: whole lines
-    only, as the local history reads them, unless the log is ``final``."""
-    end = len(data) if final else data.rfind(b"\n") + 1
+def whole_lines(data, offset, final=False, max_bytes=None):
+    """(text, next offset) of ``data``, the bytes of a log from byte ``offset`` on, at most
+    ``max_bytes`` of them: whole lines only, as the local history reads them
+    (``amlocal.stores.run_history.log_chunk``), unless the log is ``final``."""
+    if max_bytes:
+        data = data[:max_bytes]
+    end = log_chunk(data, final, max_bytes)
     return data[:end].decode("utf-8", "replace"), offset + end
 
 

@@ -79,15 +79,20 @@ def upload_to_container(container, files, overwrite, show_progress):
                                 lambda name: container.get_blob_client(name).exists(), put)
 
 
+def _listed(container, prefix):
+    return (blob.name for blob in container.list_blobs(name_starts_with=(prefix or "").strip("/") or None))
+
+
 def blob_names(container, prefix=None):
     """Sorted names of the container's blobs under ``prefix``."""
-    return sorted(blob.name for blob in container.list_blobs(name_starts_with=(prefix or "").strip("/") or None))
+    return sorted(_listed(container, prefix))
 
 
 def blob_path_kind(container, path):
-    """"file" when ``path`` is one blob, "folder" when blobs are under it ("" is the root), None when neither."""
+    """"file" when ``path`` is one blob, "folder" when blobs are under it ("" is the root), None
+    when neither; the listing stops at the first blob that tells (the service lists in name order)."""
     path = (path or "").strip("/")
-    for name in blob_names(container, path):
+    for name in _listed(container, path):
         if name == path:
             return "file"
         if not path or name.startswith(path + "/"):

@@ -1,6 +1,7 @@
 """The AmlCompute clusters of ``FakeAzureAdapter``'s workspace (``amlocal_azure.fake_assets``),
 answering as SDK v1 does: ComputeTargetException with the Resource Provider's error text, the
-client's own refusal of a reserved name, and what ``wait_for_completion`` prints."""
+client's own refusal of a reserved name, and what ``wait_for_completion`` prints. Each create
+request's body, as the SDK builds it from the configuration, is kept (``create_requests``)."""
 
 import json
 
@@ -21,6 +22,14 @@ def bad_response(status, code, message):
 
 class FakeV1Clusters(FakeClusters):
     record_type = "AmlCompute"
+
+    def __init__(self, location="eastus", vm_sizes=None, core_quota=None,
+                 subscription_id="00000000-0000-0000-0000-000000000000"):
+        super().__init__(location, vm_sizes, core_quota)
+        self.subscription_id = subscription_id
+        #: cluster name -> the body of the create request the SDK builds from that configuration
+        #: (``AmlCompute._build_create_payload``): what Azure's Resource Provider receives
+        self.create_requests = {}
 
     def _not_found(self, name):
         from azureml.exceptions import ComputeTargetException
@@ -49,6 +58,11 @@ class FakeV1Clusters(FakeClusters):
 
         if name in RESERVED_NAMES:
             raise UserErrorException(f"Please specify a different target name. {name} is a reserved name.")
+        from azureml.core.compute import AmlCompute
+
         scale = config.scale_settings
-        return self.create(name, config.vm_size, scale.minimum_node_count, scale.maximum_node_count,
-                           config.vm_priority, config)
+        record = self.create(name, config.vm_size, scale.minimum_node_count, scale.maximum_node_count,
+                             config.vm_priority, config)
+        with self._lock:
+            self.create_requests[name] = AmlCompute._build_create_payload(config, self.location, self.subscription_id)
+        return record

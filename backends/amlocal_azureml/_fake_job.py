@@ -1,33 +1,29 @@
 """What ``FakeAzureAdapter`` does on its "compute node" for one run: the script really runs
 (the node's process, folders and outputs are ``amlocal_azure.fake_jobs.JobProcess``).
 
-The snapshot taken at submit is copied to a working directory and the entry script runs there
-with the host's Python, with amlocal's in-job ``Run`` shim first on PYTHONPATH (so
+The snapshot taken at submit (``amlocal.snapshot``, strict as a submit to Azure is) is copied to
+a working directory and the entry script runs there with the interpreter of the run's
+environment (``_fake_image``), with amlocal's in-job ``Run`` shim first on PYTHONPATH (so
 ``Run.get_context()`` logs to ``<control>/events.jsonl``, see ``amlocal._runtime``). Data
 references are resolved as Azure ML does: ``$AZUREML_DATAREFERENCE_<name>`` in the arguments
 becomes the path of the datastore folder (mount) or of a copy in the working directory
 (download). When the script ends, ./outputs and ./logs go to the run's files, as on Azure.
 """
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 from amlocal.local import Job, job_environment, job_shim_dir, read_events
 from amlocal.rules.errors import PathOutsideRoot
+from amlocal.snapshot import materialize, take_snapshot
 from amlocal_azure.fake_jobs import JobProcess, node_environment
 from amlocal_azure.paths import inside
 
 EVENTS_FILE = "events.jsonl"
 UPLOADS_DIR = "uploads"
 
-SNAPSHOT_IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".ipynb_checkpoints", "outputs", "logs",
-                                         ".azureml", "aml_config")
 DATA_REFERENCE = re.compile(r"\$AZUREML_DATAREFERENCE_(\w+)")
-# Azure ML refuses a source directory (snapshot) of more files or bytes than these.
-SNAPSHOT_MAX_FILES = 2000
-SNAPSHOT_MAX_BYTES = 300 * 1024 * 1024
 
 
 class FakeJob(JobProcess):
@@ -39,23 +35,13 @@ class FakeJob(JobProcess):
         self._events_offset = 0
 
     def take_snapshot(self, source_directory):
-        """Copy the source directory, refusing (as Azure ML does) one too large to snapshot."""
-        from azureml.exceptions import SnapshotException
+        """The source directory as azureml snapshots it (its ignore rules, its limits: amlocal's
+        one snapshot implementation, strict as a submit to Azure is)."""
+        take_snapshot(source_directory, self.snapshot_dir, self.dir.parent.parent / "snapshot-store", strict=True)
 
-        count, size = 0, 0
-        for folder, dirs, files in os.walk(source_directory):
-            dirs[:] = [d for d in dirs if d not in SNAPSHOT_IGNORE(folder, dirs)]
-            kept = [f for f in files if f not in SNAPSHOT_IGNORE(folder, files)]
-            count += len(kept)
-            size += sum(os.path.getsize(os.path.join(folder, f)) for f in kept)
-            if count > SNAPSHOT_MAX_FILES or size > SNAPSHOT_MAX_BYTES:
-                raise SnapshotException(
-                    f"====================================================================\n\n"
-                    f"While attempting to take snapshot of {source_directory}\nYour total snapshot size exceeds the "
-                    f"limit of {SNAPSHOT_MAX_BYTES / 1024 / 1024:.1f} MB or {SNAPSHOT_MAX_FILES} files.\n"
-                    "Please see http://aka.ms/troubleshooting-code-snapshot on how to debug the creating process "
-                    "of cloud snapshots.\n\n====================================================================")
-        super().take_snapshot(source_directory, ignore=SNAPSHOT_IGNORE)
+    def open_work_dir(self):
+        materialize(self.snapshot_dir, self.work_dir, link=False)
+        return self.work_dir
 
     def start(self, python, script, arguments, environment_variables, data_paths, driver_log):
         """Start the script; ``data_paths`` maps a data reference name to (mode, datastore path,

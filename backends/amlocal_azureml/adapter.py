@@ -12,11 +12,14 @@ against either. Contracts shared by both:
 * Errors are the real SDK's exception types (``azureml.exceptions.*``,
   ``azureml._restclient.exceptions.ServiceException``) with the SDK's messages; the backend maps
   them to amlocal's (``errors.sdk_errors``).
-* Run statuses are Azure ML's strings: NotStarted, Queued, Preparing, Starting, Running,
-  Finalizing, then Completed, Failed or Canceled ("CancelRequested" may come between).
-* A run record (``get_run``) is a dict with run_id, experiment, status, created, start_time,
-  end_time (epoch seconds or None), script, arguments, compute_target, tags, and error: None or
-  Azure's error shape ``{"error": {"code": ..., "message": ...}}``.
+* Run statuses are Azure ML's strings, in the order Azure documents for AmlCompute
+  (``amlocal.rules.statuses.AMLCOMPUTE_ORDER``): NotStarted, Starting, Preparing, Queued,
+  Running, Finalizing, then Completed, Failed or Canceled ("CancelRequested" may come between);
+  a poller may miss some, never reorder them.
+* A run record (``get_run``, ``list_runs``) is a dict with run_id, experiment, status, created,
+  start_time, end_time (epoch seconds or None), script, arguments, compute_target, tags, and
+  error: None or Azure's error shape ``{"error": {"code": ..., "message": ..., ...}}``; a listed
+  one also has properties.
 * A model record is a dict with name, version (int), run_id, tags, properties, description,
   created_time (epoch seconds), model_framework, model_framework_version, url.
 * An environment crosses as an ``amlocal.specs.EnvironmentSpec``.
@@ -28,7 +31,9 @@ import abc
 import re
 
 #: The logs Azure ML streams while a run goes (azureml.core.script_run.ScriptRun._output_logs_pattern).
-STREAMED_LOG = re.compile(r"(user_logs/std_log[\D]*[0]*(?:_ps)?\.txt)|(azureml-logs/[\d]{2}.+\.txt)")
+#: A HyperDrive parent run streams its own log (azureml.train.hyperdrive.HyperDriveRun._output_logs_pattern).
+STREAMED_LOG = re.compile(r"(user_logs/std_log[\D]*[0]*(?:_ps)?\.txt)|(azureml-logs/[\d]{2}.+\.txt)"
+                          r"|(azureml-logs/hyperdrive\.txt)")
 
 
 class AzureAdapter(abc.ABC):
@@ -102,8 +107,16 @@ class AzureAdapter(abc.ABC):
 
     # -- runs --------------------------------------------------------------------------------
     @abc.abstractmethod
-    def submit(self, experiment, script_run_config, tags=None):
-        """Submit a real ScriptRunConfig to ``experiment``; return the run id at once."""
+    def submit(self, experiment, script_run_config, tags=None, run_id=None, parent_run_id=None):
+        """Submit a real ScriptRunConfig to ``experiment``; return the run id at once. ``run_id`` /
+        ``parent_run_id`` name a sweep's child (only a fake runs sweeps on the client side; the
+        service makes a HyperDrive run's children itself)."""
+
+    @abc.abstractmethod
+    def submit_hyperdrive(self, experiment, hyperdrive_config, tags=None, sweep=None, backend=None):
+        """Submit a real ``azureml.train.hyperdrive.HyperDriveConfig``; return the parent run's id
+        at once. ``sweep`` (the SweepSpec it was made from) and ``backend`` (the AzureMLBackend)
+        are for a fake, which runs the sweep as the service would; the real service ignores them."""
 
     @abc.abstractmethod
     def get_status(self, run_id):
@@ -124,15 +137,17 @@ class AzureAdapter(abc.ABC):
 
     @abc.abstractmethod
     def list_runs(self, experiment=None, limit=None):
-        """Run records, newest first, optionally of one experiment."""
+        """Run records, newest first, optionally of one experiment: from the run history's bulk
+        listing (a call per page of runs), never a call per run."""
 
     @abc.abstractmethod
     def list_experiments(self):
         """Names of the workspace's experiments, sorted."""
 
     @abc.abstractmethod
-    def cancel(self, run_id):
-        """Ask the run to stop (it ends Canceled); no-op on a finished run."""
+    def cancel(self, run_id, reason=None):
+        """Ask the run to stop (it ends Canceled); no-op on a finished run. ``reason``: why (an
+        early termination); the service records its own, a fake shows this one."""
 
     @abc.abstractmethod
     def start_logging(self, experiment, snapshot_directory=None):

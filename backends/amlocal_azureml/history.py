@@ -109,7 +109,7 @@ class AzureRunHistory(AdapterRunHistory):
         finally:
             os.unlink(temporary)
 
-    def read_log(self, run_id, name, offset=0, final=False):
+    def read_log(self, run_id, name, offset=0, final=False, max_bytes=None):
         with sdk_errors("read the run's log", run_id=run_id):
             data = self.adapter.read_log(run_id, name).encode("utf-8")
-        return whole_lines(data[offset:], offset, final)
+        return whole_lines(data[offset:], offset, final, max_bytes)

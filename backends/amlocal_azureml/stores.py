@@ -19,6 +19,7 @@ ADAPTER = AdapterChoice("amlocal_azureml.sdk_adapter:SdkAzureAdapter")
 
 def open_azure_stores(workspace, adapter=None, auth=None):
     """The stores of the Azure ML workspace ``workspace`` (a WorkspaceInfo) names, through ``ADAPTER``."""
+    workspace.check_azure_ids("azureml")
     adapter = ADAPTER(workspace, adapter, auth)
     history = AzureRunHistory(adapter)
     return AzureStores(run_history=history, model_registry=AzureModelRegistry(adapter, history, workspace.name),
@@ -30,7 +31,8 @@ class AzureComputeTargets(AdapterComputeTargets):
     sdk_errors = sdk_errors
 
     def create(self, name, configuration):
-        config = translate.to_provisioning_configuration(configuration)
+        with sdk_errors("check the provisioning configuration", compute=name, vm_size=configuration.get("vm_size")):
+            config = translate.to_provisioning_configuration(configuration)
         with sdk_errors("create compute", compute=name, vm_size=configuration.get("vm_size")):
             return self.adapter.create_compute(name, config)
 

@@ -6,8 +6,9 @@ SDK refuses itself) and records, and:
 * Datastores: "workspaceblobstore" (AzureBlob) and "workspacefilestore" (AzureFile) exist; files
   live under ``root``. Files of an AzureFile datastore are refused, as azure-ai-ml's
   ``get_datastore_info`` (which the real adapter uses for them) refuses it.
-* Models: a version is archived (``models.archive``), and a model is created from an
-  azure-ai-ml ``Model``; listing an unknown name is the service's 404.
+* Models: a model is created from an azure-ai-ml ``Model`` (a local file or folder, or a job's
+  artifact), and downloads under its own name; a version is archived (``models.archive``);
+  listing an unknown name is the service's 404.
 * Environments: what ``create_or_update`` received (the real ``Environment`` entity, read back
   as an EnvironmentSpec), refused without a name, with a version, or with a curated name.
 """
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from amlocal.curated_environments import is_curated_name
-from amlocal_azure.fake_assets import FakeClusters, FakeEnvironments, FakeModels
+from amlocal_azure.fake_assets import FakeClusters, FakeEnvironments, FakeModels, layout_of
 
 from ._fake_errors import http_error, ml_exception, not_found
 
@@ -92,17 +93,25 @@ class FakeV2Models(FakeModels):
         return {"name": name, "version": version, "job_name": job_name, "tags": dict(model.tags or {}),
                 "properties": dict(model.properties or {}), "description": model.description,
                 "created_time": time.time(), "path": address,
-                "id": f"azureml:/subscriptions/fake/workspaces/{self.workspace}/models/{name}/versions/{version}"}
+                "id": f"azureml:/subscriptions/fake/workspaces/{self.workspace}/models/{name}/versions/{version}",
+                "_own_name": source.name}
 
     def add_model(self, model, source, job_name=None, source_address=None):
-        """Store a copy of ``source`` as the next version of ``model`` (an azure-ai-ml ``Model``)."""
-        return self.add(model.name, source, model=model, job_name=job_name, source_address=source_address)
+        """A copy of ``source`` (a file or a folder) as the next version of ``model`` (an azure-ai-ml ``Model``)."""
+        source = Path(source)
+        return self.store(model.name, layout_of(source), source=source, model=model, job_name=job_name,
+                          source_address=source_address)
 
     def list(self, name=None):
         with self._lock:
             if name is not None and name not in self.models:
                 raise not_found("Model container", name, self.workspace)
         return self.present(name)
+
+    def download(self, name, version, target_dir):
+        """The registered file or folder into ``target_dir``, under its own name (SDK v1's layout); its path."""
+        model = self._model(name, version)
+        return str(self.copy_out(model, target_dir) / model["_own_name"])
 
 
 class FakeV2Environments(FakeEnvironments):

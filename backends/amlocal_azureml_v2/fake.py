@@ -358,7 +358,7 @@ class FakeV2Adapter(FakeRunner, FakeDatastoreFiles, AzureMLV2Adapter):
         return self.compute.list()
 
     # -- datastores ----------------------------------------------------------------------------------
-    def _files_of(self, datastore):
+    def _files_of(self, datastore, action):
         """The blob datastore's files, as directories (refusing other kinds as the real adapter does)."""
         self.datastores.directory(datastore, blob_only=True)
         return DirectoryDatastores(self.datastores.root)

@@ -133,10 +133,10 @@ class AzureV2RunHistory(AdapterRunHistory):
         with sdk_errors("upload a job file", run_id=run_id):
             sink.upload(clean, source)
 
-    def read_log(self, run_id, name, offset=0, final=False):
+    def read_log(self, run_id, name, offset=0, final=False, max_bytes=None):
         with sdk_errors("read the job's log", run_id=run_id):
             data = self.adapter.read_log(run_id, name, offset)
-        return whole_lines(data, offset, final)
+        return whole_lines(data, offset, final, max_bytes)
 
     def streamed_log_names(self, run_id):
         return streamed_logs(self.log_names(run_id))

@@ -23,6 +23,7 @@ ADAPTER = AdapterChoice("amlocal_azureml_v2.sdk_adapter:SdkV2Adapter")
 
 def open_v2_stores(workspace, adapter=None, auth=None):
     """The stores of the Azure ML workspace ``workspace`` (a WorkspaceInfo) names, through ``ADAPTER``."""
+    workspace.check_azure_ids("azureml-v2")
     adapter = ADAPTER(workspace, adapter, auth)
     history = AzureV2RunHistory(adapter)
     return AzureV2Stores(run_history=history,

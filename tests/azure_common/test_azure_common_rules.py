@@ -90,7 +90,9 @@ def test_both_backends_look_in_the_same_order_and_say_it_alike(tmp_path):
             find()
         said.append(str(raised.value).splitlines())
     differ = [i for i, (a, b) in enumerate(zip(*said)) if a != b]
-    assert len(said[0]) == len(said[1]) and differ == [0, 2, 6, 8]  # backend name, the CLI, how to get it, auth=
+    # what differs is each SDK's: the backend's name, where the CLI must be, what its interactive
+    # sign-in is called, how to get the CLI, what auth= takes
+    assert len(said[0]) == len(said[1]) and differ == [0, 2, 3, 6, 8]
 
 
 # -- errors ------------------------------------------------------------------------------------------

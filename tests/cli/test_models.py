@@ -69,12 +69,12 @@ def test_model_download(cli, registered, tmp_path):
     assert (target / "a.txt").read_text() == "model bytes"
 
     again = cli("model", "download", "iris-clf:1", "--target-dir", target)
-    assert again.returncode == 2 and "already exists" in again.stderr and "exist_ok" in again.stderr
+    assert again.returncode == 2 and "already exists" in again.stderr and "--exist-ok" in again.stderr
     assert cli("model", "download", "iris-clf:1", "--target-dir", target, "--exist-ok").returncode == 0
 
     folder = cli("model", "download", "other")              # a directory model, into the cwd
     assert folder.returncode == 0, folder.stderr
-    assert folder.stdout.strip() == "outputs"
+    assert folder.stdout.strip() == "outputs/a.txt"  # as azureml's Model.download: the files' common path
     assert (cli.cwd / "outputs" / "a.txt").read_text() == "model bytes"
 
 

@@ -8,9 +8,10 @@ import pytest
 from amlocal.core import Environment, Experiment, Model, ScriptRunConfig, Workspace
 from amlocal.core.compute import AmlCompute, ComputeTarget
 from amlocal.core.compute_target import ComputeTargetException
+from amlocal.rules.statuses import AMLCOMPUTE_ORDER, ORDER
 from amlocal.testing import BackendContract, LocalBackendContract
 from amlocal.train.sklearn import SKLearn
-
+from azure_workspaces import azureml_fake_workspace, azureml_v2_fake_workspace
 
 def cluster(ws, name="cpu-cluster", max_nodes=4):
     try:
@@ -53,7 +54,8 @@ def follow_statuses(run, timeout=600):
 #: (``azureml.core.Run``), and SDK v2 jobs (the REST ``JobStatus``, where jobs start and prepare
 #: before they queue for nodes). A backend declares the one of the service it stands for.
 DOCUMENTED_ORDERS = {
-    "Azure ML v1": ("NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing"),
+    "local runs": ORDER,
+    "Azure ML runs on AmlCompute (Run.get_status)": AMLCOMPUTE_ORDER,
     "Azure ML SDK v2": ("NotStarted", "Starting", "Provisioning", "Preparing", "Queued", "Running", "Finalizing"),
 }
 
@@ -76,8 +78,7 @@ def test_article_flow_trains_and_registers_versions(ws):
     run = exp.submit(iris_estimator(ws))
     seen = follow_statuses(run)
     assert seen[-1] == "Completed", run.get_details().get("error")
-    # Azure ML v1's order (amlocal.rules.statuses.ORDER) on docker, process and azureml; SDK v2's
-    # documented one on azureml-v2: each backend declares the order of the service it stands for
+    # each backend declares the order of the service it stands for
     order = tuple(ws.backend.status_order)
     assert order in DOCUMENTED_ORDERS.values(), f"{ws.backend.name} declares an order Azure ML does not: {order}"
     assert in_documented_order(seen, order), f"statuses out of the {ws.backend.name} backend's order {order}: {seen}"
@@ -116,8 +117,6 @@ class TestProcessBackendContract(LocalBackendContract):
 class TestAzureMLFakeContract(BackendContract):
     @pytest.fixture
     def workspace(self, amlocal_project, tmp_path):
-        from conftest import azureml_fake_workspace
-
         return azureml_fake_workspace(tmp_path, amlocal_project)
 
 
@@ -126,6 +125,4 @@ class TestAzureMLFakeContract(BackendContract):
 class TestAzureMLV2FakeContract(BackendContract):
     @pytest.fixture
     def workspace(self, amlocal_project, tmp_path):
-        from conftest import azureml_v2_fake_workspace
-
         return azureml_v2_fake_workspace(tmp_path, amlocal_project)

@@ -22,6 +22,11 @@ def exit_code_for(error):
         return EXIT_RUN_FAILED
     if isinstance(error, (exceptions.RunNotFoundError, exceptions.ModelNotFoundError)):
         return EXIT_NOT_FOUND
+    from amlocal.core.compute_target import ComputeTargetException
+
+    # Azure ML's own code for a compute target that does not exist (local and azureml backends).
+    if isinstance(error, ComputeTargetException) and str(error).startswith("ComputeTargetNotFound"):
+        return EXIT_NOT_FOUND
     if isinstance(error, (exceptions.StoreError, exceptions.BackendUnavailableError)):
         return EXIT_UNAVAILABLE
     # ConfigError, UnknownBackendError, InvalidArgumentError, ComputeTargetException, an

@@ -20,4 +20,5 @@ fakes, the shim and the user API all call it.
     errors     the ValueError subclasses the rules raise; on the host, importing
                ``amlocal.exceptions`` makes them raise subclasses that are also
                ``amlocal.exceptions.InvalidArgumentError``
+    provisioning  what ``AmlCompute.provisioning_configuration`` refuses
 """
