@@ -121,7 +121,27 @@ class EarlyTerminationPolicy(ABC):
         return None
 
 
-class BanditPolicy(EarlyTerminationPolicy):
+class _ScheduledPolicy(EarlyTerminationPolicy):
+    """A policy applied every ``evaluation_interval`` reports, from ``delay_evaluation`` on."""
+
+    def __init__(self, name, evaluation_interval, delay_evaluation, properties):
+        _check_int("evaluation_interval", evaluation_interval, 1)
+        _check_int("delay_evaluation", delay_evaluation, 0)
+        super().__init__(name, {"evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation,
+                                **properties})
+        self._evaluation_interval = evaluation_interval
+        self._delay_evaluation = delay_evaluation
+
+    @property
+    def evaluation_interval(self):
+        return self._evaluation_interval
+
+    @property
+    def delay_evaluation(self):
+        return self._delay_evaluation
+
+
+class BanditPolicy(_ScheduledPolicy):
     """Cancel runs whose best metric is not within a slack of the best run's at the same interval."""
 
     POLICY_NAME = "Bandit"
@@ -135,18 +155,10 @@ class BanditPolicy(EarlyTerminationPolicy):
                                       or not math.isfinite(value) or value < 0):
                 raise invalid_setting("Bandit termination policy", f"{label} to be a non-negative number",
                                       f"Got {value!r}.")
-        _check_int("evaluation_interval", evaluation_interval, 1)
-        _check_int("delay_evaluation", delay_evaluation, 0)
-        policy_config = {"evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation}
-        if slack_factor is not None:
-            policy_config["slack_factor"] = slack_factor
-        else:
-            policy_config["slack_amount"] = slack_amount
-        super().__init__(BanditPolicy.POLICY_NAME, policy_config)
+        slack = {"slack_factor": slack_factor} if slack_factor is not None else {"slack_amount": slack_amount}
+        super().__init__(BanditPolicy.POLICY_NAME, evaluation_interval, delay_evaluation, slack)
         self._slack_factor = slack_factor
         self._slack_amount = slack_amount
-        self._evaluation_interval = evaluation_interval
-        self._delay_evaluation = delay_evaluation
 
     @property
     def slack_factor(self):
@@ -155,14 +167,6 @@ class BanditPolicy(EarlyTerminationPolicy):
     @property
     def slack_amount(self):
         return self._slack_amount
-
-    @property
-    def evaluation_interval(self):
-        return self._evaluation_interval
-
-    @property
-    def delay_evaluation(self):
-        return self._delay_evaluation
 
     @staticmethod
     def _from_dict(dict_policy):
@@ -196,26 +200,13 @@ class BanditPolicy(EarlyTerminationPolicy):
         return None
 
 
-class MedianStoppingPolicy(EarlyTerminationPolicy):
+class MedianStoppingPolicy(_ScheduledPolicy):
     """Cancel runs whose best metric is worse than the median of all runs' running averages."""
 
     POLICY_NAME = "MedianStopping"
 
     def __init__(self, evaluation_interval=1, delay_evaluation=0):
-        _check_int("evaluation_interval", evaluation_interval, 1)
-        _check_int("delay_evaluation", delay_evaluation, 0)
-        super().__init__(MedianStoppingPolicy.POLICY_NAME,
-                         {"evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation})
-        self._evaluation_interval = evaluation_interval
-        self._delay_evaluation = delay_evaluation
-
-    @property
-    def evaluation_interval(self):
-        return self._evaluation_interval
-
-    @property
-    def delay_evaluation(self):
-        return self._delay_evaluation
+        super().__init__(MedianStoppingPolicy.POLICY_NAME, evaluation_interval, delay_evaluation, {})
 
     @staticmethod
     def _from_dict(dict_policy):
@@ -235,7 +226,7 @@ class MedianStoppingPolicy(EarlyTerminationPolicy):
         return None
 
 
-class TruncationSelectionPolicy(EarlyTerminationPolicy):
+class TruncationSelectionPolicy(_ScheduledPolicy):
     """Cancel the lowest-performing ``truncation_percentage`` percent of runs at each evaluation."""
 
     POLICY_NAME = "TruncationSelection"
@@ -246,26 +237,13 @@ class TruncationSelectionPolicy(EarlyTerminationPolicy):
         if truncation_percentage < 1 or truncation_percentage > 99:
             raise invalid_setting("truncation_percentage", "value to be between 1 and 99.",
                                   f"Got {truncation_percentage!r}.")
-        _check_int("evaluation_interval", evaluation_interval, 1)
-        _check_int("delay_evaluation", delay_evaluation, 0)
-        super().__init__(TruncationSelectionPolicy.POLICY_NAME, {
-            "evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation,
-            "truncation_percentage": truncation_percentage, "exclude_finished_jobs": False})
+        super().__init__(TruncationSelectionPolicy.POLICY_NAME, evaluation_interval, delay_evaluation,
+                         {"truncation_percentage": truncation_percentage, "exclude_finished_jobs": False})
         self._truncation_percentage = truncation_percentage
-        self._evaluation_interval = evaluation_interval
-        self._delay_evaluation = delay_evaluation
 
     @property
     def truncation_percentage(self):
         return self._truncation_percentage
-
-    @property
-    def evaluation_interval(self):
-        return self._evaluation_interval
-
-    @property
-    def delay_evaluation(self):
-        return self._delay_evaluation
 
     @staticmethod
     def _from_dict(dict_policy):
