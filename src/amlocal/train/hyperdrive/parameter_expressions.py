@@ -92,13 +92,13 @@ def qloguniform(min_value, max_value, q):
 
 def _check_normal(name, mu, sigma):
     _check_numbers(name, mu=mu, sigma=sigma)
+    if sigma < 0:
+        raise invalid_setting(name, "sigma to be non negative", f"Got {sigma!r}.")
 
 
 def normal(mu, sigma):
     """A real value normally distributed with mean mu and standard deviation sigma."""
     _check_normal("normal", mu, sigma)
-    if sigma < 0:
-        raise invalid_setting("normal", "sigma to be non negative", f"Got {sigma!r}.")
     return ["normal", [mu, sigma]]
 
 
@@ -106,16 +106,12 @@ def qnormal(mu, sigma, q):
     """``round(normal(mu, sigma) / q) * q``."""
     _check_normal("qnormal", mu, sigma)
     _check_q("qnormal", q)
-    if sigma < 0:
-        raise invalid_setting("qnormal", "sigma to be non negative", f"Got {sigma!r}.")
     return ["qnormal", [mu, sigma, q]]
 
 
 def lognormal(mu, sigma):
     """``exp(normal(mu, sigma))``."""
     _check_normal("lognormal", mu, sigma)
-    if sigma < 0:
-        raise invalid_setting("lognormal", "sigma to be non negative", f"Got {sigma!r}.")
     return ["lognormal", [mu, sigma]]
 
 
@@ -123,6 +119,4 @@ def qlognormal(mu, sigma, q):
     """``round(exp(normal(mu, sigma)) / q) * q``."""
     _check_normal("qlognormal", mu, sigma)
     _check_q("qlognormal", q)
-    if sigma < 0:
-        raise invalid_setting("qlognormal", "sigma to be non negative", f"Got {sigma!r}.")
     return ["qlognormal", [mu, sigma, q]]
