@@ -6,6 +6,7 @@
 #   make test        run the full test suite against real Docker containers
 #   make run         train + register the iris example (falls back to the
 #                    process backend when Docker is unavailable)
+#   make sweep       the sample notebook's HyperDrive sweep, then register the best model
 #   make bench       run the benchmarks (make bench-studio: the studio's)
 #   make clean       remove the virtualenv and build artifacts (keeps run history)
 #
@@ -23,12 +24,12 @@ STATE_DIR := .amlocal
 BASE_IMAGE_FILE := $(STATE_DIR)/base-image
 PYTEST_ARGS ?=
 
-.PHONY: help venv docker base-image browser test run bench bench-studio clean
+.PHONY: help venv docker base-image browser test run sweep bench bench-studio clean
 # Provisioning steps use apt/dpkg locks; keep them sequential.
 .NOTPARALLEL:
 
 help:
-	@sed -n '3,10s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,11s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- virtualenv ------------------------------------------------------------
 
@@ -104,6 +105,17 @@ run: $(RUN_STAMP)
 	else \
 	    echo "amlocal: Docker is not available; running examples/iris with the process backend"; \
 	    cd examples/iris && $(VENV_PY) train_and_register.py; \
+	fi
+
+# The sample notebook's HyperDrive sweep (12 children, 4 at a time), same backend choice as `make run`.
+sweep: $(RUN_STAMP)
+	@AMLOCAL_ALLOW_NO_DOCKER=1 scripts/ensure_docker.sh
+	@set -e; \
+	if command -v docker >/dev/null 2>&1 && timeout 20 docker info >/dev/null 2>&1; then \
+	    img=$$(scripts/ensure_base_image.sh); \
+	    cd examples/sweep && AMLOCAL_BASE_IMAGE="$$img" $(VENV_PY) sweep_and_register.py; \
+	else \
+	    cd examples/sweep && $(VENV_PY) sweep_and_register.py; \
 	fi
 
 bench: venv docker base-image

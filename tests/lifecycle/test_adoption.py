@@ -60,8 +60,8 @@ def test_an_orphaned_job_keeps_its_node_and_is_adopted_before_the_next_run_start
     assert "adopts the run" in control_log(docker_ws, first.id)
     assert "woke up" in first.get_details_with_logs()["logFiles"]["azureml-logs/70_driver_log.txt"]
     # the queued run started only once the orphaned job had ended
-    assert timeline(docker_ws, second.id)["Preparing"] >= ended_at(docker_ws, first)
-    assert timeline(docker_ws, third.id)["Preparing"] >= ended_at(docker_ws, second)
+    assert timeline(docker_ws, second.id)["Running"] >= ended_at(docker_ws, first)
+    assert timeline(docker_ws, third.id)["Running"] >= ended_at(docker_ws, second)
     wait_until(lambda: containers_of(docker_engine, first.id) == [], 10, "the orphan's container to be removed")
 
 

@@ -70,4 +70,4 @@ def test_a_dead_supervisor_s_job_keeps_its_node(process_ws, project):
     assert finish(first)["status"] == "Completed"
     assert finish(second)["status"] == "Completed"
     ended = json.loads((process_ws.stores.layout.run_files(first.id) / "outputs" / "ended.json").read_text())["ended"]
-    assert timeline(process_ws, second.id)["Preparing"] >= ended
+    assert timeline(process_ws, second.id)["Running"] >= ended

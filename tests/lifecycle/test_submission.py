@@ -27,7 +27,7 @@ def pause_mid_snapshot(self, progress):
         print("MID-SNAPSHOT", flush=True)
         signal.pause()  # the test SIGKILLs this process here
 
-def die_after_recording(layout, run_id, compute, history):
+def die_after_recording(layout, run_id, history):
     print("RECORDED " + run_id, flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 

@@ -235,7 +235,7 @@ class LocalBackendContract(BackendContract):
             open("outputs/done.txt", "w").write("slept")
             """)
         wait_for_status(run, statuses.RUNNING)
-        pids = _supervisor_pids(run.id)
+        pids = supervisor_pids(run.id)
         assert pids, "no supervisor process found"
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
@@ -244,7 +244,8 @@ class LocalBackendContract(BackendContract):
         assert "outputs/done.txt" in run.get_file_names()
 
 
-def _supervisor_pids(run_id):
+def supervisor_pids(run_id):
+    """Pids of the processes supervising ``run_id`` on this machine (found by command line)."""
     import os
 
     found = []

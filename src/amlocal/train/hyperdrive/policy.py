@@ -112,7 +112,9 @@ class EarlyTerminationPolicy(ABC):
 
     def _evaluation_point(self, reports):
         """The latest interval <= ``reports`` at which this policy applies, or None."""
-        return None
+        interval, delay = self._evaluation_interval, self._delay_evaluation
+        point = reports - reports % interval
+        return point if point >= max(delay, 1) else None
 
     def _judge(self, run_id, interval, curves, running, goal, metric_name):
         """The reason to cancel ``run_id`` at ``interval``, or None to let it go on."""
@@ -120,13 +122,13 @@ class EarlyTerminationPolicy(ABC):
 
 
 class _ScheduledPolicy(EarlyTerminationPolicy):
-    """A policy that applies every ``evaluation_interval`` reports once ``delay_evaluation`` are
-    in (Bandit, MedianStopping, TruncationSelection): the SDK's checks of both, and their properties."""
+    """A policy applied every ``evaluation_interval`` reports, from ``delay_evaluation`` on."""
 
-    def __init__(self, name, properties, evaluation_interval, delay_evaluation):
+    def __init__(self, name, evaluation_interval, delay_evaluation, properties):
         _check_int("evaluation_interval", evaluation_interval, 1)
         _check_int("delay_evaluation", delay_evaluation, 0)
-        super().__init__(name, properties)
+        super().__init__(name, {"evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation,
+                                **properties})
         self._evaluation_interval = evaluation_interval
         self._delay_evaluation = delay_evaluation
 
@@ -137,11 +139,6 @@ class _ScheduledPolicy(EarlyTerminationPolicy):
     @property
     def delay_evaluation(self):
         return self._delay_evaluation
-
-    def _evaluation_point(self, reports):
-        interval, delay = self._evaluation_interval, self._delay_evaluation
-        point = reports - reports % interval
-        return point if point >= max(delay, 1) else None
 
 
 class BanditPolicy(_ScheduledPolicy):
@@ -158,12 +155,8 @@ class BanditPolicy(_ScheduledPolicy):
                                       or not math.isfinite(value) or value < 0):
                 raise invalid_setting("Bandit termination policy", f"{label} to be a non-negative number",
                                       f"Got {value!r}.")
-        policy_config = {"evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation}
-        if slack_factor is not None:
-            policy_config["slack_factor"] = slack_factor
-        else:
-            policy_config["slack_amount"] = slack_amount
-        super().__init__(BanditPolicy.POLICY_NAME, policy_config, evaluation_interval, delay_evaluation)
+        slack = {"slack_factor": slack_factor} if slack_factor is not None else {"slack_amount": slack_amount}
+        super().__init__(BanditPolicy.POLICY_NAME, evaluation_interval, delay_evaluation, slack)
         self._slack_factor = slack_factor
         self._slack_amount = slack_amount
 
@@ -213,9 +206,7 @@ class MedianStoppingPolicy(_ScheduledPolicy):
     POLICY_NAME = "MedianStopping"
 
     def __init__(self, evaluation_interval=1, delay_evaluation=0):
-        super().__init__(MedianStoppingPolicy.POLICY_NAME,
-                         {"evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation},
-                         evaluation_interval, delay_evaluation)
+        super().__init__(MedianStoppingPolicy.POLICY_NAME, evaluation_interval, delay_evaluation, {})
 
     @staticmethod
     def _from_dict(dict_policy):
@@ -246,10 +237,8 @@ class TruncationSelectionPolicy(_ScheduledPolicy):
         if truncation_percentage < 1 or truncation_percentage > 99:
             raise invalid_setting("truncation_percentage", "value to be between 1 and 99.",
                                   f"Got {truncation_percentage!r}.")
-        super().__init__(TruncationSelectionPolicy.POLICY_NAME, {
-            "evaluation_interval": evaluation_interval, "delay_evaluation": delay_evaluation,
-            "truncation_percentage": truncation_percentage, "exclude_finished_jobs": False},
-            evaluation_interval, delay_evaluation)
+        super().__init__(TruncationSelectionPolicy.POLICY_NAME, evaluation_interval, delay_evaluation,
+                         {"truncation_percentage": truncation_percentage, "exclude_finished_jobs": False})
         self._truncation_percentage = truncation_percentage
 
     @property
@@ -290,6 +279,9 @@ class NoTerminationPolicy(EarlyTerminationPolicy):
     def _from_dict(dict_policy):
         EarlyTerminationPolicy._validate_dict_policy(dict_policy, NoTerminationPolicy.POLICY_NAME)
         return NoTerminationPolicy()
+
+    def _evaluation_point(self, reports):
+        return None
 
 
 def _best_run_at(curves, interval, goal):
