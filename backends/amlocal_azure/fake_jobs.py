@@ -130,7 +130,7 @@ class JobProcess:
 class FakeRun:
     run_id: str
     experiment: str
-    job: JobProcess
+    job: JobProcess                    # the job's process on the fake node
     target: str = None                 # the cluster
     submitted: object = None           # the real SDK object submitted
     interactive: bool = False          # logged from a process (start_logging): no job runs
@@ -151,7 +151,8 @@ class FakeRun:
 class FakeRunner:
     """The base of a fake adapter: ``runs`` (run id -> FakeRun), the lock every adapter call
     holds, and the service's side of a run's life. Needs ``self.compute`` (a
-    ``fake_assets.FakeClusters``) and, from the subclass, the service's own parts below."""
+    ``fake_assets.FakeClusters``), the workspace's ``subscription_id``, ``resource_group`` and
+    ``workspace_name``, and, from the subclass, the service's own parts below."""
 
     #: the statuses a submitted run goes through before a final one, in the service's order
     lifecycle = ()
