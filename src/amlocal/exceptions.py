@@ -19,10 +19,12 @@
     ├── RunError
     │   ├── RunNotFoundError
     │   └── ActivityFailedException  a run ended Failed and the caller asked to raise
-    ├── ModelError
-    │   ├── InvalidModelNameError
-    │   ├── ModelNotFoundError
-    │   └── ModelPathNotFoundException
+    ├── WebserviceException          azureml's name for model and web service errors
+    │   ├── ModelError
+    │   │   ├── InvalidModelNameError
+    │   │   ├── ModelNotFoundError
+    │   │   └── ModelPathNotFoundException
+    │   └── WebserviceNotFoundError  no service of that name
     ├── EnvironmentBuildError        preparing an environment (image or venv) failed
     └── StoreError                   the local run history / registry database
         ├── StoreCorruptedError
@@ -103,7 +105,22 @@ class ActivityFailedException(RunError):
 RunFailedError = ActivityFailedException
 
 
-class ModelError(AmlocalError):
+class WebserviceException(AmlocalError):
+    """azureml's ``WebserviceException``: model lookups and web services (deploy, score, logs).
+    ``message`` is the text; ``log_tail``, when set, the end of the service's log."""
+
+    def __init__(self, exception_message, status_code=None, logger=None, log_tail=None, **kwargs):
+        super().__init__(exception_message)
+        self.message = exception_message
+        self.status_code = status_code
+        self.log_tail = log_tail
+
+
+class WebserviceNotFoundError(WebserviceException):
+    pass
+
+
+class ModelError(WebserviceException):
     pass
 
 
@@ -117,10 +134,6 @@ class ModelNotFoundError(ModelError):
 
 class ModelPathNotFoundException(ModelError):
     pass
-
-
-# azureml raises WebserviceException for model lookups; keep the name available.
-WebserviceException = ModelError
 
 
 class EnvironmentNotFoundError(InvalidArgumentError):
