@@ -14,20 +14,20 @@ import pytest
 SERVING_PACKAGES = None
 
 
-def iris_packages():
-    """The serving environment's packages: the host's scikit-learn, so the pickles load."""
-    import joblib
+def sklearn_version():
     import sklearn
 
-    return [f"scikit-learn=={sklearn.__version__}", f"joblib=={joblib.__version__}"]
+    return sklearn.__version__
 
 
 def serving_environment(name="iris-serving", variables=None):
+    """The host's scikit-learn (so the pickles load) and joblib: the same packages amlocal's
+    default scorer asks for a ScikitLearn model of that version, so one image serves both."""
     from amlocal.core import Environment
-    from amlocal.core.conda_dependencies import CondaDependencies
 
     env = Environment(name)
-    env.python.conda_dependencies = CondaDependencies.create(pip_packages=iris_packages())
+    for package in (f"scikit-learn=={sklearn_version()}", "joblib"):
+        env.python.conda_dependencies.add_pip_package(package)
     env.environment_variables = dict(variables or {})
     return env
 
@@ -73,18 +73,19 @@ def serving_image(base_image, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def iris_model_files(tmp_path_factory):
-    """Two iris models (different kernels) pickled on the host."""
+    """Two iris models pickled on the host: an SVC, then a logistic regression (predict_proba)."""
     import joblib
     from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
 
     root = tmp_path_factory.mktemp("models")
     features, labels = load_iris(return_X_y=True)
     paths = []
-    for version, kernel in ((1, "linear"), (2, "rbf")):
+    for version, estimator in ((1, SVC(kernel="linear")), (2, LogisticRegression(max_iter=1000))):
         directory = root / f"v{version}"
         directory.mkdir()
-        joblib.dump(SVC(kernel=kernel).fit(features, labels), directory / "model.joblib")
+        joblib.dump(estimator.fit(features, labels), directory / "model.joblib")
         paths.append(directory / "model.joblib")
     return paths
 
@@ -98,7 +99,8 @@ def serving_project(project, serving_image, iris_model_files):
     (project / "serving").mkdir()
     (project / "serving" / "score.py").write_text(SCORE_PY)
     ws = Workspace.from_config()
-    models = [Model.register(ws, str(path), "sklearn-iris") for path in iris_model_files]
+    models = [Model.register(ws, str(path), "sklearn-iris", model_framework="ScikitLearn",
+                             model_framework_version=sklearn_version()) for path in iris_model_files]
     yield ws, models
     from amlocal.core.webservice import Webservice
 

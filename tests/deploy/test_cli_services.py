@@ -1,0 +1,74 @@
+"""``amlocal model serve`` (the default scikit-learn scorer) and ``amlocal service ...``, as a
+user types them, against real containers."""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from .conftest import free_port, service_containers, unique_name
+
+pytestmark = pytest.mark.docker
+
+
+def amlocal(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "amlocal.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL, env=dict(os.environ))
+
+
+def _post(uri, body):
+    request = urllib.request.Request(uri, data=body.encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_model_serve_with_the_default_scorer_then_service_commands(serving_project):
+    name, port = unique_name("served"), free_port()
+    served = amlocal("model", "serve", "sklearn-iris:2", "--port", port, "--name", name)
+    assert served.returncode == 0, served.stderr
+    uri = f"http://localhost:{port}/score"
+    assert f"Scoring URI: {uri}" in served.stdout
+
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+    assert _post(uri, json.dumps({"data": rows})) == (200, {"predictions": [0, 2]})
+    status, body = _post(uri, json.dumps({"data": rows, "method": "predict_proba"}))
+    assert status == 200 and len(body["probabilities"][0]) == 3
+    status, body = _post(uri, "not json")
+    assert status == 400 and "not JSON" in body["message"]
+    status, body = _post(uri, json.dumps({"data": [[1, 2]]}))
+    assert status == 400 and "cannot score" in body["message"]
+    status, body = _post(uri, json.dumps({"rows": rows}))
+    assert status == 400 and '"data"' in body["message"]
+
+    listed = amlocal("service", "list")
+    assert listed.returncode == 0
+    line = next(row for row in listed.stdout.splitlines() if row.startswith(name))
+    assert "running" in line and uri in line and "sklearn-iris:2" in line
+
+    shown = amlocal("service", "show", name, "--json")
+    assert json.loads(shown.stdout)["scoringUri"] == uri
+
+    logs = amlocal("service", "logs", name, "--lines", 50)
+    assert logs.returncode == 0 and "POST /score 400" in logs.stdout
+
+    deleted = amlocal("service", "delete", name)
+    assert deleted.returncode == 0 and f"Deleted service {name}" in deleted.stdout
+    assert service_containers(name) == []
+    missing = amlocal("service", "show", name)
+    assert missing.returncode == 3 and "WebserviceNotFound" in missing.stderr
+
+
+def test_model_serve_with_an_entry_script(serving_project):
+    name, port = unique_name("scored"), free_port()
+    served = amlocal("model", "serve", "sklearn-iris", "--entry-script", "serving/score.py", "--port", port,
+                     "--name", name, "--pip", "scikit-learn==" + __import__("sklearn").__version__, "--pip", "joblib")
+    assert served.returncode == 0, served.stderr
+    status, body = _post(f"http://localhost:{port}/score", json.dumps({"data": [[5.1, 3.5, 1.4, 0.2]]}))
+    assert status == 200 and body["model_dir"] == "/var/azureml-app/azureml-models/sklearn-iris/2"
