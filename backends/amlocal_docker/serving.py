@@ -29,9 +29,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from amlocal.exceptions import WebserviceException, WebserviceNotFoundError
-from amlocal.local import cache_dir
+from amlocal.local import DEFAULT_BASE_IMAGE, cache_dir
 from amlocal.serving import (APP_ROOT, ServiceRecord, ServiceSpec, ServingBackend, copy_app_sources,
                              model_dir_variable)
+from amlocal.specs import replace
 
 from . import engine
 from .docker_backend import HOME_LABEL, job_user
@@ -52,7 +53,7 @@ LOG_TAIL_LINES = 60
 
 
 class DockerServing(ServingBackend):
-    def __init__(self, workspace, state_dir, home_id):
+    def __init__(self, workspace, state_dir, home_id, stores=None):
         self.workspace = workspace
         self.state_dir = Path(state_dir)
         self.home_id = home_id
@@ -104,7 +105,9 @@ class DockerServing(ServingBackend):
             previous = self._read(spec.name)
             self._remove_strays(spec.name, keep=previous and previous["container_id"])
             running = previous if previous and self._is_running(previous["container_id"]) else None
-            prepared = EnvironmentImage(spec.environment, self.api, labels={HOME_LABEL: self.home_id}).prepare(log)
+            environment = replace(spec.environment, base_image=spec.environment.base_image
+                                  or self.workspace.base_image or DEFAULT_BASE_IMAGE)
+            prepared = EnvironmentImage(environment, self.api, labels={HOME_LABEL: self.home_id}).prepare(log)
             port = self._service_port(spec, running)
             deployment = self._start(spec, prepared, port)
             now = time.time()

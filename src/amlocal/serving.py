@@ -273,7 +273,8 @@ def open_serving(workspace, kind=LOCAL_KIND):
         raise InvalidArgumentError("A serving backend is chosen by a non-empty name.")
     info = workspace._info
     root = workspace_root(info)
-    return serving_class(kind)(info, root / "services", home_id(root))
+    stores = workspace.stores if kind != LOCAL_KIND else None
+    return serving_class(kind)(info, root / "services", home_id(root), stores)
 
 
 _CONTROL = None

@@ -97,9 +97,6 @@ def _training_environment(workspace, model):
 
 def build_spec(workspace, name, models, inference_config, compute_type, port=None, bind_address=None,
                cpu_cores=None, memory_gb=None, description=None, tags=None, properties=None, deployment_options=None):
-    from ...local import DEFAULT_BASE_IMAGE
-    from ...specs import replace
-
     mounts = model_mounts(workspace, models)
     if inference_config is None:
         entry_script, source_directory, environment = default_inference(workspace, name, mounts)
@@ -108,7 +105,6 @@ def build_spec(workspace, name, models, inference_config, compute_type, port=Non
         environment = inference_config._environment_spec(name)
         if not source_directory:
             entry_script = os.path.realpath(entry_script)
-    environment = replace(environment, base_image=environment.base_image or workspace.base_image or DEFAULT_BASE_IMAGE)
     try:
         return ServiceSpec(name=name, entry_script=entry_script, source_directory=source_directory,
                            environment=serving_environment(environment), models=mounts, port=port,
