@@ -87,7 +87,8 @@ def hey(uri, body, requests, clients):
     """p50, p99 (seconds) and requests/s of ``hey`` posting ``body`` to ``uri``."""
     output = subprocess.run(["hey", "-n", str(requests), "-c", str(clients), "-m", "POST", "-T", "application/json",
                              "-d", body, uri], capture_output=True, text=True, check=True).stdout
-    if "[200]" not in output or re.search(r"\[(?!200)\d{3}\]", output):
+    statuses = output.split("Status code distribution:", 1)[-1]
+    if "Error distribution" in output or "[200]" not in statuses or re.search(r"\[(?!200)\d{3}\]", statuses):
         raise RuntimeError(f"hey saw failed requests:\n{output}")
 
     def grab(pattern):
@@ -196,7 +197,8 @@ def mlflow_server(mlflow, estimator, root):
     started = time.monotonic()
     process = subprocess.Popen([mlflow, "models", "serve", "-m", str(model_dir), "-p", str(port), "-h", "127.0.0.1",
                                 "--env-manager", "local"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+                               start_new_session=True,  # it runs uvicorn from its own bin directory
+                               env={**os.environ, "PATH": f"{Path(mlflow).parent}:{os.environ['PATH']}"})
     uri = f"http://127.0.0.1:{port}/invocations"
     cold = until_answer(uri, json.dumps({"inputs": ROW}), started)
     return process, uri, cold

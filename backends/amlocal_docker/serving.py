@@ -31,7 +31,7 @@ from pathlib import Path
 from amlocal.exceptions import WebserviceException, WebserviceNotFoundError
 from amlocal.local import DEFAULT_BASE_IMAGE, cache_dir
 from amlocal.serving import (APP_ROOT, ServiceRecord, ServiceSpec, ServingBackend, copy_app_sources,
-                             model_dir_variable)
+                             model_dir_variable, service_name_problem)
 from amlocal.specs import replace
 
 from . import engine
@@ -70,6 +70,8 @@ class DockerServing(ServingBackend):
 
     # -- records -------------------------------------------------------------------------------
     def _record_path(self, name):
+        if service_name_problem(name):  # never a path built from a name that could leave state_dir
+            raise _not_found(name)
         return self.state_dir / f"{name}.json"
 
     def _read(self, name):
@@ -91,6 +93,7 @@ class DockerServing(ServingBackend):
     @contextmanager
     def _locked(self, name):
         """One deploy or delete of a service at a time, across processes."""
+        self._record_path(name)
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(self.state_dir / f".{name}.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)

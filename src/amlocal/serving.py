@@ -34,7 +34,7 @@ from .exceptions import BackendUnavailableError, InvalidArgumentError
 from .specs import EnvironmentSpec
 
 __all__ = ["APP_ROOT", "MODELS_DIR", "ModelMount", "ServiceRecord", "ServiceSpec", "ServingBackend",
-           "copy_app_sources", "model_dir_variable", "open_serving", "printable", "serving_environment"]
+           "copy_app_sources", "model_dir_variable", "open_serving", "printable", "service_name_problem", "serving_environment"]
 
 APP_ROOT = "/var/azureml-app"
 MODELS_DIR = f"{APP_ROOT}/azureml-models"
@@ -191,6 +191,18 @@ class ServingBackend(abc.ABC):
     @abc.abstractmethod
     def delete(self, name):
         """Stop and remove service ``name``: nothing of it keeps running. No-op when absent."""
+
+
+def service_name_problem(name):
+    """Why ``name`` cannot name a service (azureml's rule: lower-case letters, digits and dashes,
+    starting with a letter, 3 to 32 characters), or None. It also keeps names safe as file and
+    container names."""
+    import re
+
+    if isinstance(name, str) and 3 <= len(name) <= 32 and re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name):
+        return None
+    return ("Error, provided service name is invalid. It must only consist of lowercase letters, numbers, or "
+            "dashes, start with a letter, end with a letter or number, and be between 3 and 32 characters long.")
 
 
 def serving_environment(environment):

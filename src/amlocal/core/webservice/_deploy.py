@@ -2,22 +2,19 @@
 ``ServiceSpec``, and which ServingBackend runs it."""
 
 import os
-import re
 import sys
 
 from ...exceptions import InvalidArgumentError, WebserviceException
-from ...serving import ModelMount, ServiceSpec, open_serving, serving_environment
+from ...serving import ModelMount, ServiceSpec, open_serving, service_name_problem, serving_environment
 
-SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 SKLEARN_FRAMEWORKS = ("ScikitLearn", "sklearn", "scikit-learn")
 
 
 def check_service_name(name):
     """azureml's ``webservice_name_validation``."""
-    if not isinstance(name, str) or not SERVICE_NAME.fullmatch(name) or not 3 <= len(name) <= 32:
-        raise WebserviceException("Error, provided service name is invalid. It must only consist of lowercase "
-                                  "letters, numbers, or dashes, start with a letter, end with a letter or number, "
-                                  "and be between 3 and 32 characters long.")
+    problem = service_name_problem(name)
+    if problem:
+        raise WebserviceException(problem)
     return name
 
 
