@@ -28,7 +28,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from amlocal.exceptions import WebserviceException, WebserviceNotFoundError
+from amlocal.exceptions import BackendUnavailableError, WebserviceException, WebserviceNotFoundError
 from amlocal.local import DEFAULT_BASE_IMAGE, cache_dir
 from amlocal.serving import (APP_ROOT, ServiceRecord, ServiceSpec, ServingBackend, copy_app_sources,
                              model_dir_variable, service_name_problem)
@@ -64,7 +64,10 @@ class DockerServing(ServingBackend):
         if self._api is None:
             error = engine.ping()
             if error is not None:
-                raise engine.unavailable(error)
+                raise BackendUnavailableError(
+                    f"Web services run in Docker containers, and no Docker engine answers at "
+                    f"{engine.engine_address()} ({error.__cause__ or error}). Start one (`dockerd &`, or `systemctl start docker`; "
+                    "`make docker` installs and starts it on Debian); the process backend cannot serve models.")
             self._api = engine.connect_api()
         return self._api
 
