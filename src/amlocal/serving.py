@@ -38,9 +38,8 @@ __all__ = ["APP_ROOT", "MODELS_DIR", "ModelMount", "ServiceRecord", "ServiceSpec
 
 APP_ROOT = "/var/azureml-app"
 MODELS_DIR = f"{APP_ROOT}/azureml-models"
-#: what an environment needs to serve; azureml-defaults brings the same server
+#: what an environment needs to serve (on Azure, azureml-defaults brings it)
 SERVER_PACKAGE = "azureml-inference-server-http"
-SERVER_PROVIDERS = ("azureml-inference-server-http", "azureml-defaults")
 ENTRY_POINT_GROUP = "amlocal.serving"
 LOCAL_KIND = "docker"
 
@@ -206,13 +205,14 @@ def service_name_problem(name):
 
 
 def serving_environment(environment):
-    """The EnvironmentSpec a service runs in: ``environment`` plus the inference server,
-    unless it already lists the server or azureml-defaults (which brings it, as on Azure)."""
+    """The EnvironmentSpec a service runs in: ``environment`` plus the inference server unless it
+    lists it. azureml-defaults is not enough: its recent releases need a package with no wheel
+    (fusepy), so a wheel-only resolution settles on azureml-defaults 1.0.45, which has no server."""
     from .rules.packages import canonical_name
     from .specs import replace
 
     names = {canonical_name(p) for p in environment.pip_packages}
-    if names & set(SERVER_PROVIDERS) or environment.user_managed:
+    if SERVER_PACKAGE in names or environment.user_managed:
         return environment
     return replace(environment, pip_packages=(*environment.pip_packages, SERVER_PACKAGE))
 

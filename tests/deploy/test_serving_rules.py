@@ -24,10 +24,12 @@ def test_service_names_follow_azures_rule(project, name):
         Webservice(Workspace.from_config(backend="docker"), name)
 
 
-def test_the_server_is_added_unless_the_environment_brings_it():
+def test_the_server_is_added_unless_the_environment_lists_it():
     plain = EnvironmentSpec(name="e", pip_packages=("scikit-learn",))
     assert serving_environment(plain).pip_packages == ("scikit-learn", "azureml-inference-server-http")
-    for given in ("azureml-defaults", "azureml-defaults==1.60.0", "azureml_inference_server_http>=1.4"):
+    with_defaults = EnvironmentSpec(name="e", pip_packages=("azureml-defaults",))
+    assert serving_environment(with_defaults).pip_packages == ("azureml-defaults", "azureml-inference-server-http")
+    for given in ("azureml-inference-server-http==1.5.1", "azureml_inference_server_http>=1.4"):
         spec = EnvironmentSpec(name="e", pip_packages=("scikit-learn", given))
         assert serving_environment(spec) == spec
 

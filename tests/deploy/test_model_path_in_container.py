@@ -1,6 +1,7 @@
-"""The issue's environment, with azureml-defaults (the real azureml-core in the container):
-``Model.get_model_path`` finds the model where Azure lays it out. Slow: its first build
-installs azureml-core and its dependencies."""
+"""The real azureml-core in the container: ``Model.get_model_path`` finds the model where Azure
+lays it out. Slow: its first build installs azureml-core and its dependencies. (azureml-core
+itself, not azureml-defaults: a wheel-only resolution of azureml-defaults settles on 1.0.45,
+whose azureml-core needs pkg_resources; the README says so.)"""
 
 import json
 
@@ -34,8 +35,11 @@ def test_get_model_path_works_inside_the_container(serving_project):
     import pathlib
 
     pathlib.Path("serving/score.py").write_text(SCORE)
-    env = Environment("iris-defaults")
-    for package in (f"scikit-learn=={sklearn_version()}", "joblib", "azureml-defaults"):
+    env = Environment("iris-azureml-core")
+    from importlib.metadata import version
+
+    # pinned: an unpinned name may resolve to an old wheel already in the wheel cache
+    for package in (f"scikit-learn=={sklearn_version()}", "joblib", f"azureml-core=={version('azureml-core')}"):
         env.python.conda_dependencies.add_pip_package(package)
     config = InferenceConfig(entry_script="score.py", source_directory="./serving", environment=env)
     service = Model.deploy(ws, unique_name("defaults"), [model2], config,
