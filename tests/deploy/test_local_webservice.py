@@ -251,9 +251,10 @@ def test_several_models_are_laid_out_by_name_and_version(serving_project):
         "    root = os.environ['AZUREML_MODEL_DIR']\n"
         "    return {'root': root, 'files': sorted(os.path.relpath(os.path.join(d, f), root)\n"
         "            for d, _, fs in os.walk(root) for f in fs)}\n")
-    service = Model.deploy(ws, unique_name("multi"), [model, model2], _config(),
+    service = Model.deploy(ws, unique_name("multi"), [model], _config(),
                            LocalWebservice.deploy_configuration(port=free_port()))
     service.wait_for_deployment()
-    answer = service.run("{}")
-    assert answer == {"root": "/var/azureml-app/azureml-models",
-                      "files": ["sklearn-iris/1/model.joblib", "sklearn-iris/2/model.joblib"]}
+    assert service.run("{}") == {"root": "/var/azureml-app/azureml-models/sklearn-iris/1", "files": ["model.joblib"]}
+    service.update(models=[model, model2])  # the same entry script, now over two models
+    assert service.run("{}") == {"root": "/var/azureml-app/azureml-models",
+                                 "files": ["sklearn-iris/1/model.joblib", "sklearn-iris/2/model.joblib"]}

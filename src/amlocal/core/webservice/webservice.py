@@ -163,18 +163,18 @@ class Webservice:
 
     def _update_spec(self, models=None, inference_config=None, port=..., cpu_cores=None, memory_gb=None,
                      description=None, tags=None, properties=None):
+        """The service's spec with what an update changes; the rest stays as deployed."""
         from ...specs import replace
+        from ._deploy import model_mounts
 
         old = self._record.spec
-        if inference_config is None and models is None:
-            spec = old
-        else:
-            rebuilt = build_spec(self.workspace, self.name, models if models is not None else _model_refs(old),
-                                 inference_config, old.compute_type, bind_address=old.bind_address)
-            if inference_config is None:  # keep the entry script, sources and environment
-                rebuilt = replace(rebuilt, entry_script=old.entry_script, source_directory=old.source_directory,
-                                  environment=old.environment)
-            spec = replace(rebuilt, port=old.port)
+        spec = old
+        if inference_config is not None:
+            spec = replace(build_spec(self.workspace, self.name, models if models is not None else _model_refs(old),
+                                      inference_config, old.compute_type, bind_address=old.bind_address),
+                           deployment_options=old.deployment_options)
+        elif models is not None:
+            spec = replace(old, models=model_mounts(self.workspace, models))
         changes = {"port": old.port if port is ... else port}
         for key, value in (("cpu_cores", cpu_cores), ("memory_gb", memory_gb), ("description", description),
                            ("tags", tags), ("properties", properties)):
