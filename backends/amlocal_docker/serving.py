@@ -312,7 +312,9 @@ class DockerServing(ServingBackend):
         except EngineError:
             pass  # already stopped; removal below forces it anyway
         _remove_quietly(self.api, record["container_id"])
-        shutil.rmtree(record["directory"], ignore_errors=True)
+        directory = Path(record.get("directory") or "")
+        if directory.is_absolute() and self.state_dir.resolve() in directory.resolve().parents:
+            shutil.rmtree(directory, ignore_errors=True)  # only ever a deployment's own copy
 
     def _remove_strays(self, name, keep):
         """Containers of this service left by a process that died mid-deploy."""
