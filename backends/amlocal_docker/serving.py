@@ -55,7 +55,7 @@ LOG_TAIL_LINES = 60
 class DockerServing(ServingBackend):
     def __init__(self, workspace, state_dir, home_id, stores=None):
         self.workspace = workspace
-        self.state_dir = Path(state_dir)
+        self.state_dir = Path(os.path.abspath(state_dir))
         self.home_id = home_id
         self._api = None
 
