@@ -1,6 +1,6 @@
 # amlocal developer entry points (GNU make).
 #
-#   make venv        create .venv and install amlocal with the dev + azure extras
+#   make venv        create .venv and install amlocal with the dev, azure and azure-v2 extras
 #   make docker      make sure a Docker engine answers (installs/starts it as root)
 #   make base-image  find or build a local base image; name -> .amlocal/base-image
 #   make test        run the full test suite against real Docker containers
@@ -46,7 +46,14 @@ $(STAMP): pyproject.toml $(wildcard backends/*/__init__.py)
 	    fi; \
 	fi
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -e '.[dev,azure]'
+	@# needed for azure + azure-v2 together: the pip bundled with Python 3.11 (23.2.1) crashes
+	@# (resolvelib InconsistentCandidate on opentelemetry-sdk) while backtracking through
+	@# azure-ai-ml's exact opentelemetry pins; pip >= 24.2 resolves them
+	$(VENV)/bin/python -m pip install -q --upgrade 'pip>=24.2'
+	$(VENV)/bin/python -m pip install -e '.[dev,azure,azure-v2]'
+	@# both Azure SDKs (v1 azureml-core, v2 azure-ai-ml) share azure-core, azure-mgmt-core, PyJWT ...: a venv
+	@# reused from an earlier install can keep a version that no longer fits; fail on any conflict
+	$(VENV)/bin/python -m pip check
 	@touch $@
 
 # --- Docker engine and base image ------------------------------------------

@@ -27,8 +27,10 @@ def bad_response(status, code, message):
 
 
 class FakeClusters:
-    def __init__(self, location="eastus", vm_sizes=None, core_quota=None):
+    def __init__(self, location="eastus", vm_sizes=None, core_quota=None,
+                 subscription_id="00000000-0000-0000-0000-000000000000"):
         self.location = location
+        self.subscription_id = subscription_id
         #: VM size -> (vCPUs, memory GiB) offered in the region
         self.vm_sizes = {size.upper(): spec for size, spec in (vm_sizes or VM_SIZES).items()}
         #: dedicated vCPUs all clusters together may reach (None: no limit)
@@ -36,6 +38,9 @@ class FakeClusters:
         self.clusters = {}
         #: cluster name -> the real AmlComputeProvisioningConfiguration last received
         self.provisioning_configurations = {}
+        #: cluster name -> the body of the create request the SDK builds from that configuration
+        #: (``AmlCompute._build_create_payload``): what Azure's Resource Provider receives
+        self.create_requests = {}
         self._failures = {}
         self._lock = threading.RLock()
 
@@ -93,11 +98,17 @@ class FakeClusters:
                                                        f"{existing['vm_size']} to {size} is not supported.")
             self._check_quota(name, size, max_nodes)
             self.provisioning_configurations[name] = config
+            self.create_requests[name] = self._create_request(config)
             self.clusters[name] = {"name": name, "type": "AmlCompute", "vm_size": size,
                                    "vm_priority": config.vm_priority,
                                    "min_nodes": config.scale_settings.minimum_node_count, "max_nodes": max_nodes,
                                    "provisioning_state": "Creating", "errors": None}
             return self.record(self.clusters[name])
+
+    def _create_request(self, config):
+        from azureml.core.compute import AmlCompute
+
+        return AmlCompute._build_create_payload(config, self.location, self.subscription_id)
 
     def _check_quota(self, name, size, max_nodes):
         if self.core_quota is None:

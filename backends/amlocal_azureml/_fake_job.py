@@ -1,7 +1,8 @@
 """What ``FakeAzureAdapter`` does on its "compute node" for one run: the script really runs.
 
 The snapshot taken at submit is copied to a working directory and the entry script runs there
-with the host's Python, with amlocal's in-job ``Run`` shim first on PYTHONPATH (so
+with the interpreter of the run's environment (``_fake_image``), with amlocal's in-job ``Run``
+shim first on PYTHONPATH (so
 ``Run.get_context()`` logs to ``<control>/events.jsonl``, see ``amlocal._runtime``). Data
 references are resolved as Azure ML does: ``$AZUREML_DATAREFERENCE_<name>`` in the arguments
 becomes the path of the datastore folder (mount) or of a copy in the working directory

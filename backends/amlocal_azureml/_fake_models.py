@@ -1,6 +1,12 @@
 """The model registry of ``FakeAzureAdapter``'s workspace: versions 1, 2, 3 per name, files
-under ``root``, and the SDK's errors (WebserviceException, ModelPathNotFoundException)."""
+under ``root``, and the SDK's errors (WebserviceException, ModelPathNotFoundException).
 
+A model is a set of files, each with the path ``Model.download`` gives it, as Azure's asset is
+a set of artifacts: ``run.register_model`` takes the run files that start with ``model_path``
+(``amlocal.rules.models``, the service's prefix rule); ``Model.register`` of a local file or
+folder takes it under its own name."""
+
+import os
 import re
 import shutil
 import threading
@@ -9,6 +15,7 @@ import uuid
 from pathlib import Path
 
 from amlocal.rules.filters import matches, model_filter_pairs
+from amlocal.rules.models import downloaded_model_path, files_of_model, model_download_paths, normalise_model_path
 
 NAME_RULE = "^[a-zA-Z0-9][a-zA-Z0-9\\-\\._]{0,254}$"
 
@@ -31,19 +38,28 @@ class FakeModels:
         source = Path(source)
         if not source.exists():
             raise WebserviceException(f'Error, provided model path "{source}" cannot be found')
+        if source.is_dir():
+            layout = {p: (Path(source.name) / p.relative_to(source)).as_posix() for p in source.rglob("*")
+                      if p.is_file()}
+        else:
+            layout = {source: source.name}
+        return self._add(name, layout, run_id, tags, properties, description, model_framework,
+                         model_framework_version)
+
+    def _add(self, name, layout, run_id, tags, properties, description, model_framework, model_framework_version):
+        """``layout``: {source file: its path under a download's target_dir}."""
         with self._lock:
             versions = self.models.setdefault(name, [])
             version = len(versions) + 1
-            stored = self.root / name / str(version) / source.name
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            if source.is_dir():
-                shutil.copytree(source, stored)
-            else:
-                shutil.copyfile(source, stored)
+            stored = self.root / name / str(version)
+            for source, relative in layout.items():
+                (stored / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, stored / relative)
             model = {"name": name, "version": version, "run_id": run_id, "tags": dict(tags or {}),
                      "properties": dict(properties or {}), "description": description, "created_time": time.time(),
                      "model_framework": model_framework, "model_framework_version": model_framework_version,
-                     "url": f"aml://asset/{uuid.uuid4().hex}", "_stored": stored}
+                     "url": f"aml://asset/{uuid.uuid4().hex}", "_stored": stored,
+                     "_files": sorted(layout.values())}
             versions.append(model)
             return public(model)
 
@@ -51,12 +67,15 @@ class FakeModels:
         """``run.register_model``: ``model_path`` must be one of the run's ``files`` or a folder of them."""
         from azureml.exceptions import ModelPathNotFoundException
 
-        path = str(model_path).replace("\\", "/").strip("/")
-        if path not in files and not any(f.startswith(path + "/") for f in files):
+        path = normalise_model_path(model_path)
+        selected = files_of_model(path, files)
+        if not selected:
             raise ModelPathNotFoundException(
                 f"Could not locate the provided model_path {path} in the set of files uploaded to the run: "
                 f"{files}\n                See https://aka.ms/run-logging for more details.")
-        return self.add(name, Path(files_dir) / path, run_id=run_id, **fields)
+        layout = {Path(files_dir) / name: relative for name, relative in model_download_paths(path, selected).items()}
+        return self._add(name, layout, run_id, fields.get("tags"), fields.get("properties"), fields.get("description"),
+                         fields.get("model_framework"), fields.get("model_framework_version"))
 
     def _model(self, name, version):
         from azureml.exceptions import WebserviceException
@@ -96,16 +115,15 @@ class FakeModels:
     def download(self, name, version, target_dir, exist_ok=False):
         from azureml.exceptions import WebserviceException
 
-        stored = self._model(name, version)["_stored"]
-        target = Path(target_dir) / stored.name
-        if target.exists() and not exist_ok:
-            raise WebserviceException(f"File already exists. To overwrite, set exist_ok to True. {target}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if stored.is_dir():
-            shutil.copytree(stored, target, dirs_exist_ok=True)
-        else:
-            shutil.copyfile(stored, target)
-        return str(target)
+        model = self._model(name, version)
+        target_dir = Path(os.path.normpath(str(target_dir)))
+        for relative in model["_files"]:  # as Model.download: each file, then their common path
+            target = target_dir / relative
+            if target.exists() and not exist_ok:
+                raise WebserviceException(f"File already exists. To overwrite, set exist_ok to True. {target}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(model["_stored"] / relative, target)
+        return downloaded_model_path(target_dir, model["_files"])
 
 
 def public(model):

@@ -12,11 +12,14 @@ against either. Contracts shared by both:
 * Errors are the real SDK's exception types (``azureml.exceptions.*``,
   ``azureml._restclient.exceptions.ServiceException``) with the SDK's messages; the backend maps
   them to amlocal's (``errors.sdk_errors``).
-* Run statuses are Azure ML's strings: NotStarted, Queued, Preparing, Starting, Running,
-  Finalizing, then Completed, Failed or Canceled ("CancelRequested" may come between).
-* A run record (``get_run``) is a dict with run_id, experiment, status, created, start_time,
-  end_time (epoch seconds or None), script, arguments, compute_target, tags, and error: None or
-  Azure's error shape ``{"error": {"code": ..., "message": ...}}``.
+* Run statuses are Azure ML's strings, in the order Azure documents for AmlCompute
+  (``amlocal.rules.statuses.AMLCOMPUTE_ORDER``): NotStarted, Starting, Preparing, Queued,
+  Running, Finalizing, then Completed, Failed or Canceled ("CancelRequested" may come between);
+  a poller may miss some, never reorder them.
+* A run record (``get_run``, ``list_runs``) is a dict with run_id, experiment, status, created,
+  start_time, end_time (epoch seconds or None), script, arguments, compute_target, tags, and
+  error: None or Azure's error shape ``{"error": {"code": ..., "message": ..., ...}}``; a listed
+  one also has properties.
 * A model record is a dict with name, version (int), run_id, tags, properties, description,
   created_time (epoch seconds), model_framework, model_framework_version, url.
 * An environment crosses as an ``amlocal.specs.EnvironmentSpec``.
@@ -124,7 +127,8 @@ class AzureAdapter(abc.ABC):
 
     @abc.abstractmethod
     def list_runs(self, experiment=None, limit=None):
-        """Run records, newest first, optionally of one experiment."""
+        """Run records, newest first, optionally of one experiment: from the run history's bulk
+        listing (a call per page of runs), never a call per run."""
 
     @abc.abstractmethod
     def list_experiments(self):

@@ -6,7 +6,11 @@ Looked for in this order; the first that is there wins:
 2. a service principal in the environment: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET
    (-> ``ServicePrincipalAuthentication``);
 3. an Azure CLI login (``az login``) usable from this Python environment, i.e. azure-cli
-   installed here and an account in the CLI's profile (-> ``AzureCliAuthentication``);
+   installed here and an account in the CLI's profile (-> ``AzureCliAuthentication``, which
+   imports ``azure.cli.core``). ``AZURE_CLI_REQUIREMENT`` is the azure-cli that installs next to
+   azureml-core without breaking its version caps (a plain ``pip install azure-cli`` upgrades
+   knack and four azure-mgmt-* packages past them); the ``az login`` itself may come from any
+   install that shares the same ``~/.azure`` (AZURE_CONFIG_DIR);
 4. interactive (browser) login, only when asked for: AMLOCAL_AZURE_AUTH=interactive or
    ``"auth": "interactive"`` in config.json (-> ``InteractiveLoginAuthentication``).
 
@@ -15,17 +19,24 @@ job must fail at once instead, saying what was looked for (``AzureCredentialsErr
 Finding credentials reads the environment and local files only; nothing here touches the network.
 """
 
+import contextlib
 import importlib.util
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AzureCredentialsError
+from .errors import CREDENTIALS_HELP, AzureCredentialsError, AzureTimeoutError
 
 SERVICE_PRINCIPAL_VARIABLES = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 AUTH_MODE_VARIABLE = "AMLOCAL_AZURE_AUTH"
+#: The newest azure-cli whose requirements fit azureml-core 1.61's caps (pip's resolver, 2026-11):
+#: later ones need knack>=0.13 (azureml-core: <0.13) and newer azure-mgmt-* majors.
+AZURE_CLI_REQUIREMENT = "azure-cli==2.75.0"
 INTERACTIVE = "interactive"
+INTERACTIVE_HELP = ("Interactive login needs a browser on this machine (or the device code it prints) and "
+                    "a person to finish it. For scripts and CI use a service principal (AZURE_TENANT_ID, "
+                    "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET) instead.")
 
 
 @dataclass
@@ -114,12 +125,35 @@ def _no_credentials_message(profile, logged_in, installed, mode):
         "Provide one of them:\n"
         f"  - export {' '.join(v + '=...' for v in SERVICE_PRINCIPAL_VARIABLES)} (a service principal with "
         "access to the workspace);\n"
-        "  - or `pip install azure-cli` in this environment and run `az login`;\n"
+        f"  - or `pip install '{AZURE_CLI_REQUIREMENT}'` in this environment (a newer azure-cli breaks "
+        "azureml-core's version caps) and run `az login`;\n"
         f"  - or set {AUTH_MODE_VARIABLE}=interactive to sign in with a browser;\n"
         "  - or pass auth=<an azureml.core.authentication object> to Workspace.from_config().\n"
         "To run locally instead, choose another backend (AMLOCAL_BACKEND=process or docker): amlocal never "
         "falls back to a local backend on its own."
     )
+
+
+@contextlib.contextmanager
+def sign_in_errors(choice):
+    """Signing in (interactive login happens while its auth object is built) fails as amlocal's
+    error: a timeout as AzureTimeoutError, anything else as AzureCredentialsError saying what was
+    tried."""
+    from amlocal.exceptions import AmlocalError
+
+    from .errors import to_amlocal
+
+    try:
+        yield
+    except AmlocalError:
+        raise
+    except Exception as err:
+        mapped = to_amlocal(err, f"sign in with {choice.description}")
+        if mapped is None or not isinstance(mapped, (AzureCredentialsError, AzureTimeoutError)):
+            mapped = AzureCredentialsError(
+                f"Signing in with {choice.description} failed: {type(err).__name__}: {err}\n"
+                + (INTERACTIVE_HELP if choice.kind == INTERACTIVE else CREDENTIALS_HELP))
+        raise mapped from err
 
 
 def build_auth(choice, cloud="AzureCloud"):

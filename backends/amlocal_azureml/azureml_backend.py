@@ -20,6 +20,7 @@ Options (``backend_options`` or config.json):
 
 from amlocal.exceptions import InvalidArgumentError
 from amlocal.execution import ExecutionBackend
+from amlocal.rules.statuses import AMLCOMPUTE_ORDER
 
 from . import translate
 from .errors import sdk_errors
@@ -29,6 +30,7 @@ from .stores import open_azure_stores
 
 class AzureMLBackend(ExecutionBackend):
     name = "azureml"
+    status_order = AMLCOMPUTE_ORDER
 
     def __init__(self, workspace, stores, adapter=None, default_compute_target=None, auth=None):
         super().__init__(workspace, stores)

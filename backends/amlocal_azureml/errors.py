@@ -9,7 +9,12 @@
     ├── ComputeQuotaExceededError        the cluster would pass the subscription's vCPU quota
     └── ComputeProvisioningError         Azure could not provision the cluster
     amlocal.exceptions.BackendError
-    └── AzureServiceError                any other Azure ML service error, with its message
+    ├── AzureServiceError                any other Azure ML service error, with its message
+    │   └── AzureTimeoutError            Azure did not answer within the connect/read timeouts
+    └── DatastoreAuthError               Azure Storage refused a datastore transfer: no key or
+                                         SAS token on the datastore, or no permission
+    amlocal.exceptions.InvalidArgumentError
+    └── DatastoreNotSupportedError       a datastore amlocal cannot transfer through (Azure Files)
 
 The adapters (``sdk_adapter`` and ``fake``) raise the SDK's own exception types. ``sdk_errors``
 turns them into the types above or into amlocal's general ones (ModelNotFoundError,
@@ -47,6 +52,18 @@ class ComputeProvisioningError(ComputeTargetException):
 
 
 class AzureServiceError(BackendError):
+    pass
+
+
+class AzureTimeoutError(AzureServiceError):
+    pass
+
+
+class DatastoreAuthError(BackendError):
+    pass
+
+
+class DatastoreNotSupportedError(InvalidArgumentError):
     pass
 
 
@@ -89,6 +106,24 @@ def to_amlocal(err, action, compute=None, vm_size=None, run_id=None, model=None,
 
     text = _message(err)
     lowered = text.lower()
+    if _is_timeout(err):
+        return _timeout_error(err, action)
+    if "does not have an access key (account key) or sas token" in lowered:
+        return DatastoreAuthError(
+            f"Cannot {action}: {text.strip()}\nThe datastore uses identity-based access (no account key or SAS "
+            "token is registered with it), and azureml transfers files only with a key or a SAS token. Use a "
+            "datastore registered with one (the workspace's default 'workspaceblobstore' has a key), or "
+            "re-register it with Datastore.register_azure_blob_container(..., account_key=... or sas_token=...); "
+            "or copy the files with your own identity (az storage blob upload-batch --auth-mode login ...) and "
+            "point the job at them with ds.path(...).")
+    if "datastoretypenotsupported" in lowered:
+        return DatastoreNotSupportedError(f"Cannot {action}: {text.split(': ', 1)[-1]}")
+    if _storage_refused(err):
+        return DatastoreAuthError(
+            f"Azure Storage refused to {action} (HTTP {err.status_code}): {text.strip()}\nThe datastore's key "
+            "or SAS token is wrong, expired or lacks this permission (a SAS needs read, write and list), or "
+            "the storage account's firewall does not let this machine in. This is an authorisation problem, "
+            "not a network one.")
     if isinstance(err, AuthenticationException):
         return AzureCredentialsError(f"Azure rejected the credentials while trying to {action}: {text}\n"
                                      + CREDENTIALS_HELP)
@@ -119,6 +154,8 @@ def to_amlocal(err, action, compute=None, vm_size=None, run_id=None, model=None,
     if _is_transport_error(err):
         return AzureServiceError(f"Could not reach Azure ML to {action}: {type(err).__name__}: {text}. "
                                  "Check the network connection (and any proxy settings).")
+    if _is_http_response_error(err):
+        return AzureServiceError(f"Azure refused to {action} (HTTP {getattr(err, 'status_code', '?')}): {text}")
     return None
 
 
@@ -126,6 +163,8 @@ def _compute_error(text, action, compute, vm_size):
     code, rp_message = _rp_error(text)
     detail = rp_message or text
     lowered = f"{code or ''} {detail}".lower()
+    if text.startswith("Invalid "):  # refused by the SDK's own checks of a configuration, before Azure
+        return ComputeTargetException(f"{text} (compute {compute!r}).")
     if "computetargetnotfound" in text.lower():
         return ComputeTargetException(
             f"ComputeTargetNotFound: Compute Target with name {compute} not found in provided workspace. "
@@ -149,15 +188,74 @@ def _compute_error(text, action, compute, vm_size):
     return ComputeTargetException(f"Azure ML failed to {action} {compute!r}: {detail}")
 
 
+def _class(module, name):
+    try:
+        return getattr(__import__(module, fromlist=[name]), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _is_instance(err, *classes):
+    return any(cls is not None and isinstance(err, cls) for cls in classes)
+
+
 def _is_transport_error(err):
-    for module, name in (("requests.exceptions", "RequestException"), ("azure.core.exceptions", "AzureError")):
-        try:
-            base = getattr(__import__(module, fromlist=[name]), name)
-        except ImportError:
-            continue
-        if isinstance(err, base):
+    """The request never got an answer: no connection, a reset, a proxy error (not an HTTP error)."""
+    return _is_instance(err, _class("requests.exceptions", "ConnectionError"), _class("requests.exceptions", "Timeout"),
+                        _class("azure.core.exceptions", "ServiceRequestError"),
+                        _class("azure.core.exceptions", "ServiceResponseError"), ConnectionError)
+
+
+def _is_http_response_error(err):
+    return _is_instance(err, _class("azure.core.exceptions", "HttpResponseError"),
+                        _class("requests.exceptions", "HTTPError"))
+
+
+def _storage_refused(err):
+    """Azure Storage answered 401 or 403 (azure-core's HttpResponseError, as azureml's vendored
+    storage client raises it)."""
+    return _is_http_response_error(err) and getattr(err, "status_code", None) in (401, 403)
+
+
+_TIMEOUT_WORDS = ("timed out", "timeouterror", "readtimeout", "connecttimeout", "timeout=")
+
+
+def _chain(err):
+    """``err`` and what it wraps: its cause and context, and azureml's ``inner_exception``."""
+    seen = []
+    while isinstance(err, BaseException) and err not in seen and len(seen) < 20:
+        seen.append(err)
+        inner = getattr(err, "inner_exception", None)
+        err = err.__cause__ or (inner if isinstance(inner, BaseException) else None) or err.__context__
+    return seen
+
+
+def _is_timeout(err):
+    import socket
+
+    for link in _chain(err):
+        if _is_instance(link, socket.timeout, TimeoutError, _class("requests.exceptions", "Timeout"),
+                        _class("urllib3.exceptions", "TimeoutError"),
+                        _class("azure.core.exceptions", "ServiceRequestTimeoutError"),
+                        _class("azure.core.exceptions", "ServiceResponseTimeoutError")):
+            return True
+        if _is_transport_error(link) and any(word in str(link).lower() for word in _TIMEOUT_WORDS):
             return True
     return False
+
+
+def _timeout_error(err, action):
+    import os
+
+    from .timeouts import CONNECT_TIMEOUT_VARIABLE, READ_TIMEOUT_VARIABLE, limits
+
+    connect, read = limits()
+    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+    return AzureTimeoutError(
+        f"Azure did not answer while trying to {action}: every attempt timed out (connect timeout {connect:g} s, "
+        f"read timeout {read:g} s; the SDK retries a few times). {type(err).__name__}: {_message(err)}\n"
+        f"Check the network connection and the proxy ({'HTTPS_PROXY=' + proxy if proxy else 'no HTTPS_PROXY set'}). "
+        f"On a slow network raise {READ_TIMEOUT_VARIABLE} (or {CONNECT_TIMEOUT_VARIABLE}).")
 
 
 @contextlib.contextmanager

@@ -8,11 +8,22 @@ Use it to test code that targets the ``azureml`` backend without an Azure subscr
 
 It behaves as the service does, as far as a training workflow can tell:
 
-* runs move through Azure's statuses one step per ``get_status`` poll: NotStarted, Queued,
-  Preparing, Starting, Running, Finalizing, then Completed or Failed (CancelRequested then
-  Canceled after ``cancel``). Running lasts as long as the script does: the entry script of the
-  snapshot really runs (``_fake_job``), so metrics, logs and ./outputs are the script's own;
-  a run waits Queued while ``max_nodes`` runs of its cluster are active;
+* runs move through the statuses Azure documents for AmlCompute (``amlocal.rules.statuses.
+  AMLCOMPUTE_ORDER``), one step per ``get_status`` poll: NotStarted, Starting, Preparing,
+  Queued, Running, Finalizing, then Completed or Failed (CancelRequested then Canceled after
+  ``cancel``). As on Azure no status history is kept for clients: ``status_timeline`` is what
+  the polls reported, in order (the real adapter records the same from its own polls);
+* Preparing lasts as long as the environment's build (``_fake_image``): the job's environment
+  is built from its conda specification as an AmlCompute image would be, with the process
+  backend's virtualenv builder, and a bad pin or a Python version clash fails the run there
+  with Azure's "Image build failed" error and ``azureml-logs/20_image_build_log.txt``;
+* Running lasts as long as the script does: the entry script of the snapshot really runs
+  (``_fake_job``) with the environment's interpreter, so metrics, logs and ./outputs are the
+  script's own; a run waits Queued while ``max_nodes`` runs of its cluster are active;
+* datastores are Azure Blob (``workspaceblobstore``) or Azure File (``workspacefilestore``)
+  ones with a key, a SAS token or neither (``add_datastore``); transfers follow
+  ``datastore_access`` as the real adapter does, and ``deny_datastore_access`` makes storage
+  answer 403;
 * clusters (``_fake_compute``), datastore files, runs and models (``_fake_models``, versions 1,
   2, 3 per name) are kept in memory and under ``root``; an unknown vm size, too small a vCPU
   quota (``core_quota``) or a failure planted with ``fail_provisioning`` fail the way Azure does;
@@ -22,7 +33,8 @@ It behaves as the service does, as far as a training workflow can tell:
 so code that only says ``Workspace.from_config()`` (with AMLOCAL_BACKEND=azureml) runs against it.
 
 Everything Azure would be asked is recorded for assertions: ``submissions`` (experiment, the real
-ScriptRunConfig, tags) and ``provisioning_configurations`` (cluster name -> the real config).
+ScriptRunConfig, tags), ``provisioning_configurations`` (cluster name -> the real config) and
+``create_requests`` (cluster name -> the request body the SDK builds from it).
 State lives in this object: another process (or another FakeAzureAdapter) does not see it.
 """
 
@@ -40,7 +52,9 @@ from pathlib import Path
 from amlocal.local import DirectoryDatastores
 from amlocal.rules import metrics as metric_rules
 
+from . import datastore_access
 from ._fake_compute import DEFAULT_FAILURE, FakeClusters
+from ._fake_image import IMAGE_BUILD_LOG, ImageBuild
 from ._fake_job import FakeJob
 from ._fake_models import FakeModels
 from ._time import utc
@@ -49,7 +63,9 @@ from ._fake_services import FakeServices
 from .translate import from_environment, is_curated_name, offline_workspace, to_environment
 
 TERMINAL = ("Completed", "Failed", "Canceled")
-DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
+#: name -> (kind, credential type) of the datastores every workspace starts with
+DEFAULT_DATASTORES = {"workspaceblobstore": ("AzureBlob", "AccountKey"), "workspacefilestore": ("AzureFile", "AccountKey")}
+CREDENTIAL_TYPES = ("AccountKey", "Sas", "None")
 FAKE_TENANT = "00000000-0000-0000-0000-000000000000"
 
 
@@ -83,6 +99,8 @@ class FakeRun:
     metrics: list = field(default_factory=list)  # (name, kind, value) in logging order
     error: dict = None
     holds_node: bool = False
+    image: object = None             # the ImageBuild of its Preparing
+    python: str = None               # the interpreter its image provides
     running_since: float = None
     max_seconds: int = None
     timed_out: bool = False
@@ -94,20 +112,28 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
 
     def __init__(self, root=None, subscription_id="00000000-0000-0000-0000-000000000000",
                  resource_group="amlocal-fake-rg", workspace_name="amlocal-fake-ws", location="eastus",
-                 vm_sizes=None, core_quota=None, python=None, driver_log="azureml-logs/70_driver_log.txt"):
+                 vm_sizes=None, core_quota=None, python=None, driver_log="azureml-logs/70_driver_log.txt",
+                 build_environments=True):
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="amlocal-fake-azure-"))
         self.root.mkdir(parents=True, exist_ok=True)
         self.subscription_id = subscription_id
         self.resource_group = resource_group
         self.workspace_name = workspace_name
         self.location = location
+        #: the base image's interpreter: what user-managed environments run with
         self.python = python or sys.executable
+        #: False: no Preparing build, every job runs with ``python`` (for machines with no package index)
+        self.build_environments = build_environments
+        self._closed = False
         self.driver_log = driver_log
         self.workspace = offline_workspace(subscription_id, resource_group, workspace_name, location)
-        self.compute = FakeClusters(location, vm_sizes, core_quota)
+        self.compute = FakeClusters(location, vm_sizes, core_quota, subscription_id)
         self.models = FakeModels(self.root / "models")
         self.runs = {}
-        self.datastores = set(DEFAULT_DATASTORES)
+        #: name -> (kind, credential type)
+        self.datastores = dict(DEFAULT_DATASTORES)
+        #: datastores whose storage answers 403 to every transfer (``deny_datastore_access``)
+        self.denied_datastores = set()
         #: name -> [EnvironmentSpec of version 1, 2, ...]
         self.environments = {}
         #: (experiment, the real ScriptRunConfig, tags) of every submit, in order
@@ -123,21 +149,37 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
         """cluster name -> the real AmlComputeProvisioningConfiguration last received."""
         return self.compute.provisioning_configurations
 
+    @property
+    def create_requests(self):
+        """cluster name -> the body of the create request the SDK sends for it."""
+        return self.compute.create_requests
+
     # -- seeding (what an existing workspace already has) -------------------------------------
     def add_cluster(self, name, vm_size="STANDARD_D2_V2", max_nodes=4, min_nodes=0, vm_priority="dedicated"):
         """An existing, provisioned cluster."""
         self.compute.add(name, vm_size, max_nodes, min_nodes, vm_priority)
 
-    def add_datastore(self, name):
+    def add_datastore(self, name, kind="AzureBlob", credential_type="AccountKey"):
+        """A registered datastore: ``kind`` AzureBlob or AzureFile; ``credential_type`` AccountKey,
+        Sas, or None (identity-based access: no key or SAS token registered with it)."""
+        if kind not in ("AzureBlob", "AzureFile") or credential_type not in CREDENTIAL_TYPES:
+            raise ValueError(f"kind must be AzureBlob or AzureFile and credential_type one of {CREDENTIAL_TYPES}")
         with self._lock:
-            self.datastores.add(name)
+            self.datastores[name] = (kind, credential_type)
+
+    def deny_datastore_access(self, name):
+        """From now on Azure Storage answers 403 (AuthorizationPermissionMismatch) to transfers
+        through datastore ``name``, as it does for a key or SAS token without the permission."""
+        with self._lock:
+            self.denied_datastores.add(name)
 
     def fail_provisioning(self, name, message=DEFAULT_FAILURE):
         """The next provisioning of cluster ``name`` ends Failed with ``message``."""
         self.compute.fail_provisioning(name, message)
 
     def close(self):
-        """Stop every script still running."""
+        """Stop every script still running and every environment build."""
+        self._closed = True
         with self._lock:
             for run in self.runs.values():
                 if run.job.process is not None:
@@ -166,29 +208,48 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
         return self.root / "datastores" / name
 
     def get_datastore(self, name):
-        from azureml.data.azure_storage_datastore import AzureBlobDatastore
+        from azureml.data.azure_storage_datastore import AzureBlobDatastore, AzureFileDatastore
 
         self._datastore_dir(name)
+        with self._lock:
+            kind, credential_type = self.datastores[name]
+        secrets = {"account_key": "ZmFrZS1rZXk="} if credential_type == "AccountKey" else \
+            {"sas_token": "sv=2024-01-01&sig=fake"} if credential_type == "Sas" else {}
+        if kind == "AzureFile":
+            return AzureFileDatastore(self.workspace, name, f"azureml-filestore-{self.workspace_name.lower()}",
+                                      "amlocalfakestorage", **secrets)
         return AzureBlobDatastore(self.workspace, name, f"azureml-blobstore-{self.workspace_name.lower()}",
-                                  "amlocalfakestorage")
+                                  "amlocalfakestorage", **secrets)
 
-    def _files_of(self, name):
-        self._datastore_dir(name)
+    def _files_of(self, name, action):
+        datastore_access.check(self.get_datastore(name), action)
+        with self._lock:
+            denied = name in self.denied_datastores
+        if denied:
+            from azure.core.exceptions import HttpResponseError
+
+            error = HttpResponseError(message="This request is not authorized to perform this operation using this "
+                                              "permission.\nErrorCode:AuthorizationPermissionMismatch")
+            error.status_code, error.error_code = 403, "AuthorizationPermissionMismatch"
+            raise error
         return DirectoryDatastores(self.root / "datastores")
 
     def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
-        return self._files_of(datastore_name).upload(datastore_name, files, overwrite, show_progress)
+        return self._files_of(datastore_name, "Upload").upload(datastore_name, files, overwrite, show_progress)
 
     def download_files(self, datastore_name, target_path, prefix=None, overwrite=False, show_progress=True):
-        return self._files_of(datastore_name).download(datastore_name, target_path, prefix, overwrite, show_progress)
+        return self._files_of(datastore_name, "Download").download(datastore_name, target_path, prefix, overwrite,
+                                                                   show_progress)
 
     def list_datastore_files(self, datastore_name, prefix=None):
-        return self._files_of(datastore_name).list(datastore_name, prefix)
+        return self._files_of(datastore_name, "List").list(datastore_name, prefix)
 
     def list_datastores(self):
         return sorted(self.datastores)
 
     def datastore_path_exists(self, datastore_name, path):
+        if not datastore_access.paths_checkable(self.get_datastore(datastore_name)):
+            return True  # as the SDK adapter: no key to look with, Azure checks it when the job mounts it
         target = self._datastore_dir(datastore_name) / (path or "").strip("/")
         return target.is_file() or (target.is_dir() and any(p.is_file() for p in target.rglob("*")))
 
@@ -290,20 +351,28 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
             self._finish_job(run)
             self._set_status(run, "Canceled", {"code": "Canceled", "message": "Canceled by the user."})
         elif status == "NotStarted":
+            self._set_status(run, "Starting")
+        elif status == "Starting":
+            self._set_status(run, "Preparing")
+            self._prepare(run)
+        elif status == "Preparing":
+            outcome = run.image.outcome() if run.image is not None else ("ready", self.python)
+            if outcome is None:
+                return  # the image is still being built
+            if outcome[0] != "ready":
+                self._set_status(run, "Failed", outcome[1])
+                return
+            run.python = outcome[1]
             self._set_status(run, "Queued")
         elif status == "Queued":
             occupying = [r for r in self.runs.values() if r.holds_node and r.target == run.target]
             if len(occupying) < self.clusters[run.target]["max_nodes"]:
                 run.holds_node = True
-                self._set_status(run, "Preparing")
+                self._start_job(run)
+                self._set_status(run, "Running")
             else:  # the service goes on with the runs in the way without being asked
                 for other in occupying:
                     self._advance(other)
-        elif status == "Preparing":
-            self._set_status(run, "Starting")
-        elif status == "Starting":
-            self._start_job(run)
-            self._set_status(run, "Running")
         elif status == "Running":
             if run.job.poll() is None:
                 if run.max_seconds and time.monotonic() - run.running_since > run.max_seconds:
@@ -323,6 +392,13 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
                 self._set_status(run, "Failed", {"code": "UserError",
                                                  "message": run.job.failure_message(self.driver_log)})
 
+    def _prepare(self, run):
+        """Start building the run's image (``_fake_image``), unless builds are off."""
+        if not self.build_environments:
+            return
+        run.image = ImageBuild(run.config.run_config.environment, run.job.files_dir / IMAGE_BUILD_LOG,
+                               lambda: self._closed or run.status == "CancelRequested", self.python).start()
+
     def _start_job(self, run):
         run_config = run.config.run_config
         data_paths = {}
@@ -331,7 +407,7 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
             data_paths[name] = (reference.mode, source, reference.path_on_compute)
         variables = dict(run_config.environment.environment_variables or {})
         variables.update(run_config.environment_variables or {})  # the run's own win, as on Azure
-        run.job.start(self.python, run.script, run.arguments, variables, data_paths, self.driver_log)
+        run.job.start(run.python or self.python, run.script, run.arguments, variables, data_paths, self.driver_log)
         run.running_since = time.monotonic()
 
     def _ingest(self, run):

@@ -22,12 +22,14 @@ LOG_TAIL_LINES = 30
 
 
 def normalise_error(raw, log_tail=None):
-    """Azure's error ({"error": {"code", "message"}} or {"code", "message"}) as amlocal's
-    {"message", "code", "log_tail"}; None when there is none."""
+    """Azure's error ({"error": {"code", "message", ...}} or {"code", "message", ...}) as amlocal's
+    {"error": <Azure's, whole>, "message", "code", "log_tail"}; None when there is none."""
     if not raw:
         return None
     inner = raw.get("error") if isinstance(raw.get("error"), dict) else raw
-    return run_error(inner.get("message") or str(inner), inner.get("code"), log_tail)
+    error = run_error(inner.get("message") or str(inner), inner.get("code"), log_tail)
+    error["error"] = {**inner, **error["error"]}  # Azure's own fields too (messageFormat, innerError, ...)
+    return error
 
 
 class AzureRunHistory(RunHistory):

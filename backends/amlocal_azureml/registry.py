@@ -6,9 +6,10 @@ local registry returns; Azure numbers the versions of each name 1, 2, 3, ...
 
 from pathlib import Path
 
-from amlocal.exceptions import InvalidModelNameError, ModelNotFoundError, ModelPathNotFoundException
+from amlocal.exceptions import ModelNotFoundError, ModelPathNotFoundException
 from amlocal.local import cache_dir
-from amlocal.rules.models import model_name_problem, normalise_model_path
+from amlocal.rules.models import normalise_model_path
+from amlocal.rules.names import validate_name
 from amlocal.stores import ModelRecord, ModelRegistry
 
 from .errors import sdk_errors
@@ -23,9 +24,7 @@ def to_record(model):
 
 
 def _check_name(name):
-    problem = model_name_problem(name)
-    if problem:
-        raise InvalidModelNameError(problem)
+    validate_name("model", name)
 
 
 def _str_dict(values):

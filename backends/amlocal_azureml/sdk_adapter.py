@@ -18,6 +18,7 @@ from azureml.core.compute import AmlCompute, ComputeTarget
 from amlocal.rules.uploads import upload_with_progress
 
 from . import auth as auth_module
+from . import datastore_access, timeouts
 from ._time import epoch
 from .adapter import STREAMED_LOG, AzureAdapter
 from .errors import sdk_errors
@@ -34,6 +35,18 @@ def _compute_record(target):
             "provisioning_state": (state or "Unknown").capitalize()}
 
 
+def _listed_record(run, experiment_name):
+    """The run record of a run as the run history lists it (its DTO, no further call)."""
+    dto = run._run_dto or {}
+    definition = dto.get("run_definition") or {}
+    return {"run_id": run.id, "experiment": experiment_name, "status": dto.get("status"),
+            "created": epoch(dto.get("created_utc")), "start_time": epoch(dto.get("start_time_utc")),
+            "end_time": epoch(dto.get("end_time_utc")), "script": dto.get("script_name") or definition.get("script"),
+            "arguments": [str(a) for a in definition.get("arguments") or []],
+            "compute_target": dto.get("target") or definition.get("target"), "tags": dict(dto.get("tags") or {}),
+            "properties": dict(dto.get("properties") or {}), "error": dto.get("error")}
+
+
 def _model_record(model):
     created = model.created_time.timestamp() if getattr(model, "created_time", None) else None
     return {"name": model.name, "version": int(model.version), "run_id": model.run_id, "tags": dict(model.tags or {}),
@@ -47,6 +60,7 @@ class SdkAzureAdapter(AzureAdapter):
 
     def __init__(self, workspace):
         """``workspace``: a signed-in, existing ``azureml.core.Workspace``."""
+        timeouts.install()
         self.workspace = workspace
         self._runs = {}
         self._timelines = {}
@@ -60,8 +74,11 @@ class SdkAzureAdapter(AzureAdapter):
         workspace that ``info`` (a WorkspaceInfo: its config.json) names. Raises
         AzureCredentialsError or AzureWorkspaceNotFoundError within seconds when that cannot work."""
         config = info.config or {}
+        timeouts.limits()  # a bad AMLOCAL_AZURE_*_TIMEOUT fails here, before any request
+        timeouts.install()
         choice = auth_module.find_credentials(config, os.environ, auth)
-        credentials = auth_module.build_auth(choice, cloud=config.get("cloud") or "AzureCloud")
+        with auth_module.sign_in_errors(choice):
+            credentials = auth_module.build_auth(choice, cloud=config.get("cloud") or "AzureCloud")
         described = (f"{info.name} (subscription {info.subscription_id}, resource group "
                      f"{info.resource_group}) with {choice.description}")
         with sdk_errors(f"open workspace {described}", workspace=info.name):
@@ -106,8 +123,13 @@ class SdkAzureAdapter(AzureAdapter):
     def get_datastore(self, name):
         return Datastore.get(self.workspace, name)
 
+    def _checked_datastore(self, name, action):
+        datastore = self.get_datastore(name)
+        datastore_access.check(datastore, action)
+        return datastore
+
     def upload_files(self, datastore_name, files, overwrite=False, show_progress=True):
-        datastore = self.get_datastore(datastore_name)
+        datastore = self._checked_datastore(datastore_name, "Upload")
         container = datastore.blob_service.get_container_client(datastore.container_name)
 
         def put(source, name):
@@ -118,11 +140,11 @@ class SdkAzureAdapter(AzureAdapter):
                                     lambda name: container.get_blob_client(name).exists(), put)
 
     def download_files(self, datastore_name, target_path, prefix=None, overwrite=False, show_progress=True):
-        return self.get_datastore(datastore_name).download(target_path, prefix=prefix, overwrite=overwrite,
-                                                           show_progress=show_progress)
+        return self._checked_datastore(datastore_name, "Download").download(
+            target_path, prefix=prefix, overwrite=overwrite, show_progress=show_progress)
 
     def _blobs(self, datastore_name, prefix):
-        datastore = self.get_datastore(datastore_name)
+        datastore = self._checked_datastore(datastore_name, "List")
         container = datastore.blob_service.get_container_client(datastore.container_name)
         return (blob.name for blob in container.list_blobs(name_starts_with=(prefix or "").strip("/") or None))
 
@@ -130,6 +152,8 @@ class SdkAzureAdapter(AzureAdapter):
         return sorted(self._blobs(datastore_name, prefix))
 
     def datastore_path_exists(self, datastore_name, path):
+        if not datastore_access.paths_checkable(self.get_datastore(datastore_name)):
+            return True  # no key to look with: Azure checks the path when the job mounts it
         path = (path or "").strip("/")
         for name in self._blobs(datastore_name, path):
             if not path or name == path or name.startswith(path + "/"):
@@ -233,12 +257,17 @@ class SdkAzureAdapter(AzureAdapter):
             return list(self._timelines.get(run_id, []))
 
     def list_runs(self, experiment=None, limit=None):
-        names = [experiment] if experiment else self.list_experiments()
+        """One listing call per experiment and per page of 500 runs (the run history's
+        DEFAULT_PAGE_SIZE): each record comes from the listed run itself, never from per-run
+        calls (``get_details`` costs three). ``Experiment.list`` finds the experiment without
+        creating it, as ``Experiment(ws, name)`` would."""
+        experiments = Experiment.list(self.workspace, experiment_name=experiment) if experiment else \
+            Experiment.list(self.workspace)
         records = []
-        for name in names:
-            for run in Experiment(self.workspace, name).get_runs():
-                records.append(self._record(run, run.get_details()))
-                if limit and len(records) >= limit and experiment:
+        for found in experiments:
+            for run in Run.list(found, _rehydrate_runs=False):  # newest first, page by page
+                records.append(_listed_record(run, found.name))
+                if experiment and limit and len(records) >= limit:
                     return records
         records.sort(key=lambda r: r["created"] or 0, reverse=True)
         return records[:limit] if limit else records
@@ -342,10 +371,8 @@ class SdkAzureAdapter(AzureAdapter):
         return _model_record(Model(self.workspace, name=name, version=version))
 
     def list_models(self, name=None, tags=None, properties=None, run_id=None, latest=False):
-        if isinstance(tags, dict):
-            tags = [[k, v] for k, v in tags.items()]
-        if isinstance(properties, dict):
-            properties = [[k, v] for k, v in properties.items()]
+        # the filters as the user gave them (amlocal.rules.filters checked them the SDK's way):
+        # the SDK builds the service's query from them
         models = Model.list(self.workspace, name=name, tags=tags, properties=properties, run_id=run_id,
                             latest=latest)
         return [_model_record(m) for m in models]

@@ -47,7 +47,8 @@ class AzureComputeTargets(ComputeTargets):
             return self.adapter.get_compute(name)
 
     def create(self, name, configuration):
-        config = translate.to_provisioning_configuration(configuration)
+        with sdk_errors("check the provisioning configuration", compute=name, vm_size=configuration.get("vm_size")):
+            config = translate.to_provisioning_configuration(configuration)
         with sdk_errors("create compute", compute=name, vm_size=configuration.get("vm_size")):
             return self.adapter.create_compute(name, config)
 

@@ -131,7 +131,8 @@ def to_script_run_config(spec, compute_target, datastore_for, environment_for=No
 
 def to_provisioning_configuration(configuration):
     """The real AmlComputeProvisioningConfiguration of ``AmlCompute.provisioning_configuration``'s
-    keyword arguments (a dict): every one passes through."""
+    keyword arguments (a dict): every one passes through, under the SDK's own names (amlocal's
+    signature is the SDK's), so the SDK builds the create request from all of them."""
     from azureml.core.compute import AmlCompute
 
     return AmlCompute.provisioning_configuration(**configuration)

@@ -11,11 +11,15 @@ AmlCompute, unless the run asks for none.
 import os
 import time
 
-from amlocal.local import DataPath, LocalBackend, job_environment, job_shim_dir
+from amlocal.exceptions import RunNotFoundError
+from amlocal.local import (DataPath, GarbageItem, LocalBackend, build_in_progress, environment_key, job_environment,
+                           job_shim_dir, last_used, pip_settings)
+from amlocal.rules.statuses import TERMINAL
+from amlocal.specs import EnvironmentSpec
 
 from . import engine
 from .container import ContainerExecution, attach
-from .image import EnvironmentImage
+from .image import BUILD_LABEL, REPOSITORY, EnvironmentImage
 
 WORKDIR = "/amlocal/wd"
 CONTROL = "/amlocal/control"
@@ -69,9 +73,11 @@ class LocalDockerBackend(LocalBackend):
         return EnvironmentImage(environment, self._engine(), labels={HOME_LABEL: self.home_id}).prepare(
             build_log, should_stop)
 
+    def job_user(self):
+        return job_user()
+
     def launch(self, prepared, job, on_created):
         uid, gid = job_user()
-        _give_directories(job.workdir, uid, gid)
         _give_directories(job.control_dir, uid, gid)
         mounts = {str(job.workdir): (WORKDIR, False), str(job.control_dir): (CONTROL, False),
                   str(job_shim_dir()): (SHIM, True)}
@@ -116,6 +122,51 @@ class LocalDockerBackend(LocalBackend):
     def containers(self):
         """This workspace's containers (runs and builds), as the engine lists them."""
         return self._engine().list_containers(labels=[f"{HOME_LABEL}={self.home_id}"])
+
+    def garbage(self, images=False, older_than=None, now=None):
+        """Containers of this workspace whose run has ended (or is unknown), build containers of
+        this workspace no build uses, and with ``images`` environment images unused for
+        ``older_than`` seconds that no run which has not ended needs."""
+        api, now = self._engine(), time.time() if now is None else now
+        items = []
+        for container in self.containers():
+            labels, container_id = container.get("Labels") or {}, container["Id"]
+            run_id, build = labels.get(RUN_LABEL), labels.get(BUILD_LABEL)
+            if run_id and self._run_over(run_id):
+                items.append(GarbageItem("container of an ended run", f"{container_id[:12]} ({run_id})", 0,
+                                         lambda cid=container_id: api.remove(cid)))
+            elif build and not build_in_progress(f"image-{build}"):
+                items.append(GarbageItem("leftover build container", f"{container_id[:12]} ({build})", 0,
+                                         lambda cid=container_id: api.remove(cid)))
+        if images:
+            needed = self._needed_image_keys()
+            for image in api.list_images(reference=f"{REPOSITORY}:*"):
+                for tag in image.get("RepoTags") or []:
+                    key = tag.rpartition(":")[2]
+                    used = last_used("image", key) or image.get("Created") or 0
+                    if key not in needed and now - used > older_than:
+                        items.append(GarbageItem("environment image", f"{tag} (last used "
+                                                 f"{time.strftime('%Y-%m-%d', time.localtime(used))})",
+                                                 image.get("Size") or 0, lambda name=tag: api.remove_image(name)))
+        return items
+
+    def _run_over(self, run_id):
+        try:
+            return self.history.get_run(run_id)["status"] in TERMINAL
+        except RunNotFoundError:
+            return True
+
+    def _needed_image_keys(self):
+        """The environment keys of the runs that have not ended (their images must stay)."""
+        settings, keys = pip_settings(), set()
+        for record in self.history.list_runs():
+            if record["status"] in TERMINAL or not record.get("environment"):
+                continue
+            environment = EnvironmentSpec.from_dict(record["environment"])
+            base = self._engine().image_id(environment.base_image or "") if environment.base_image else None
+            if base:
+                keys.add(environment_key(environment, base, settings)[:20])
+        return keys
 
 
 def _give_directories(root, uid, gid):

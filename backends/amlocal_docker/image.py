@@ -16,7 +16,7 @@ import threading
 import time
 
 from amlocal.exceptions import EnvironmentBuildError
-from amlocal.local import (PreparationCanceled, build_lock, cache_dir, download_wheels, environment_key,
+from amlocal.local import (PreparationCanceled, build_lock, cache_dir, download_wheels, environment_key, mark_used,
                            pip_settings, remote_index_settings)
 
 from .engine import EngineError
@@ -48,6 +48,7 @@ class EnvironmentImage:
         key = environment_key(self.environment, base["Id"], settings)[:20]
         tag = f"{REPOSITORY}:{key}"
         prepared = {"image": tag, "python": f"{ENV_PREFIX}/bin/python"}
+        mark_used("image", key)
         if self.api.image_id(tag):
             return prepared
         with build_lock(f"image-{key}"):

@@ -6,16 +6,15 @@ under ``job_wrapper`` in its own session, so everything it starts ends with it.
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
 from amlocal.exceptions import EnvironmentBuildError
-from amlocal.local import (DataPath, Execution, ExitInfo, LocalBackend, PreparationCanceled, build_lock, cache_dir,
-                           download_wheels, environment_key, job_environment, job_shim_dir, pip_settings,
-                           ready_marker, run_logged, split_pip_options)
+from amlocal.local import DataPath, Execution, ExitInfo, LocalBackend, job_environment, job_shim_dir
+
+from .virtualenvs import virtualenv
 
 EXIT_FILE = "job-exit.json"
 #: run as a file in isolated mode (-I): the job's PYTHONPATH is for the script, not the wrapper
@@ -33,41 +32,8 @@ class LocalProcessBackend(LocalBackend):
                 "no conda. Use pip packages instead, or the docker backend with a base image that has conda.")
         if environment.user_managed:
             return {"python": sys.executable}
-        python_version = "%d.%d.%d" % sys.version_info[:3]
-        key = environment_key(environment, f"host-python:{sys.executable}:{python_version}", pip_settings())
-        venv = cache_dir() / "venvs" / key[:24]
-        if ready_marker(venv).exists():
-            return {"python": str(venv / "bin" / "python")}
-        with build_lock(f"venv-{key[:24]}"):
-            if not ready_marker(venv).exists():
-                self._build(venv, environment, python_version, build_log, should_stop)
-        return {"python": str(venv / "bin" / "python")}
-
-    def _build(self, venv, environment, python_version, log, should_stop):
-        started = time.monotonic()
-        shutil.rmtree(venv, ignore_errors=True)
-        log.write(f"Building virtual environment {venv.name} (Python {python_version})\n")
-        code = run_logged([sys.executable, "-m", "venv", "--without-pip", str(venv)], log)
-        pip_packages = list(environment.pip_packages)
-        if code == 0 and pip_packages:
-            wheels, ok = download_wheels(pip_packages, environment.pip_options, python_version, log)
-            install = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-                       "--disable-pip-version-check", "--progress-bar", "off"]
-            if ok:
-                code = run_logged([*install, "--no-index", "--find-links", str(wheels), *pip_packages], log,
-                                  should_stop=should_stop)
-            else:
-                log.write("Not every package has a wheel; installing from the package index instead\n")
-                code = run_logged([*install, *split_pip_options(environment.pip_options), *pip_packages], log,
-                                  should_stop=should_stop)
-        if code != 0:
-            shutil.rmtree(venv, ignore_errors=True)
-            if should_stop():
-                raise PreparationCanceled()
-            raise EnvironmentBuildError(f"installing {', '.join(pip_packages) or 'the environment'} failed "
-                                        f"(exit code {code}); see azureml-logs/20_image_build_log.txt")
-        ready_marker(venv).touch()
-        log.write(f"Environment ready in {time.monotonic() - started:.1f} s\n")
+        python, _ = virtualenv(environment, build_log, should_stop)
+        return {"python": python}
 
     def launch(self, prepared, job, on_created):
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}

@@ -2,8 +2,11 @@
 
     amlocal [--config PATH] [--backend NAME] run submit-script SCRIPT -e EXPERIMENT [...] [-- SCRIPT_ARGS...]
     amlocal run list | show RUN_ID | logs RUN_ID [--follow] | cancel RUN_ID
-    amlocal model list | show NAME[:VERSION] | download NAME[:VERSION] | serve NAME[:VERSION] [--entry-script ...]
+    amlocal model list | show NAME[:VERSION] | download NAME[:VERSION] | delete NAME:VERSION
+    amlocal model serve NAME[:VERSION] [--entry-script ...]
     amlocal service list | show NAME | logs NAME | delete NAME
+    amlocal run delete RUN_ID
+    amlocal gc [--dry-run] [--older-than AGE] [--keep-last N] [--images]
 
 Exit codes: 0 ok; 1 the run ended Failed or Canceled; 2 usage or bad input; 3 run or model not
 found; 4 run history or backend unavailable; 130 interrupted (a followed run goes on).
@@ -74,7 +77,7 @@ def build_parser():
         prog="amlocal", description="Run Azure ML (SDK v1) training scripts locally; read their runs and models.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _global_options(parser, default=None)
-    commands = parser.add_subparsers(dest="group", metavar="{run,model,service}", required=True)
+    commands = parser.add_subparsers(dest="group", metavar="{run,model,service,gc}", required=True)
 
     run = commands.add_parser("run", help="submit, list, show, follow and cancel runs",
                               description="Submit, list, show, follow and cancel runs.")
@@ -97,6 +100,10 @@ def build_parser():
     sub = _leaf(run_commands, "cancel", "runs:cancel_run", "cancel a run and print its new status")
     sub.add_argument("run_id", metavar="RUN_ID")
 
+    sub = _leaf(run_commands, "delete", "gc:delete_run",
+                "delete an ended run (a sweep with its children): its history and files")
+    sub.add_argument("run_id", metavar="RUN_ID")
+
     model = commands.add_parser("model", help="list, show and download registered models",
                                 description="List, show and download registered models.")
     model_commands = model.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -111,11 +118,15 @@ def build_parser():
     sub.add_argument("model", metavar="NAME[:VERSION]")
     sub.add_argument("--json", action="store_true", help="print the model as JSON")
 
+    sub = _leaf(model_commands, "delete", "gc:delete_model", "delete one version of a registered model")
+    sub.add_argument("model", metavar="NAME:VERSION")
+
     sub = _leaf(model_commands, "download", "models:download_model", "copy a model's files; print their path")
     sub.add_argument("model", metavar="NAME[:VERSION]")
     sub.add_argument("--target-dir", default=".", metavar="DIR", help="where to put the model (default: .)")
     sub.add_argument("--exist-ok", action="store_true", help="overwrite what is already there")
     _serving_parsers(commands, model_commands)
+    _gc_parser(commands)
     return parser
 
 
@@ -148,6 +159,26 @@ def _serving_parsers(commands, model_commands):
     sub.add_argument("--lines", type=_positive_int, default=5000, metavar="N", help="the last N lines (default 5000)")
     sub = _leaf(service_commands, "delete", "services:delete_service", "stop and remove a service")
     sub.add_argument("service", metavar="NAME")
+
+
+def _gc_parser(commands):
+    from amlocal._cli.gc import duration
+
+    sub = commands.add_parser("gc", help="free disk space: leftovers, old snapshots, unused images",
+                              description="Free what the local workspace no longer needs: leftovers of interrupted "
+                                          "submits, ended runs' job directories and containers; with --older-than / "
+                                          "--keep-last also old runs' snapshots; with --images unused environment "
+                                          "images. Run history (metrics, logs, outputs) and models stay.",
+                              epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.set_defaults(handler="gc:collect")
+    _global_options(sub, default=argparse.SUPPRESS)
+    sub.add_argument("--dry-run", action="store_true", help="print what would be freed, free nothing")
+    sub.add_argument("--older-than", type=duration, metavar="AGE",
+                     help="also free the snapshots of runs that ended longer ago than AGE (90s, 30m, 12h, 7d, 2w); "
+                          "with --images, images unused for AGE (default 7d)")
+    sub.add_argument("--keep-last", type=int, metavar="N",
+                     help="also free the snapshots of ended runs except the newest N")
+    sub.add_argument("--images", action="store_true", help="also remove environment images no recent run used")
 
 
 def _submit_script_parser(run_commands):

@@ -9,6 +9,12 @@
     │   └── EngineError              (amlocal_docker) the Docker engine answered with an error
     ├── MissingOptionalDependencyError  (also an ImportError) a feature's optional extra is not installed
     ├── InvalidArgumentError         (also a ValueError) bad input to an API call
+    │   ├── InvalidNameError         a name breaks Azure ML's rule (also rules.errors.InvalidName)
+    │   ├── InvalidRunFileNameError  (also rules.errors.InvalidRunFileName)
+    │   ├── PathOutsideRootError     a path leaves its root (also rules.errors.PathOutsideRoot)
+    │   │   └── SymlinkRefusedError
+    │   ├── NotARegularFileError
+    │   ├── FileTooLargeError
     │   ├── EnvironmentNotFoundError
     │   │   └── UnknownCuratedEnvironmentError  an AzureML-* name with no local definition
     │   └── HyperDriveConfigException  (also a HyperDriveException) what the SDK's validation rejects
@@ -26,6 +32,7 @@
     │   │   └── ModelPathNotFoundException
     │   └── WebserviceNotFoundError  no service of that name
     ├── EnvironmentBuildError        preparing an environment (image or venv) failed
+    ├── SnapshotException            a source directory over Azure ML's snapshot limits (strict mode)
     └── StoreError                   the local run history / registry database
         ├── StoreCorruptedError
         ├── StoreFullError
@@ -210,3 +217,56 @@ class HyperDriveScenarioNotSupportedException(HyperDriveConfigException):
 
 class HyperDriveNotImplementedException(HyperDriveScenarioNotSupportedException):
     pass
+
+
+# -- errors of the shared rules (amlocal.rules) ---------------------------------------------
+# amlocal.rules is stdlib-only (it is copied into jobs) and raises rules.errors classes; these
+# subclasses are registered with it below, so on the host every violation it raises is also an
+# InvalidArgumentError (see amlocal/rules/errors.py for why it is done this way).
+
+from .rules import errors as _rule_errors  # noqa: E402
+
+
+class InvalidNameError(InvalidArgumentError, _rule_errors.InvalidName):
+    pass
+
+
+class _InvalidModelNameRule(InvalidModelNameError, InvalidArgumentError, _rule_errors.InvalidModelName):
+    pass
+
+
+class InvalidRunFileNameError(InvalidArgumentError, _rule_errors.InvalidRunFileName):
+    pass
+
+
+class PathOutsideRootError(InvalidArgumentError, _rule_errors.PathOutsideRoot):
+    pass
+
+
+class SymlinkRefusedError(PathOutsideRootError, _rule_errors.SymlinkRefused):
+    pass
+
+
+class NotARegularFileError(InvalidArgumentError, _rule_errors.NotARegularFile):
+    pass
+
+
+class FileTooLargeError(InvalidArgumentError, _rule_errors.FileTooLarge):
+    pass
+
+
+_rule_errors.register_host_classes({
+    _rule_errors.InvalidName: InvalidNameError,
+    _rule_errors.InvalidModelName: _InvalidModelNameRule,
+    _rule_errors.InvalidRunFileName: InvalidRunFileNameError,
+    _rule_errors.PathOutsideRoot: PathOutsideRootError,
+    _rule_errors.SymlinkRefused: SymlinkRefusedError,
+    _rule_errors.NotARegularFile: NotARegularFileError,
+    _rule_errors.FileTooLarge: FileTooLargeError,
+})
+
+
+class SnapshotException(AmlocalError):
+    """A source directory over Azure ML's snapshot limits (300 MB, 2,000 files), raised in the
+    strict mode of ``amlocal._local.snapshot`` with azureml's own message
+    (``azureml.exceptions.SnapshotException``)."""

@@ -14,6 +14,8 @@ this machine; ``amlocal.testing`` holds the contract suite every backend must pa
 
 import abc
 
+from .rules import statuses
+
 
 class ExecutionBackend(abc.ABC):
     """Runs jobs for one workspace. Every method may raise BackendUnavailableError when the
@@ -23,6 +25,10 @@ class ExecutionBackend(abc.ABC):
     name = None
     #: seconds between two status polls of ``wait_for_completion``
     poll_interval = 0.05
+    #: the order its runs' statuses move forward in before a final one (skipping is allowed;
+    #: CancelRequested may come at any point): Azure ML v1's unless the service behind the
+    #: backend documents another (Azure ML SDK v2 jobs do)
+    status_order = statuses.ORDER
 
     def __init__(self, workspace, stores, **options):
         """``workspace`` is a WorkspaceInfo, ``stores`` what ``open_stores`` returned for it;
@@ -61,9 +67,18 @@ class ExecutionBackend(abc.ABC):
         and ``error`` ({"message", "code", "log_tail"}) when it failed or was canceled."""
 
     @abc.abstractmethod
-    def cancel(self, run_id):
-        """Ask the run to stop; it ends Canceled. No-op on a finished run."""
+    def cancel(self, run_id, reason=None):
+        """Ask the run to stop; it ends Canceled (``reason``, when given, is the message its
+        details' error shows: a sweep's early termination says why). No-op on a finished run."""
 
     @abc.abstractmethod
     def portal_url(self, run_id):
         """Where a person can look at the run (the "Web View" line)."""
+
+    def submit_sweep(self, sweep):
+        """Start the HyperDrive sweep ``sweep`` (a SweepSpec) and return its parent run's id at
+        once; the parent run (type "hyperdrive") starts children as the sweep goes. Raises
+        InvalidArgumentError when this backend cannot run sweeps."""
+        from .exceptions import InvalidArgumentError
+
+        raise InvalidArgumentError(f"The {self.name!r} backend cannot run HyperDrive sweeps.")

@@ -27,8 +27,10 @@ from ._local.datastores import DirectoryDatastores
 from ._local.job import DataPath, Execution, ExitInfo, Job, PreparationCanceled, job_environment
 from ._local.local_backend import DEFAULT_BASE_IMAGE, LocalBackend
 from ._local.resources import host_cpus, host_memory_bytes
-from ._local.wheel_cache import (build_lock, download_wheels, environment_key, pip_settings, ready_marker,
-                                 remote_index_settings, run_logged, split_pip_options)
+from ._local.gc import Item as GarbageItem
+from ._local.wheel_cache import (build_in_progress, build_lock, download_wheels, environment_key, last_used,
+                                 mark_used, pip_settings, ready_marker, remote_index_settings, run_logged,
+                                 split_pip_options)
 from ._runtime import read_events
 
 
@@ -40,8 +42,8 @@ def job_shim_dir():
 
 
 __all__ = [
-    "DEFAULT_BASE_IMAGE", "DataPath", "DirectoryDatastores", "Execution", "ExitInfo", "Job", "LocalBackend", "PreparationCanceled",
-    "build_lock", "cache_dir", "download_wheels", "environment_key", "host_cpus", "host_memory_bytes",
+    "DEFAULT_BASE_IMAGE", "DataPath", "DirectoryDatastores", "GarbageItem", "Execution", "ExitInfo", "Job", "LocalBackend", "PreparationCanceled",
+    "build_in_progress", "build_lock", "cache_dir", "last_used", "mark_used", "download_wheels", "environment_key", "host_cpus", "host_memory_bytes",
     "job_environment", "job_shim_dir", "pip_settings", "read_events", "ready_marker", "remote_index_settings",
     "run_logged", "split_pip_options",
 ]

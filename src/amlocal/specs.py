@@ -9,12 +9,13 @@ unchanged by another.
     EnvironmentSpec   what an environment (image, virtualenv, Azure environment) is built from
     DataPathSpec      a datastore path given to a job as an argument (mounted or downloaded)
     RunSpec           one submitted run: script, arguments, environment, compute target, ...
+    SweepSpec         a HyperDrive sweep: the trial's RunSpec and the sweep's configuration
     WorkspaceInfo     which workspace a backend works for (never the user-facing Workspace)
 """
 
 from dataclasses import dataclass, field, fields, replace
 
-__all__ = ["DataPathSpec", "EnvironmentSpec", "RunSpec", "WorkspaceInfo", "replace"]
+__all__ = ["DataPathSpec", "EnvironmentSpec", "RunSpec", "SweepSpec", "WorkspaceInfo", "replace"]
 
 
 def _tuple(values):
@@ -118,6 +119,7 @@ class RunSpec:
     max_run_duration_seconds: int = None
     parent_run_id: str = None
     network: bool = True
+    run_id: str = None               # the id to give the run (a sweep's child: <parent>_<n>); None: a new one
 
     def __post_init__(self):
         object.__setattr__(self, "arguments", tuple(
@@ -145,6 +147,29 @@ class RunSpec:
         values["arguments"] = tuple(_argument_from_json(a) for a in data.get("arguments") or ())
         values["environment"] = EnvironmentSpec.from_dict(data.get("environment") or {"name": "amlocal-default"})
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A HyperDrive sweep: ``trial`` is the RunSpec every child starts from, ``config`` the
+    sweep's configuration as ``HyperDriveConfig.to_dict()`` gives it (sampling, primary metric,
+    limits, policy), ``seed`` makes sampling reproducible."""
+
+    experiment: str
+    trial: RunSpec
+    config: dict
+    seed: int = 0
+    tags: dict = field(default_factory=dict)
+    run_id: str = None
+
+    def to_dict(self):
+        return {"experiment": self.experiment, "trial": self.trial.to_dict(), "config": self.config,
+                "seed": self.seed, "tags": dict(self.tags), "run_id": self.run_id}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(experiment=data["experiment"], trial=RunSpec.from_dict(data["trial"]), config=data["config"],
+                   seed=data.get("seed", 0), tags=data.get("tags") or {}, run_id=data.get("run_id"))
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ def pytest_configure(config):
 def isolated_home(tmp_path, monkeypatch):
     """No test reads the developer's settings or credentials, or writes under ~/.amlocal."""
     monkeypatch.setenv("AMLOCAL_HOME", str(tmp_path / "amlocal-home"))
-    monkeypatch.setenv("AMLOCAL_CACHE", str(tmp_path / "amlocal-cache"))
+    # AMLOCAL_CACHE stays the test session's shared cache (tests/conftest.py): the fake builds each
+    # run's environment, and built environments and wheels are reused across tests
     for name in ("AMLOCAL_BACKEND", "AMLOCAL_AZURE_AUTH", "AZURE_TENANT_ID", "AZURE_CLIENT_ID",
                  "AZURE_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)

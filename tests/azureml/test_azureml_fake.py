@@ -11,9 +11,9 @@ from azureml.core.compute import AmlCompute
 from azureml.exceptions import (ComputeTargetException, ModelPathNotFoundException, UserErrorException,
                                 WebserviceException)
 
-from amlocal.rules.statuses import COMPLETED, ORDER
+from amlocal.rules.statuses import AMLCOMPUTE_ORDER, COMPLETED
 
-STATUS_ORDER = (*ORDER, COMPLETED)
+STATUS_ORDER = (*AMLCOMPUTE_ORDER, COMPLETED)
 from amlocal_azureml.adapter import AzureAdapter
 from amlocal_azureml.fake import FakeAzureAdapter
 
@@ -57,10 +57,11 @@ def test_the_fake_implements_the_whole_adapter():
     assert not FakeAzureAdapter.__abstractmethods__
 
 
-def test_one_step_per_poll_and_running_lasts_as_long_as_the_script(fake, tmp_path):
+def test_azures_statuses_one_per_poll_and_running_lasts_as_long_as_the_script(fake, tmp_path):
     go = tmp_path / "go"
     run_id = fake.submit("exp", src(tmp_path, WAIT_FOR_GO.format(go=str(go)), env_vars={"GREETING": "hi"}))
-    assert [fake.get_status(run_id) for _ in range(5)] == list(STATUS_ORDER[:5])
+    assert [fake.get_status(run_id) for _ in range(3)] == ["NotStarted", "Starting", "Preparing"]
+    assert poll_until(fake, run_id, {"Running"})[-2:] == ["Queued", "Running"]  # Preparing lasts while it builds
     for _ in range(20):
         assert fake.get_status(run_id) == "Running"
         time.sleep(0.01)
@@ -87,7 +88,8 @@ def test_runs_wait_queued_for_a_free_node(fake, tmp_path):
     first = fake.submit("exp", src(tmp_path, WAIT_FOR_GO.format(go=str(go)), target="one-node"))
     second = fake.submit("exp", src(tmp_path, "print('second')\n", name="second.py", target="one-node"))
     poll_until(fake, first, {"Running"})
-    assert [fake.get_status(second) for _ in range(10)][-1] == "Queued"
+    poll_until(fake, second, {"Queued"})
+    assert {fake.get_status(second) for _ in range(10)} == {"Queued"}  # no node: it stays there
     go.write_text("")
     seen = poll_until(fake, second, {"Completed"})  # the service finishes the first without being asked
     assert seen[0] == "Queued" and seen[-1] == "Completed"

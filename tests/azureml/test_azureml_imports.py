@@ -77,7 +77,9 @@ def test_the_package_import_itself_checks_for_azureml_core(tmp_path):
 
 def test_each_module_of_the_plugin_imports_alone(tmp_path):
     for module in ("amlocal_azureml", "amlocal_azureml.fake", "amlocal_azureml.sdk_adapter",
-                   "amlocal_azureml.translate", "amlocal_azureml.auth", "amlocal_azureml.errors"):
+                   "amlocal_azureml.translate", "amlocal_azureml.auth", "amlocal_azureml.errors",
+                   "amlocal_azureml.timeouts", "amlocal_azureml.datastore_access", "amlocal_azureml._fake_image",
+                   "amlocal_process.virtualenvs"):
         run_python(f"import {module}", tmp_path, tmp_path)
 
 

@@ -13,9 +13,9 @@ from azureml.core.environment import DEFAULT_CPU_IMAGE
 from amlocal.core import Experiment, Model, Run, Workspace
 from amlocal.core.compute import AmlCompute, ComputeTarget
 from amlocal.core.compute_target import ComputeTargetException
-from amlocal.rules.statuses import COMPLETED, ORDER
+from amlocal.rules.statuses import AMLCOMPUTE_ORDER, COMPLETED
 
-STATUS_ORDER = (*ORDER, COMPLETED)
+STATUS_ORDER = (*AMLCOMPUTE_ORDER, COMPLETED)
 from amlocal.train.sklearn import DEFAULT_FRAMEWORK_VERSION, SKLearn
 from amlocal_azureml import AzureMLBackend
 from amlocal_azureml.fake import mock_azureml

@@ -9,9 +9,9 @@ import pytest
 from amlocal_tests_azureml_fixtures import live_status, make_azureml_workspace
 
 from amlocal.core import Experiment, Model
-from amlocal.rules.statuses import COMPLETED, ORDER
+from amlocal.rules.statuses import AMLCOMPUTE_ORDER, COMPLETED
 
-STATUS_ORDER = (*ORDER, COMPLETED)
+STATUS_ORDER = (*AMLCOMPUTE_ORDER, COMPLETED)
 from amlocal.train.sklearn import SKLearn
 
 LIVE, DETAIL = live_status()

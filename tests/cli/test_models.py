@@ -74,7 +74,7 @@ def test_model_download(cli, registered, tmp_path):
 
     folder = cli("model", "download", "other")              # a directory model, into the cwd
     assert folder.returncode == 0, folder.stderr
-    assert folder.stdout.strip() == "outputs"
+    assert folder.stdout.strip() == "outputs/a.txt"  # as azureml's Model.download: the files' common path
     assert (cli.cwd / "outputs" / "a.txt").read_text() == "model bytes"
 
 

@@ -1,23 +1,16 @@
 """The backend contract: the same user flow, run on every backend. Each backend opts in by
-giving a workspace here (docker and process on this machine; azureml through its fake adapter,
-or a real workspace in live mode)."""
-
-import importlib.util
-from pathlib import Path
+giving a workspace here (docker and process on this machine; azureml and azureml-v2 through
+their fake adapters, or a real workspace in live mode)."""
 
 import pytest
 
 from amlocal.core import Workspace
+from azure_workspaces import azureml_fake_workspace, azureml_v2_fake_workspace
 
-BACKENDS = ["docker", "process", "azureml"]
-
-
-def _azureml_fixtures():
-    path = Path(__file__).resolve().parents[1] / "azureml" / "fixtures.py"
-    spec = importlib.util.spec_from_file_location("amlocal_tests_azureml_fixtures", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+#: azure-ai-ml's own deprecation chatter with the marshmallow it resolves with, not ours
+AZURE_AI_ML_NOISE = [pytest.mark.filterwarnings("ignore::marshmallow.warnings.ChangedInMarshmallow4Warning"),
+                     pytest.mark.filterwarnings("ignore::marshmallow.warnings.RemovedInMarshmallow4Warning")]
+BACKENDS = ["docker", "process", "azureml", pytest.param("azureml-v2", marks=AZURE_AI_ML_NOISE)]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -28,4 +21,6 @@ def ws(request, project, tmp_path):
         return Workspace.from_config(backend="docker")
     if name == "process":
         return Workspace.from_config(backend="process")
-    return _azureml_fixtures().make_azureml_workspace(tmp_path, project)
+    if name == "azureml-v2":
+        return azureml_v2_fake_workspace(tmp_path, project)
+    return azureml_fake_workspace(tmp_path, project)

@@ -1,20 +1,17 @@
-"""One behaviour suite, every backend: what a user of the Azure ML article sees."""
+"""Every built-in backend passes the contract suite shipped in ``amlocal.testing`` (opting in
+exactly as a third-party backend would), plus the article's own flow with its iris estimator."""
 
-import io
-import textwrap
 import time
-from contextlib import redirect_stdout
 
 import pytest
 
-from amlocal.core import Environment, Experiment, Model, Run, ScriptRunConfig
+from amlocal.core import Environment, Experiment, Model, ScriptRunConfig, Workspace
 from amlocal.core.compute import AmlCompute, ComputeTarget
 from amlocal.core.compute_target import ComputeTargetException
-from amlocal.exceptions import ActivityFailedException, ModelPathNotFoundException
+from amlocal.rules.statuses import AMLCOMPUTE_ORDER, ORDER
+from amlocal.testing import BackendContract, LocalBackendContract
 from amlocal.train.sklearn import SKLearn
-
-AZURE_ORDER = ["NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing", "Completed"]
-
+from azure_workspaces import azureml_fake_workspace, azureml_v2_fake_workspace
 
 def cluster(ws, name="cpu-cluster", max_nodes=4):
     try:
@@ -53,12 +50,38 @@ def follow_statuses(run, timeout=600):
     raise AssertionError(f"run {run.id} did not end in {timeout} s; statuses seen: {seen}")
 
 
+#: The orders Azure ML documents for a run's statuses before a final one: SDK v1 runs
+#: (``azureml.core.Run``), and SDK v2 jobs (the REST ``JobStatus``, where jobs start and prepare
+#: before they queue for nodes). A backend declares the one of the service it stands for.
+DOCUMENTED_ORDERS = {
+    "local runs": ORDER,
+    "Azure ML runs on AmlCompute (Run.get_status)": AMLCOMPUTE_ORDER,
+    "Azure ML SDK v2": ("NotStarted", "Starting", "Provisioning", "Preparing", "Queued", "Running", "Finalizing"),
+}
+
+
+def in_documented_order(seen, order):
+    """``seen`` (each status once, as it changed) follows ``order`` (then a final status), skipping
+    allowed; a status ``order`` does not have breaks it."""
+    return seen[:-1] == [s for s in order if s in seen[:-1]]
+
+
+def test_status_order_check():
+    order = ("NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing")
+    assert in_documented_order(["NotStarted", "Queued", "Running", "Completed"], order)
+    assert not in_documented_order(["NotStarted", "Running", "Queued", "Completed"], order)
+    assert not in_documented_order(["NotStarted", "Paused", "Running", "Completed"], order)
+
+
 def test_article_flow_trains_and_registers_versions(ws):
     exp = Experiment(workspace=ws, name="sklearn-iris")
     run = exp.submit(iris_estimator(ws))
     seen = follow_statuses(run)
     assert seen[-1] == "Completed", run.get_details().get("error")
-    assert seen == [s for s in AZURE_ORDER if s in seen], f"statuses out of Azure's order: {seen}"
+    # each backend declares the order of the service it stands for
+    order = tuple(ws.backend.status_order)
+    assert order in DOCUMENTED_ORDERS.values(), f"{ws.backend.name} declares an order Azure ML does not: {order}"
+    assert in_documented_order(seen, order), f"statuses out of the {ws.backend.name} backend's order {order}: {seen}"
 
     metrics = run.get_metrics()
     assert {"Kernel type", "Penalty", "Accuracy"} <= set(metrics)
@@ -77,129 +100,29 @@ def test_article_flow_trains_and_registers_versions(ws):
     assert Model(ws, "sklearn-iris").version == 2
 
 
-def test_show_output_streams_like_azure(ws, project):
-    config = stdlib_script(project, "hello.py", """
-        print("hello from the job")
-        """)
-    run = Experiment(ws, "show-output").submit(config)
-    out = io.StringIO()
-    with redirect_stdout(out):
-        details = run.wait_for_completion(show_output=True)
-    text = out.getvalue()
-    assert details["status"] == "Completed"
-    assert text.startswith(f"RunId: {run.id}\nWeb View: ")
-    assert "Streaming " in text and "hello from the job" in text
-    assert text.index("hello from the job") < text.index("Execution Summary\n=================")
+# -- the shipped contract, opted into as a plugin would --------------------------------------------
+
+class TestDockerBackendContract(LocalBackendContract):
+    @pytest.fixture
+    def workspace(self, amlocal_project, base_image):
+        return Workspace.from_config(backend="docker")
 
 
-def test_unmodified_script_logs_every_kind(ws, project):
-    config = stdlib_script(project, "log_all.py", """
-        import os
-        from azureml.core.run import Run
-        run = Run.get_context()
-        run.log("loss", 0.5)
-        run.log("loss", 0.25)
-        run.log_list("folds", [1, 2, 3])
-        run.log_row("curve", x=1, y=2)
-        run.log_row("curve", x=2, y=4)
-        run.log_table("table", {"a": [1, 2], "b": [3, 4]})
-        run.tag("stage", "dev")
-        run.set_tags({"team": "ml", "owner": "ana"})
-        os.makedirs("outputs", exist_ok=True)
-        with open("outputs/notes.txt", "w") as f:
-            f.write("done")
-        with open("extra.txt", "w") as f:
-            f.write("uploaded")
-        run.upload_file("uploads/extra.txt", "extra.txt")
-        run.log_image("picture", path="extra.txt")
-        os.makedirs("logs", exist_ok=True)
-        with open("logs/trace.txt", "w") as f:
-            f.write("trace")
-        """)
-    run = Experiment(ws, "log-kinds").submit(config)
-    run.wait_for_completion()
-    metrics = run.get_metrics()
-    assert metrics["loss"] == [0.5, 0.25]
-    assert metrics["folds"] == [1, 2, 3]
-    assert metrics["curve"] == {"x": [1, 2], "y": [2, 4]}
-    assert metrics["table"] == {"a": [1, 2], "b": [3, 4]}
-    assert "picture" in metrics
-    assert {"stage": "dev", "team": "ml", "owner": "ana"}.items() <= run.get_tags().items()
-    files = run.get_file_names()
-    assert {"outputs/notes.txt", "uploads/extra.txt", "logs/trace.txt"} <= set(files)
+class TestProcessBackendContract(LocalBackendContract):
+    @pytest.fixture
+    def workspace(self, amlocal_project):
+        return Workspace.from_config(backend="process")
 
 
-def test_failing_script_fails_with_reason_and_keeps_outputs(ws, project):
-    config = stdlib_script(project, "boom.py", """
-        import os
-        os.makedirs("outputs", exist_ok=True)
-        open("outputs/partial.txt", "w").write("written before the failure")
-        print("about to fail")
-        raise RuntimeError("the training diverged")
-        """)
-    run = Experiment(ws, "failures").submit(config)
-    with pytest.raises(ActivityFailedException) as raised:
-        run.wait_for_completion()
-    assert raised.value.status == "Failed"
-    assert run.get_status() == "Failed"
-    error = run.get_details()["error"]
-    assert "the training diverged" in error["log_tail"]
-    assert error["message"]
-    assert "outputs/partial.txt" in run.get_file_names()
-    # raise_on_error=False returns the details instead
-    assert run.wait_for_completion(raise_on_error=False)["status"] == "Failed"
+class TestAzureMLFakeContract(BackendContract):
+    @pytest.fixture
+    def workspace(self, amlocal_project, tmp_path):
+        return azureml_fake_workspace(tmp_path, amlocal_project)
 
 
-def test_cancel_stops_the_job(ws, project):
-    config = stdlib_script(project, "sleeper.py", """
-        import time
-        print("sleeping", flush=True)
-        time.sleep(300)
-        """)
-    run = Experiment(ws, "cancel").submit(config)
-    deadline = time.monotonic() + 120
-    while run.get_status() != "Running":
-        assert time.monotonic() < deadline, f"never reached Running: {run.get_status()}"
-        time.sleep(0.05)
-    started = time.monotonic()
-    run.cancel()
-    details = run.wait_for_completion(raise_on_error=False)
-    assert details["status"] == "Canceled"
-    assert time.monotonic() - started < 30
-
-
-def test_datastore_paths_reach_the_script(ws, project):
-    ds = ws.get_default_datastore()
-    ds.upload(src_dir="./data/iris", target_path="iris", overwrite=True, show_progress=False)
-    config = stdlib_script(project, "count_rows.py", """
-        import argparse, os
-        from azureml.core import Run
-        parser = argparse.ArgumentParser()
-        parser.add_argument("--mounted")
-        parser.add_argument("--downloaded")
-        args = parser.parse_args()
-        run = Run.get_context()
-        for label, folder in (("mounted", args.mounted), ("downloaded", args.downloaded)):
-            with open(os.path.join(folder, "iris.csv")) as f:
-                run.log(label + "_rows", sum(1 for _ in f) - 1)
-        """)
-    config.arguments = ["--mounted", ds.path("iris").as_mount(), "--downloaded", ds.path("iris").as_download()]
-    run = Experiment(ws, "data").submit(config)
-    run.wait_for_completion()
-    metrics = run.get_metrics()
-    assert metrics["mounted_rows"] == 150 and metrics["downloaded_rows"] == 150
-
-
-def test_register_model_path_not_in_run_lists_files(ws, project):
-    config = stdlib_script(project, "writer.py", """
-        import os
-        os.makedirs("outputs", exist_ok=True)
-        open("outputs/model.bin", "w").write("weights")
-        """)
-    run = Experiment(ws, "paths").submit(config)
-    run.wait_for_completion()
-    with pytest.raises(ModelPathNotFoundException) as raised:
-        run.register_model(model_name="m", model_path="outputs/missing.bin")
-    assert "outputs/model.bin" in str(raised.value)
-    assert run.register_model(model_name="m", model_path="outputs/model.bin").version == 1
-    assert Run.get(ws, run.id).get_status() == "Completed"
+@pytest.mark.filterwarnings("ignore::marshmallow.warnings.ChangedInMarshmallow4Warning",
+                            "ignore::marshmallow.warnings.RemovedInMarshmallow4Warning")
+class TestAzureMLV2FakeContract(BackendContract):
+    @pytest.fixture
+    def workspace(self, amlocal_project, tmp_path):
+        return azureml_v2_fake_workspace(tmp_path, amlocal_project)

@@ -108,8 +108,9 @@ def test_builtin_backend_whose_import_fails_names_the_install_command(fresh_regi
 
 def _plugin_modules():
     modules = ["amlocal_docker", "amlocal_process"]
-    if importlib.util.find_spec("amlocal_azureml") is not None:
-        modules.append("amlocal_azureml")
+    for optional in ("amlocal_azureml", "amlocal_azureml_v2"):
+        if importlib.util.find_spec(optional) is not None:
+            modules.append(optional)
     return modules
 
 

@@ -169,7 +169,7 @@ def test_invalid_model_name(ws, project, workspace_dir, name):
     with pytest.raises(InvalidModelNameError) as caught:
         Model.register(ws, str(model), name)
 
-    assert "^[a-zA-Z0-9]" in str(caught.value)
+    assert "start with a letter or number, and be between 1 and 255 characters long" in str(caught.value)
     assert Model.list(ws) == []
     assert not (workspace_dir / "models").exists()
 

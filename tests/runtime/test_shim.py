@@ -89,6 +89,8 @@ def test_context_is_a_cached_online_run(tmp_path):
 def test_shim_imports_only_stdlib():
     # amlocal_rules ships with the shim; ``amlocal`` is only run.py's fallback on the host
     allowed = set(sys.stdlib_module_names) | {"azureml", "amlocal_rules"}
+    # mlflow is imported inside MlflowSink.for_job only, in an Azure ML (SDK v2) job that has it
+    lazy = {"_mlflow_sink.py": {"mlflow"}}
     for path in SHIM_DIR.rglob("*.py"):
         imported = set()
         for node in ast.walk(ast.parse(path.read_text())):
@@ -98,7 +100,7 @@ def test_shim_imports_only_stdlib():
                 imported.add(node.module.split(".")[0])
         if path.name == "run.py":
             imported.discard("amlocal")
-        assert imported <= allowed, (path, imported - allowed)
+        assert imported <= allowed | lazy.get(path.name, set()), (path, imported - allowed)
 
 
 def test_protocol_constants_match_the_shim():

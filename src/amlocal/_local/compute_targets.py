@@ -4,19 +4,11 @@ run's CPU and memory limits (``resources``)."""
 
 import time
 
-from ..exceptions import ComputeTargetException
+from ..exceptions import ComputeTargetException, InvalidNameError
+from ..rules.names import validate_name
 from ..rules.vm_sizes import VM_SIZES, known_vm_size
 from ..stores.compute_targets import ComputeTargets
 from .resources import limits_for
-
-COMPUTE_NAME_RULE = "2 to 24 letters, digits or hyphens, starting with a letter and not ending with a hyphen"
-
-
-def _name_problem(name):
-    if not isinstance(name, str) or not 2 <= len(name) <= 24 or not name[0].isalpha() or name.endswith("-") \
-            or not all(c.isascii() and (c.isalnum() or c == "-") for c in name):
-        return f"Invalid compute name {str(name)[:60]!r}: use {COMPUTE_NAME_RULE} (for example 'cpu-cluster')."
-    return None
 
 
 class LocalComputeTargets(ComputeTargets):
@@ -33,9 +25,10 @@ class LocalComputeTargets(ComputeTargets):
         return dict(rows[0])
 
     def create(self, name, configuration):
-        problem = _name_problem(name)
-        if problem:
-            raise ComputeTargetException(problem)
+        try:
+            validate_name("compute_target", name)
+        except InvalidNameError as err:  # azureml's type for a bad compute name
+            raise ComputeTargetException(str(err)) from err
         vm_size = configuration.get("vm_size")
         if not known_vm_size(vm_size):
             raise ComputeTargetException(

@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS runs (
     created REAL NOT NULL, start_time REAL, end_time REAL, backend TEXT, compute_target TEXT,
     script TEXT, arguments TEXT, environment TEXT, error TEXT,
     cancel_requested INTEGER DEFAULT 0, parent_run_id TEXT, properties TEXT, run_type TEXT,
-    events_offset INTEGER DEFAULT 0);
+    ingest_state TEXT, cancel_reason TEXT);
 CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment, created);
 
 CREATE TABLE IF NOT EXISTS run_status (run_id TEXT NOT NULL, status TEXT NOT NULL, time REAL NOT NULL);
@@ -44,7 +44,7 @@ CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
 
 # Columns added since the first schema: a database made by an older amlocal gains them.
 ADDED_COLUMNS = {"runs": {"parent_run_id": "TEXT", "properties": "TEXT", "run_type": "TEXT",
-                          "events_offset": "INTEGER DEFAULT 0"}}
+                          "ingest_state": "TEXT", "cancel_reason": "TEXT"}}
 
 
 def _add_missing_columns(conn):

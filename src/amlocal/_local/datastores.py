@@ -4,11 +4,10 @@ progress lines azureml prints. Every path is checked to stay inside its datastor
 import shutil
 from pathlib import Path
 
-from ..exceptions import InvalidArgumentError
+from ..rules.names import validate_name
+from ..rules.paths import contained
 from ..rules.uploads import upload_with_progress
 from ..stores.datastores import DEFAULT_DATASTORE, Datastores
-
-DATASTORE_NAME_RULE = "letters, digits and underscores, at most 255, starting with a letter or digit"
 
 
 class DirectoryDatastores(Datastores):
@@ -18,12 +17,8 @@ class DirectoryDatastores(Datastores):
         self.directory = Path(root)
 
     def root(self, datastore):
-        """The directory of ``datastore`` (checked name)."""
-        if not isinstance(datastore, str) or not datastore or len(datastore) > 255 or \
-                not datastore[0].isalnum() or not all(c.isascii() and (c.isalnum() or c == "_") for c in datastore):
-            raise InvalidArgumentError(f"Invalid datastore name {str(datastore)[:60]!r}: use {DATASTORE_NAME_RULE} "
-                                       f"(for example {DEFAULT_DATASTORE!r}).")
-        return self.directory / datastore
+        """The directory of ``datastore`` (checked name; Azure's names are case-insensitive)."""
+        return self.directory / validate_name("datastore", datastore).lower()
 
     def host_path(self, datastore, path):
         """Where ``path`` of ``datastore`` is on this machine (checked to stay inside it)."""
@@ -74,7 +69,4 @@ class DirectoryDatastores(Datastores):
 
 
 def _inside(root, name):
-    name = str(name).replace("\\", "/")
-    if name.startswith("/") or ".." in name.split("/") or "\0" in name:
-        raise InvalidArgumentError(f"Invalid datastore path {name[:200]!r}: use a relative path without '..'.")
-    return Path(root) / name
+    return contained(root, str(name).replace("\\", "/"), "datastore path")

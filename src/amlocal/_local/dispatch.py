@@ -1,12 +1,14 @@
 """Handing runs to the processes that follow them.
 
-Each run that has started (or could start) is followed by exactly one supervisor process,
-which holds the run's ``supervisor.lock`` for as long as it lives. Whoever starts a supervisor
-takes that lock first and passes it (and the run's node, when the run has a compute target)
-to the new process as inherited descriptors, so there is no moment when a starting run looks
-unfollowed. Runs waiting for a node have no process of their own: one dispatcher per
-workspace (``dispatcher``) starts their supervisors as nodes free up, and adopts runs whose
-supervisor died. Anyone who reads a run that nobody follows starts the dispatcher again.
+A run is followed by at most one supervisor process at a time, which holds the run's
+``supervisor.lock`` for as long as it lives. Whoever starts a supervisor takes that lock first
+and passes it (and the run's node, when it has one) to the new process as inherited
+descriptors, so there is no moment when a starting run looks unfollowed. A run's supervisor
+prepares its environment (Starting, Preparing), then takes a node of its compute target; when
+none is free the run waits Queued with no process of its own, and the workspace's dispatcher
+(``dispatcher``) starts a supervisor for it once a node frees up. The dispatcher also starts
+runs held back while too many prepare at once, and adopts runs whose supervisor died. Anyone
+who reads a run that nobody follows starts the dispatcher again.
 """
 
 import json
@@ -23,20 +25,37 @@ SUPERVISOR_MODULE = "amlocal._local.supervisor"
 DISPATCHER_MODULE = "amlocal._local.dispatcher"
 
 
-def start_run(layout, run_id, compute, history):
-    """Start following a just-recorded run: its supervisor at once when it needs no node or a
-    node is free and no older run of its target waits; else the dispatcher queues it."""
-    if compute is None:
-        spawn_supervisor(layout, run_id)
-        return
-    if not _older_runs_wait(layout, history, run_id, compute["name"]):
-        slot = slots_of(layout, compute).try_claim(run_id, lambda other: _has_ended(history, other))
-        if slot is not None and slot.orphan is None:
-            if spawn_supervisor(layout, run_id, slot=slot):
-                return
-        elif slot is not None:
-            spawn_supervisor(layout, slot.orphan, slot=slot, adopt=True)
-    ensure_dispatcher(layout)
+#: supervisors preparing at once; more submitted runs wait NotStarted for the dispatcher, so a
+#: burst of submissions costs a few processes, not one per run
+MAX_PREPARING = 8
+
+
+def start_run(layout, run_id, history):
+    """Start following a just-recorded run: its supervisor at once, unless too many runs are
+    preparing already (then the dispatcher starts it soon)."""
+    if preparing_count(layout, history) >= MAX_PREPARING or not spawn_supervisor(layout, run_id):
+        ensure_dispatcher(layout)
+
+
+def preparing_count(layout, history):
+    """Runs whose supervisor is getting them ready (NotStarted, Starting, Preparing)."""
+    count = 0
+    for status in (statuses.NOT_STARTED, statuses.STARTING, statuses.PREPARING):
+        count += sum(1 for r in history.list_runs(status=status) if liveness.is_held(layout.supervisor_lock(r["run_id"])))
+    return count
+
+
+def claim_node(layout, history, run_id, compute):
+    """A node of ``compute`` for ``run_id`` now, or None when it must wait Queued: every node
+    is busy, or an older run of the target waits first. A node found holding a run whose
+    supervisor died is handed to a process that adopts that run."""
+    if older_runs_wait(layout, history, run_id, compute["name"]):
+        return None
+    slot = slots_of(layout, compute).try_claim(run_id, lambda other: _has_ended(history, other))
+    if slot is not None and slot.orphan is not None:
+        spawn_supervisor(layout, slot.orphan, slot=slot, adopt=True)
+        return None
+    return slot
 
 
 def ensure_followed(layout, run_id, status):
@@ -73,7 +92,7 @@ def spawn_supervisor(layout, run_id, slot=None, adopt=False):
         arguments.append("--adopt")
     try:
         _spawn(arguments, layout.supervisor_log(run_id), layout.run_dir(run_id), descriptors,
-               _backend_module(layout, run_id))
+               _backend_root(layout, run_id))
     finally:
         os.close(lock)
         if slot is not None:
@@ -82,22 +101,28 @@ def spawn_supervisor(layout, run_id, slot=None, adopt=False):
     return True
 
 
-def _backend_module(layout, run_id):
+def _backend_root(layout, run_id):
     try:
-        target = json.loads(layout.run_spec(run_id).read_text())["backend"]["target"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return json.loads(layout.run_spec(run_id).read_text())["backend"].get("root")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return target.partition(":")[0]
 
 
-def _spawn(arguments, log_path, cwd, descriptors, backend_module=None):
+def import_root(module_name):
+    """The directory from which ``module_name``'s top-level package (or module) is imported."""
+    top = sys.modules.get(module_name.split(".")[0])
+    if top is None or not getattr(top, "__file__", None):
+        return None
+    location = Path(top.__file__).resolve()
+    return str(location.parents[1] if location.name == "__init__.py" else location.parent)
+
+
+def _spawn(arguments, log_path, cwd, descriptors, backend_root=None):
     """A detached Python process (its own session: Ctrl-C in the submitter's terminal does not
-    reach it) running ``-m arguments``, output appended to ``log_path``."""
+    reach it) running ``-m arguments``, output appended to ``log_path``; amlocal and the run's
+    backend (``backend_root``) importable in it as they are here."""
     env = dict(os.environ)
-    roots = {str(Path(__file__).resolve().parents[2])}
-    module = sys.modules.get(backend_module or "")
-    if module is not None and getattr(module, "__file__", None):
-        roots.add(str(Path(module.__file__).resolve().parents[1]))
+    roots = {str(Path(__file__).resolve().parents[2])} | ({backend_root} if backend_root else set())
     env["PYTHONPATH"] = os.pathsep.join([*sorted(roots), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     with open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         subprocess.Popen([sys.executable, "-m", *arguments], stdin=subprocess.DEVNULL, stdout=log,
@@ -112,10 +137,11 @@ def _has_ended(history, run_id):
         return True
 
 
-def _older_runs_wait(layout, history, run_id, target):
-    """Whether another run of ``target`` waits for a node (queued, with no supervisor yet)."""
+def older_runs_wait(layout, history, run_id, target):
+    """Whether a run of ``target`` submitted before ``run_id`` waits Queued for a node."""
+    me = history.get_run(run_id)["created"]
     for record in history.list_runs(status=statuses.QUEUED):
-        if record["compute_target"] == target and record["run_id"] != run_id \
+        if record["compute_target"] == target and record["run_id"] != run_id and record["created"] <= me \
                 and not liveness.is_held(layout.supervisor_lock(record["run_id"])):
             return True
     return False

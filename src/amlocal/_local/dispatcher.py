@@ -1,5 +1,5 @@
-"""The dispatcher of a local workspace: starts queued runs as nodes free up, and adopts runs
-whose supervisor died.
+"""The dispatcher of a local workspace: starts runs held back while too many prepared at once,
+starts queued runs as nodes free up, and adopts runs whose supervisor died.
 
     python -m amlocal._local.dispatcher WORKSPACE_ROOT
 
@@ -22,8 +22,7 @@ from .run_history import LocalRunHistory
 
 POLL_SECONDS = 0.05
 IDLE_EXIT_SECONDS = 3.0
-FOLLOWED = (statuses.NOT_STARTED, statuses.QUEUED, statuses.PREPARING, statuses.STARTING, statuses.RUNNING,
-            statuses.FINALIZING, statuses.CANCEL_REQUESTED)
+FOLLOWED = (*statuses.ORDER, statuses.CANCEL_REQUESTED)
 
 
 class Dispatcher:
@@ -35,8 +34,9 @@ class Dispatcher:
         """Start what can start now. Returns whether any run still waits for this process."""
         waiting = False
         blocked_targets = set()
+        preparing = dispatch.preparing_count(self.layout, self.history)
         for record in self._unfinished():
-            run_id = record["run_id"]
+            run_id, status = record["run_id"], record["status"]
             if liveness.is_held(self.layout.supervisor_lock(run_id)):
                 continue
             try:
@@ -47,32 +47,30 @@ class Dispatcher:
                     "Submit it again.", "RunFilesMissing"))
                 continue
             compute = spec.get("compute")
-            started = record["status"] not in (statuses.NOT_STARTED, statuses.QUEUED)
-            if compute is None:
-                dispatch.spawn_supervisor(self.layout, run_id, adopt=started)
-                continue
-            slots = dispatch.slots_of(self.layout, compute)
-            if started:
-                slot = slots.claim_own(run_id)
-                if slot is not None or run_id not in slots.occupants().values():
+            if status in (statuses.NOT_STARTED, statuses.STARTING, statuses.PREPARING):
+                # never started, held back, or its preparing supervisor died: (re)prepare it
+                waiting = True
+                if preparing < dispatch.MAX_PREPARING and dispatch.spawn_supervisor(self.layout, run_id):
+                    preparing += 1
+            elif status == statuses.QUEUED:
+                waiting = True
+                if compute is None or compute["name"] in blocked_targets:
+                    continue
+                slot = dispatch.claim_node(self.layout, self.history, run_id, compute)
+                if slot is None:
+                    blocked_targets.add(compute["name"])
+                else:
+                    dispatch.spawn_supervisor(self.layout, run_id, slot=slot)
+            else:  # Running, Finalizing, CancelRequested: its supervisor died; adopt the run
+                slot = dispatch.slots_of(self.layout, compute).claim_own(run_id) if compute else None
+                if slot is not None or not compute or run_id not in dispatch.slots_of(
+                        self.layout, compute).occupants().values():
                     dispatch.spawn_supervisor(self.layout, run_id, slot=slot, adopt=True)
-                continue
-            waiting = True
-            if compute["name"] in blocked_targets:
-                continue
-            slot = slots.try_claim(run_id, self._has_ended)
-            if slot is None:
-                blocked_targets.add(compute["name"])
-            elif slot.orphan:
-                dispatch.spawn_supervisor(self.layout, slot.orphan, slot=slot, adopt=True)
-                blocked_targets.add(compute["name"])
-            else:
-                dispatch.spawn_supervisor(self.layout, run_id, slot=slot)
         return waiting
 
     def unfollowed(self):
-        """Queued runs that no supervisor follows yet."""
-        return [r for r in self.history.list_runs(status=statuses.QUEUED)
+        """Runs waiting to start or for a node that no supervisor follows yet."""
+        return [r for status in (statuses.NOT_STARTED, statuses.QUEUED) for r in self.history.list_runs(status=status)
                 if not liveness.is_held(self.layout.supervisor_lock(r["run_id"]))]
 
     def _unfinished(self):

@@ -3,7 +3,8 @@
 import json
 import os
 
-from ..exceptions import EnvironmentNotFoundError, InvalidArgumentError
+from ..exceptions import EnvironmentNotFoundError
+from ..rules.names import validate_name
 from ..specs import EnvironmentSpec, replace
 from ..stores.environments import EnvironmentStore
 
@@ -13,11 +14,7 @@ class LocalEnvironments(EnvironmentStore):
         self.layout = layout
 
     def _directory(self, name):
-        if not isinstance(name, str) or not name or len(name) > 255 or name in (".", "..") or \
-                any(c in name for c in "/\\\0"):
-            raise InvalidArgumentError(f"Invalid environment name {str(name)[:60]!r}: at most 255 characters, "
-                                       "without '/', '\\' or NUL, not '.' or '..'.")
-        return self.layout.root / "environments" / name
+        return self.layout.root / "environments" / validate_name("environment", name)
 
     def register(self, spec):
         """The next version is claimed by creating its file exclusively, so two processes

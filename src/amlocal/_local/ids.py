@@ -1,13 +1,7 @@
-"""Names the local machinery gives: run ids, and the id of a workspace home on this host."""
+"""The id of a workspace home on this host (run ids are ``amlocal.rules.names.new_run_id``)."""
 
 import hashlib
 import os
-import time
-
-
-def new_run_id(experiment):
-    """Azure ML's shape: <experiment>_<epoch seconds>_<8 hex digits>."""
-    return f"{experiment}_{int(time.time())}_{os.urandom(4).hex()}"
 
 
 def home_id(root):

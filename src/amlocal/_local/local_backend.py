@@ -16,13 +16,18 @@ import abc
 import json
 import os
 import shutil
+import sys
 import time
+import uuid
 
 from ..exceptions import InvalidArgumentError
 from ..execution import ExecutionBackend
 from ..rules import statuses
-from . import dispatch, liveness, snapshots
-from .ids import home_id, new_run_id
+from ..rules.names import new_run_id, validate_name
+from ..specs import replace
+from . import dispatch, liveness
+from .snapshot import take_snapshot
+from .ids import home_id
 from .layout import make_private_dir
 from .stores import open_local_stores
 
@@ -73,10 +78,17 @@ class LocalBackend(ExecutionBackend):
         """The Execution of a job started by another (dead) supervisor, from its ``handle``;
         None when that job no longer exists. Its output still goes to ``job.driver_log``."""
 
+    def garbage(self, images=False, older_than=None, now=None):
+        """What of this backend's own (containers, images) ``amlocal gc`` may free: a list of
+        ``amlocal.local.GarbageItem``. Never anything a run that has not ended needs."""
+        return []
+
+    def job_user(self):
+        """(uid, gid) a job runs as, when not as the user running amlocal (None)."""
+        return None
+
     def resolved_environment(self, environment):
         """The EnvironmentSpec a run uses here: with the workspace's default base image."""
-        from ..specs import replace
-
         return replace(environment, base_image=environment.base_image or self.workspace.base_image
                        or DEFAULT_BASE_IMAGE)
 
@@ -89,18 +101,58 @@ class LocalBackend(ExecutionBackend):
                 raise InvalidArgumentError(
                     f"Datastore path {data_path.datastore}/{data_path.path_on_datastore} does not exist. "
                     "Upload the data first (ds.upload(src_dir=..., target_path=...)).")
-        run_id = new_run_id(spec.experiment)
+        environment = self.resolved_environment(spec.environment)
+        run_id = self._record(spec.run_id or new_run_id(spec.experiment), spec.source_directory, {
+            "run": spec.to_dict(), "environment": environment.to_dict(), "compute": compute},
+            lambda run_id: self.history.create_run(
+                run_id, spec.experiment, self.name, spec.script, [_argument_record(a) for a in spec.arguments],
+                spec.compute_target, environment.to_dict(), parent_run_id=spec.parent_run_id,
+                properties=spec.properties), spec.tags)
+        dispatch.start_run(self.layout, run_id, self.history)
+        return run_id
+
+    def submit_sweep(self, sweep):
+        """The sweep's parent run is followed like any run, by a supervisor that runs its
+        SweepController (``amlocal.sweeps``); children start from the parent's snapshot."""
+        from ..sweeps import sweep_tags
+
+        run_id = sweep.run_id or f"HD_{uuid.uuid4()}"
+        trial = sweep.trial
+        if trial.compute_target:
+            self.stores.compute_targets.get(trial.compute_target)
+        environment = self.resolved_environment(trial.environment)
+        snapshot = self.layout.run_snapshot(run_id)
+        children_spec = replace(sweep, run_id=run_id, trial=replace(trial, source_directory=str(snapshot)))
+        self._record(run_id, trial.source_directory, {"kind": "hyperdrive", "sweep": children_spec.to_dict(),
+                                                      "compute": None},
+                     lambda run_id: self.history.create_run(
+                         run_id, sweep.experiment, self.name, trial.script,
+                         [_argument_record(a) for a in trial.arguments], trial.compute_target,
+                         environment.to_dict(), run_type="hyperdrive", statuses_now=(statuses.NOT_STARTED,)),
+                     {**sweep.tags, **sweep_tags(sweep)})
+        dispatch.spawn_supervisor(self.layout, run_id)
+        return run_id
+
+    def _record(self, run_id, source_directory, description, create_row, tags):
+        """Snapshot ``source_directory`` and write the spec in staging, move them into place,
+        then record the run (``create_row(run_id)``) and its tags: a run is recorded whole or
+        not at all."""
+        validate_name("run_id", run_id)
+        if self.layout.run_dir(run_id).exists():
+            raise InvalidArgumentError(f"A run with id {run_id!r} already exists in this workspace; use another id.")
         staged = make_private_dir(self.layout.staging) / run_id
         try:
             make_private_dir(staged)
-            report = snapshots.take(spec.source_directory, staged / "snapshot", self.layout)
-            environment = self.resolved_environment(spec.environment)
+            report = take_snapshot(source_directory, staged / "snapshot", self.layout.snapshot_store,
+                                   progress=_ProgressPrinter())
+            for warning in report.warnings:
+                print(f"amlocal: snapshot of {source_directory}: {warning}", file=sys.stderr)
             description = {
                 "version": SPEC_VERSION, "run_id": run_id,
-                "backend": {"name": self.name, "target": f"{type(self).__module__}:{type(self).__qualname__}"},
-                "workspace": self.workspace.to_dict(), "run": spec.to_dict(),
-                "environment": environment.to_dict(), "compute": compute, "submitted": time.time(),
-                "snapshot_warnings": report.warnings,
+                "backend": {"name": self.name, "target": f"{type(self).__module__}:{type(self).__qualname__}",
+                            "root": dispatch.import_root(type(self).__module__)},
+                "workspace": self.workspace.to_dict(), "submitted": time.time(),
+                "snapshot_warnings": list(report.warnings), **description,
             }
             _write_private(staged / "spec.json", json.dumps(description, indent=2))
             make_private_dir(self.layout.runs)
@@ -109,16 +161,12 @@ class LocalBackend(ExecutionBackend):
             shutil.rmtree(staged, ignore_errors=True)
             raise
         try:
-            self.history.create_run(
-                run_id, spec.experiment, self.name, spec.script, [_argument_record(a) for a in spec.arguments],
-                spec.compute_target, environment.to_dict(), parent_run_id=spec.parent_run_id,
-                properties=spec.properties, statuses_now=(statuses.NOT_STARTED, statuses.QUEUED))
-            if spec.tags:
-                self.history.set_tags(run_id, spec.tags)
+            create_row(run_id)
+            if tags:
+                self.history.set_tags(run_id, tags)
         except BaseException:
             shutil.rmtree(self.layout.run_dir(run_id), ignore_errors=True)
             raise
-        dispatch.start_run(self.layout, run_id, compute, self.history)
         return run_id
 
     # -- status --------------------------------------------------------------------------------
@@ -152,23 +200,40 @@ class LocalBackend(ExecutionBackend):
     def portal_url(self, run_id):
         return self.layout.run_dir(run_id).resolve().as_uri()
 
-    def cancel(self, run_id):
+    def cancel(self, run_id, reason=None):
         """A run nobody follows yet ends Canceled here; a followed one is stopped by its
         supervisor, which sees the request within a fraction of a second."""
         record = self.history.get_run(run_id)
         if record["status"] in statuses.TERMINAL:
             return
-        self.history.request_cancel(run_id)
+        self.history.request_cancel(run_id, reason)
         if liveness.is_held(self.layout.supervisor_lock(run_id)):
             self.history.set_status(run_id, statuses.CANCEL_REQUESTED)
             return
         if not self.layout.job_handle(run_id).exists():
-            self.history.set_status(run_id, statuses.CANCELED,
-                                    statuses.run_error("Canceled by the user before it started.", "Canceled"))
+            self.history.set_status(run_id, statuses.CANCELED, statuses.run_error(
+                reason or "Canceled by the user before it started.", "EarlyTermination" if reason else "Canceled"))
             return
         # a job whose supervisor died: the process that adopts it stops it
         self.history.set_status(run_id, statuses.CANCEL_REQUESTED)
         dispatch.ensure_followed(self.layout, run_id, statuses.CANCEL_REQUESTED)
+
+
+class _ProgressPrinter:
+    """Prints a snapshot's progress to stderr, only when it takes long enough to wonder."""
+
+    QUIET_SECONDS = 1.0
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.printed = False
+
+    def __call__(self, progress):
+        done = progress.files_done == progress.files_total
+        if time.monotonic() - self.started < self.QUIET_SECONDS and not (done and self.printed):
+            return
+        print(f"amlocal: {progress.line()}", file=sys.stderr, flush=True)
+        self.printed = True
 
 
 def _argument_record(argument):

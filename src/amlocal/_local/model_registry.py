@@ -12,18 +12,20 @@ import time
 import uuid
 from pathlib import Path
 
-from ..exceptions import (InvalidArgumentError, InvalidModelNameError, ModelError, ModelNotFoundError,
-                          ModelPathNotFoundException)
+from ..exceptions import InvalidArgumentError, ModelError, ModelNotFoundError, ModelPathNotFoundException
 from ..rules import filters
-from ..rules.models import files_of_model, model_name_problem, normalise_model_path
+from ..rules.models import (downloaded_model_path, files_of_model, is_file_or_folder, model_download_paths,
+                            normalise_model_path)
+from ..rules.names import validate_name
 from ..stores.model_registry import ModelRecord, ModelRegistry
 
 
+#: the stored entry of a model made of several run files: the version's whole directory
+WHOLE_VERSION = "."
+
+
 def check_model_name(name):
-    problem = model_name_problem(name)
-    if problem:
-        raise InvalidModelNameError(problem)
-    return name
+    return validate_name("model", name)
 
 
 class LocalModelRegistry(ModelRegistry):
@@ -61,12 +63,30 @@ class LocalModelRegistry(ModelRegistry):
         check_model_name(name)
         files = self.run_history.list_files(run_id)
         path = normalise_model_path(model_path)
-        if not files_of_model(path, files):
+        selected = files_of_model(path, files)
+        if not selected:
             raise ModelPathNotFoundException(
                 f"Could not locate the provided model_path {model_path!r} in the set of files uploaded to the "
                 f"run {run_id}: {', '.join(files) or '(none)'}. Write the model under ./outputs in the "
                 "training script, or pass one of these paths.")
-        return self.register(name, self.layout.run_files(run_id) / path, run_id=run_id, **kwargs)
+        if is_file_or_folder(path, selected):
+            return self.register(name, self.layout.run_files(run_id) / path, run_id=run_id, **kwargs)
+        return self._register_selection(name, run_id, model_download_paths(path, selected), **kwargs)
+
+    def _register_selection(self, name, run_id, layout, tags=None, properties=None, description=None,
+                            model_framework=None, model_framework_version=None):
+        """A path that is a prefix of several run files (as Azure's artifact service reads it): the
+        files, each at its download path, make up the version's whole directory (entry ".")."""
+        staging = self.layout.models / ".staging" / uuid.uuid4().hex
+        try:
+            for run_file, relative in layout.items():
+                target = staging / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(self.layout.run_files(run_id) / run_file, target)
+            return self._commit(name, staging, WHOLE_VERSION, run_id, tags or {}, properties or {}, description,
+                                model_framework, model_framework_version)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def _commit(self, name, staging, entry, run_id, tags, properties, description, framework, framework_version):
         now = time.time()
@@ -90,7 +110,7 @@ class LocalModelRegistry(ModelRegistry):
         return ModelRecord(name=name, version=version, run_id=run_id, tags=_str_dict(tags),
                            properties=_str_dict(properties), description=description, created_time=now,
                            model_framework=framework, model_framework_version=framework_version,
-                           url=str(final / entry))
+                           url=f"{final}/{entry}")
 
     def _record(self, row):
         # Listing builds one record per version: plain string paths and no JSON parse of empty
@@ -144,20 +164,35 @@ class LocalModelRegistry(ModelRegistry):
 
     def download(self, name, version, target_dir, exist_ok=False):
         record = self.get(name, version)
+        if record.url.endswith("/" + WHOLE_VERSION):
+            return self._download_whole_version(Path(record.url), Path(target_dir), exist_ok)
         source = Path(record.url)
         target = Path(target_dir) / source.name
         if target.exists() and not exist_ok:
             raise InvalidArgumentError(f"{target} already exists. Pass exist_ok=True to overwrite it, "
                                        "or choose another target_dir.")
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
-        else:
+        if not source.is_dir():
             shutil.copyfile(source, target)
-        return str(target)
+            return str(target)
+        shutil.copytree(source, target, dirs_exist_ok=True)
+        files = [p.relative_to(target_dir).as_posix() for p in target.rglob("*") if p.is_file()]
+        return downloaded_model_path(target_dir, files) if files else str(target)  # as azureml: their common path
+
+    def _download_whole_version(self, source, target_dir, exist_ok):
+        relative = sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file())
+        for path in relative:
+            if (target_dir / path).exists() and not exist_ok:
+                raise InvalidArgumentError(f"{target_dir / path} already exists. Pass exist_ok=True to overwrite it, "
+                                           "or choose another target_dir.")
+        for path in relative:
+            (target_dir / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / path, target_dir / path)
+        return downloaded_model_path(target_dir, relative)
 
     def local_path(self, name, version=None):
-        return self.get(name, version).url
+        url = self.get(name, version).url
+        return url[:-len("/" + WHOLE_VERSION)] if url.endswith("/" + WHOLE_VERSION) else url
 
     def delete(self, name, version):
         record = self.get(name, version)

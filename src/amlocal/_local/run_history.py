@@ -19,7 +19,8 @@ from ..stores.run_history import RunHistory
 BUILD_LOG = "azureml-logs/20_image_build_log.txt"
 CONTROL_LOG = "azureml-logs/60_control_log.txt"
 DRIVER_LOG = "azureml-logs/70_driver_log.txt"
-LOG_ORDER = (BUILD_LOG, CONTROL_LOG, DRIVER_LOG)
+SWEEP_LOG = "azureml-logs/hyperdrive.txt"
+LOG_ORDER = (BUILD_LOG, CONTROL_LOG, DRIVER_LOG, SWEEP_LOG)
 
 
 def _loads(text, default=None):
@@ -52,7 +53,7 @@ class LocalRunHistory(RunHistory):
         self.layout.run_files(run_id).mkdir(parents=True, exist_ok=True)
 
     def start_run(self, experiment):
-        from .ids import new_run_id
+        from ..rules.names import new_run_id
 
         run_id = new_run_id(experiment)
         self.create_run(run_id, experiment, "interactive", run_type="azureml.interactive",
@@ -139,11 +140,22 @@ class LocalRunHistory(RunHistory):
             conn.execute("INSERT INTO run_status VALUES (?, ?, ?)", (run_id, status, now))
         return True
 
-    def request_cancel(self, run_id):
-        self.store.write("UPDATE runs SET cancel_requested = 1 WHERE run_id = ?", (run_id,))
+    def request_cancel(self, run_id, reason=None):
+        """Ask the run's supervisor to stop it; ``reason`` becomes its error message."""
+        self.store.write("UPDATE runs SET cancel_requested = 1, cancel_reason = ? WHERE run_id = ?", (reason, run_id))
 
     def cancel_requested(self, run_id):
         return bool(self._row(run_id)["cancel_requested"])
+
+    def cancel_reason(self, run_id):
+        return self._row(run_id)["cancel_reason"]
+
+    def delete_run(self, run_id):
+        """Forget the run: its row, timeline, metrics and tags (its files are the caller's)."""
+        self._row(run_id)
+        with self.store.transaction() as conn:
+            for table in ("runs", "run_status", "metrics", "tags"):
+                conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
 
     def status_timeline(self, run_id):
         rows = self.store.read("SELECT status, time FROM run_status WHERE run_id = ? ORDER BY rowid", (run_id,))
@@ -158,17 +170,18 @@ class LocalRunHistory(RunHistory):
         with self.store.transaction() as conn:
             _insert_metrics(conn, run_id, metrics)
 
-    def events_offset(self, run_id):
-        """How far into the job's event file run history has recorded (bytes)."""
-        return self._row(run_id)["events_offset"] or 0
+    def ingest_state(self, run_id):
+        """How far recording the job's events has got (``amlocal._local.events.IngestState``
+        as a dict), so a process that takes over the run goes on from there."""
+        return _loads(self._row(run_id)["ingest_state"], {})
 
-    def record_events(self, run_id, metrics, tags, offset):
-        """Record a batch of the job's events and how far they reach, in one transaction, so
-        a process that takes over the run never records an event twice."""
+    def record_events(self, run_id, metrics, tags, state):
+        """Record a batch of the job's events and the ingestion ``state`` after it, in one
+        transaction, so no event is ever recorded twice."""
         with self.store.transaction() as conn:
             _insert_metrics(conn, run_id, metrics)
             _upsert_tags(conn, run_id, tags)
-            conn.execute("UPDATE runs SET events_offset = ? WHERE run_id = ?", (offset, run_id))
+            conn.execute("UPDATE runs SET ingest_state = ? WHERE run_id = ?", (json.dumps(state), run_id))
 
     def get_metrics(self, run_id, name=None, populate=False):
         rows = self.metric_rows(run_id, name)

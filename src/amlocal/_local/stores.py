@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import _config
+from ..rules.names import validate_name
 from ..stores import WorkspaceStores
 from .compute_targets import LocalComputeTargets
 from .database import Database
@@ -11,7 +12,6 @@ from .datastores import DirectoryDatastores
 from .environments import LocalEnvironments
 from .layout import WorkspaceLayout
 from .model_registry import LocalModelRegistry
-from .naming import check_name
 from .run_history import LocalRunHistory
 
 
@@ -28,7 +28,7 @@ def workspace_root(workspace):
     if workspace.root:
         return Path(workspace.root)
     home = workspace.config.get("amlocal_home") or _config.amlocal_home()
-    return Path(home) / check_name("workspace", workspace.name)
+    return Path(home) / validate_name("workspace", workspace.name)
 
 
 def open_local_stores(workspace):

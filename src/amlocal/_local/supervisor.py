@@ -27,15 +27,18 @@ from importlib import import_module
 from pathlib import Path
 
 from .._config import cache_dir
-from .._runtime import EVENTS_FILE, UPLOADS_DIR, job_shim_dir, read_events
+from .._runtime import UPLOADS_DIR, job_shim_dir
 from ..exceptions import BackendUnavailableError, EnvironmentBuildError, StoreFullError
 from ..rules import statuses
+from ..rules.paths import contained, copy_tree_under
 from ..specs import EnvironmentSpec, RunSpec, WorkspaceInfo
-from . import snapshots
+from .events import EventReader, copy_uploads
+from .snapshot import materialize
 from .job import DataPath, Job, PreparationCanceled
+from .dispatch import claim_node, ensure_dispatcher
 from .node_slots import adopt_slot
 from .resources import DEFAULT_PIDS_LIMIT, limits_for
-from .run_history import BUILD_LOG, CONTROL_LOG, DRIVER_LOG, tail
+from .run_history import BUILD_LOG, CONTROL_LOG, DRIVER_LOG, SWEEP_LOG, tail
 
 LOG_TAIL_LINES = 30
 CANCEL_CHECK_SECONDS = 0.2
@@ -97,6 +100,8 @@ class Supervisor:
         self.disk_was_full = False
         self._last_cancel_check = 0.0
         self._control_log = LazyLog(self.files / CONTROL_LOG)
+        self._events = None
+        self._leave_queued = False
 
     # -- helpers -----------------------------------------------------------------------------
     def log(self, message):
@@ -119,9 +124,12 @@ class Supervisor:
 
     def set_status(self, status, error=None):
         recorded = self._store(self.history.set_status, self.run_id, status, error)
-        self.log(f"Status: {status}")
-        if not recorded and status not in statuses.TERMINAL:
-            raise RunEnded()
+        if recorded:
+            self.log(f"Status: {status}")
+        elif status not in statuses.TERMINAL:
+            if self.history.get_run(self.run_id)["status"] in statuses.TERMINAL:
+                raise RunEnded()
+            self.cancel_requested = True  # its cancel was requested: go on to stop the job properly
         return recorded
 
     def _on_sigterm(self, signum, frame):
@@ -148,7 +156,7 @@ class Supervisor:
             else:
                 self._phases()
         except RunEnded:
-            self.log("The run ended while it was being prepared (canceled); stopping.")
+            self.log("The run was ended from outside (canceled) while it was being prepared; stopping.")
         except PreparationCanceled:
             self._end_canceled()
         except EnvironmentBuildError as err:
@@ -161,21 +169,34 @@ class Supervisor:
             self._fail(f"amlocal could not run the job: {type(err).__name__}: {err}", "SystemError",
                        tail(self.files / DRIVER_LOG, LOG_TAIL_LINES))
         finally:
+            self._stop_leftover_job()
             self._collect()
             self._release_execution()
             self._release_slot()
             self._control_log.close()
 
+    def _stop_leftover_job(self):
+        """A job still running when the run ends on an error is stopped, never left behind."""
+        if self.execution is None:
+            return
+        try:
+            if self.execution.wait(0) is None:
+                self.execution.stop()
+                self.execution.wait(30)
+        except Exception:
+            traceback.print_exc()
+
     def _phases(self):
-        for warning in self.description.get("snapshot_warnings") or []:
-            self.log(f"Snapshot: {warning}")
+        queued = self.history.get_run(self.run_id)["status"] == statuses.QUEUED
+        if not queued:
+            for warning in self.description.get("snapshot_warnings") or []:
+                self.log(f"Snapshot: {warning}")
         if self.should_stop():
             return self._end_canceled()
         self.backend.warm_up()
-        if self.slot is not None:
-            self.log(f"Running on node {self.slot.index} of {self.compute['name']} "
-                     f"(max_nodes={self.compute['max_nodes']})")
-        self.set_status(statuses.PREPARING)
+        self.reach(statuses.STARTING)
+        self.reach(statuses.PREPARING)
+        # a queued run's environment was prepared before it queued: this finds it again (a cache hit)
         build_log = LazyLog(self.files / BUILD_LOG)
         try:
             prepared = self.backend.prepare_environment(self.environment, build_log, self.should_stop)
@@ -183,11 +204,25 @@ class Supervisor:
             build_log.close()
         if self.should_stop():
             return self._end_canceled()
-        self.set_status(statuses.STARTING)
+        if self.compute and self.slot is None:
+            self.slot = claim_node(self.layout, self.history, self.run_id, self.compute)
+            if self.slot is None:  # wait Queued with no process; the dispatcher resumes the run
+                self.reach(statuses.QUEUED)
+                self.log(f"Waiting for a free node of {self.compute['name']} (max_nodes={self.compute['max_nodes']})")
+                self._leave_queued = True
+                return None
+        if self.slot is not None:
+            self.log(f"Running on node {self.slot.index} of {self.compute['name']} "
+                     f"(max_nodes={self.compute['max_nodes']})")
         job = self._job(create=True)
         self.execution = self.backend.launch(prepared, job, self._record_handle)
         self.set_status(statuses.RUNNING)
         self._finish(self._follow())
+
+    def reach(self, status):
+        """Move the run to ``status`` unless it is there or past it already (a resumed run)."""
+        if not statuses.is_past(self.history.get_run(self.run_id)["status"], status):
+            self.set_status(status)
 
     def _adopt(self):
         self.log(f"The run's supervisor ended; this process (pid {os.getpid()}) adopts the run.")
@@ -196,6 +231,8 @@ class Supervisor:
         except (OSError, ValueError):
             handle = None
         status = self.history.get_run(self.run_id)["status"]
+        if handle is None and self.history.cancel_requested(self.run_id):
+            return self._end_canceled()
         if handle is None:
             return self._fail(f"The run's supervisor process ended while the run was {status}, before its job "
                               f"started; the run cannot go on. See {self.layout.supervisor_log(self.run_id)}.",
@@ -239,7 +276,11 @@ class Supervisor:
     def _job(self, create):
         workdir = self.layout.run_workdir(self.run_id)
         if create:
-            snapshots.materialize(self.layout.run_snapshot(self.run_id), workdir)
+            user = self.backend.job_user()
+            # hard links to the read-only store only when the job runs as another user, who
+            # cannot write through them; else writable copies
+            materialize(self.layout.run_snapshot(self.run_id), workdir, link=user is not None and user[0] != os.getuid(),
+                        owner=user if user is not None and os.getuid() == 0 else None)
             (self.control_dir / UPLOADS_DIR).mkdir(parents=True, exist_ok=True)
         arguments = tuple(a if isinstance(a, str) else self._data_path(a, workdir, create) for a in self.spec.arguments)
         vm_size = self.compute["vm_size"] if self.compute else None
@@ -257,7 +298,7 @@ class Supervisor:
         if reference.mode != "download":
             return DataPath(source, "mount")
         name = reference.path_on_compute or reference.path_on_datastore or reference.datastore
-        target = _inside(workdir, name)
+        target = contained(workdir, name.replace("\\", "/").strip("/"), "path_on_compute")
         if create:
             if source.is_dir():
                 shutil.copytree(source, target, dirs_exist_ok=True, symlinks=True)
@@ -286,25 +327,22 @@ class Supervisor:
                 self.execution.stop()
                 stopping = True
 
-    def _ingest(self):
-        """Turn the job's new events into metrics, tags and run files."""
-        offset = self._store(self.history.events_offset, self.run_id)
-        events, new_offset = read_events(self.control_dir / EVENTS_FILE, offset)
-        if new_offset == offset:
-            return
-        metrics = [e for e in events if e.get("kind") == "metric"]
-        tags = {e["key"]: e.get("value") for e in events if e.get("kind") == "tag"}
-        for event in events:
-            if event.get("kind") == "upload":
-                source = self.control_dir / event["path"]
-                target = self.files / event["name"]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if source.is_file():
-                    shutil.copyfile(source, target)
-            elif event.get("kind") == "status":
-                self.log(f"The script reported {event.get('status')}" +
-                         (f": {event['error']}" if event.get("error") else ""))
-        self._store(self.history.record_events, self.run_id, metrics, tags, new_offset)
+    def _ingest(self, final=False):
+        """Turn the job's new events into metrics, tags and run files. Everything in them is
+        checked (``events``): a bad event becomes a warning in the control log, nothing more."""
+        if self._events is None:
+            self._events = EventReader(self.control_dir, state=self._store(self.history.ingest_state, self.run_id))
+        while True:
+            batch = self._events.read(final=final)
+            for line in (*copy_uploads(batch.uploads, self.files), *batch.warnings):
+                self.log(f"Warning: {line}")
+            for note in batch.statuses:
+                self.log(note.line())
+            if batch.metrics or batch.tags or batch.uploads or batch.warnings or batch.statuses or batch.more:
+                self._store(self.history.record_events, self.run_id, list(batch.metrics), dict(batch.tags),
+                            self._events.state.to_dict())
+            if not batch.more:
+                return
 
     def _collect(self):
         """Finalizing: events, ./outputs and ./logs of the job into run history (idempotent)."""
@@ -312,11 +350,15 @@ class Supervisor:
         if not workdir.exists():
             return
         try:
-            self._ingest()
+            self._ingest(final=True)
         except Exception:
             traceback.print_exc()
         for folder in ("outputs", "logs"):
-            _merge_move(workdir / folder, self.files / folder)
+            # copies of the job's regular files only: a link (to a host file, or ``outputs``
+            # itself linking to a host directory) is never followed, nothing is moved
+            report = copy_tree_under(workdir, folder, self.files)
+            for name, reason in report.skipped:
+                self.log(f"Warning: {name} was not collected: {reason}")
         shutil.rmtree(workdir, ignore_errors=True)
 
     def _release_execution(self):
@@ -345,30 +387,56 @@ class Supervisor:
         self.set_status(statuses.FAILED, statuses.run_error(message, code, log_tail))
 
     def _end_canceled(self):
-        self.set_status(statuses.CANCELED, statuses.run_error("Canceled by the user.", "Canceled"))
+        reason = self.history.cancel_reason(self.run_id)
+        self.set_status(statuses.CANCELED, statuses.run_error(reason or "Canceled by the user.",
+                                                              "EarlyTermination" if reason else "Canceled"))
 
 
-def _inside(root, name):
-    name = str(name).replace("\\", "/").strip("/")
-    if not name or ".." in name.split("/") or "\0" in name:
-        raise ValueError(f"path_on_compute {name!r} must be a relative path without '..'")
-    return Path(root) / name
+class SweepSupervisor:
+    """Follows a HyperDrive sweep's parent run: its SweepController (``amlocal.sweeps``), with
+    the sweep's log among the run's logs. Stateless, so adopting a sweep is running it again."""
 
+    def __init__(self, run_dir):
+        from ..specs import SweepSpec
 
-def _merge_move(source, target):
-    if not source.exists():
-        return
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-        return
-    for path in sorted(source.rglob("*")):
-        destination = target / path.relative_to(source)
-        if path.is_dir():
-            destination.mkdir(parents=True, exist_ok=True)
-        else:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, destination)
+        run_dir = Path(run_dir)
+        description = json.loads((run_dir / "spec.json").read_text())
+        workspace = WorkspaceInfo.from_dict(description["workspace"])
+        backend_class = load_backend_class(description["backend"]["target"])
+        stores = backend_class.open_stores(workspace)
+        self.backend = backend_class(workspace, stores)
+        self.history = stores.run_history
+        self.run_id = description["run_id"]
+        self.sweep = SweepSpec.from_dict(description["sweep"])
+        self.log_path = stores.layout.run_files(self.run_id) / SWEEP_LOG
+
+    def log(self, line):
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a", encoding="utf-8") as out:
+            out.write(f"[{stamp}Z]{line}\n")
+
+    def run(self):
+        from ..sweeps import SweepController
+
+        record = self.history.get_run(self.run_id)
+        if record["status"] in statuses.TERMINAL:
+            return
+        self.history.set_status(self.run_id, statuses.RUNNING)
+        started = self.history.get_run(self.run_id)["start_time"] or time.time()
+        controller = SweepController(
+            self.run_id, self.sweep, self.backend, self.history, self.log,
+            set_status=lambda status, error=None: self.history.set_status(self.run_id, status, error),
+            cancel_requested=lambda: self.history.cancel_requested(self.run_id), started=started)
+        try:
+            controller.run()
+        except Exception as err:  # the parent must end; its children are canceled with it
+            traceback.print_exc()
+            for child in self.history.list_runs(parent_run_id=self.run_id):
+                if child["status"] not in statuses.TERMINAL:
+                    self.backend.cancel(child["run_id"])
+            self.history.set_status(self.run_id, statuses.FAILED, statuses.run_error(
+                f"The sweep could not go on: {type(err).__name__}: {err}", "SystemError"))
 
 
 def main(argv=None):
@@ -381,10 +449,38 @@ def main(argv=None):
     parser.add_argument("--adopt", action="store_true")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     slot = adopt_slot(args.slot_dir, args.slot_index, args.slot_fd) if args.slot_dir else None
-    cache = cache_dir()
-    job_shim_dir(cache)  # assembled before the job needs it
-    Supervisor(args.run_dir, slot=slot, adopt=args.adopt).run()
+    try:
+        if json.loads((Path(args.run_dir) / "spec.json").read_text()).get("kind") == "hyperdrive":
+            follower = SweepSupervisor(args.run_dir)
+        else:
+            job_shim_dir(cache_dir())  # assembled before the job needs it
+            follower = Supervisor(args.run_dir, slot=slot, adopt=args.adopt)
+    except Exception as err:  # the run cannot even be followed: it must not wait forever
+        traceback.print_exc()
+        _fail_unstartable(args.run_dir, err)
+        if slot is not None:
+            slot.release()
+        return
+    follower.run()
     os.close(args.lock_fd)
+    if getattr(follower, "_leave_queued", False):
+        # the run waits Queued now that its lock is free: the dispatcher starts it when a node frees
+        ensure_dispatcher(follower.layout)
+
+
+def _fail_unstartable(run_dir, error):
+    """End a run whose supervisor cannot start (its backend fails to load, its spec is
+    unreadable) Failed, saying why, through the workspace's own database."""
+    from .run_history import LocalRunHistory
+    from .database import Database
+    from .layout import WorkspaceLayout
+
+    run_dir = Path(run_dir)
+    layout = WorkspaceLayout(run_dir.parents[1])
+    history = LocalRunHistory(Database(layout.database), layout)
+    history.set_status(run_dir.name, statuses.FAILED, statuses.run_error(
+        f"amlocal could not start following the run: {type(error).__name__}: {error}. Is the run's backend "
+        "installed in this Python environment?", "SystemError"))
 
 
 if __name__ == "__main__":

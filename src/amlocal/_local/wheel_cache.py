@@ -100,6 +100,31 @@ def build_lock(name):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def build_in_progress(name):
+    """Whether a process holds ``build_lock(name)`` now."""
+    from .liveness import is_held
+
+    return is_held(cache_dir() / "locks" / f"{name}.lock")
+
+
+def mark_used(kind, key):
+    """Record that the built environment ``key`` was used now (what ``amlocal gc`` keeps)."""
+    marker = cache_dir() / "used" / kind / key
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:  # a read-only or full cache must not fail a run
+        pass
+
+
+def last_used(kind, key):
+    """When ``mark_used(kind, key)`` last ran (epoch seconds), or None."""
+    try:
+        return (cache_dir() / "used" / kind / key).stat().st_mtime
+    except OSError:
+        return None
+
+
 def wheel_dir(python_version):
     major_minor = ".".join(str(python_version).split(".")[:2])
     return cache_dir() / "wheels" / f"py{major_minor}"

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..exceptions import InvalidArgumentError
+from ..rules.names import validate_name
 from ..specs import DataPathSpec
 from ..stores.datastores import DEFAULT_DATASTORE
 
@@ -49,7 +50,7 @@ class Datastore:
 
     def __init__(self, workspace, name=None):
         self.workspace = workspace
-        self.name = name or DEFAULT_DATASTORE
+        self.name = validate_name("datastore", name or DEFAULT_DATASTORE)
         self.datastore_type = "AzureBlob"
 
     @staticmethod

@@ -1,19 +1,14 @@
 """Experiment (``azureml.core.Experiment``): a named group of runs; ``submit`` starts one."""
 
-import re
-
 from ..exceptions import InvalidArgumentError
-
-EXPERIMENT_NAME = re.compile(r"^[a-zA-Z0-9][\w\-]{0,254}$")
+from ..rules.names import validate_name
 
 
 class Experiment:
     def __init__(self, workspace, name, _skip_name_validation=False, _id=None, _archived_time=None,
                  _create_in_cloud=True, _experiment_dto=None, **kwargs):
-        if not _skip_name_validation and (not isinstance(name, str) or not EXPERIMENT_NAME.match(name)):
-            raise InvalidArgumentError(
-                f"Invalid experiment name {name!r}: use 1-255 letters, digits, '_' or '-', starting with a "
-                "letter or digit.")
+        if not _skip_name_validation:
+            validate_name("experiment", name)
         self.workspace = workspace
         self.name = name
 

@@ -1,8 +1,22 @@
-"""Where ``run.register_model(model_path=...)`` points in a run's files.
+"""Where ``run.register_model(model_path=...)`` points in a run's files, and where a registered
+model's files land when it is downloaded.
 
-azureml normalises the path (``os.path.normpath`` with '/' separators) and registers every run
-file whose name is that path or lies under it as a folder."""
+azureml normalises the path (``os.path.normpath`` with '/' separators) and registers an asset
+whose artifact is the *prefix* "ExperimentRun/<container>/<path>"
+(``RunHistoryFacade.register_model``). The artifact service lists a prefix as plain text
+(``ArtifactsClient.get_files_by_artifact_prefix_id``): every run file whose name starts with it.
+So "outputs/model.pkl" is that file (and "outputs/model.pkl.bak" too, if the run has one),
+"outputs" is the folder (and "outputs2/..." if present), and "outputs/model" selects both
+"outputs/model.pkl" and "outputs/model_scaler.pkl". What shows it in the SDK: its own folder
+downloads (``ArtifactsClient.download_artifacts_from_prefix``) add a '/' to the prefix to get a
+folder only, and ``register_model`` does not. (The service's side is not visible offline.)
 
+``Model.download`` writes each file under ``target_dir`` at its name relative to the prefix's
+parent folder (``Model._get_strip_prefix``) and returns the common path of what it wrote: the
+file itself when there is one file, else the deepest folder holding them all.
+"""
+
+import os
 import posixpath
 
 
@@ -14,21 +28,27 @@ def normalise_model_path(model_path):
 
 
 def files_of_model(model_path, run_files):
-    """The run files a model path selects: the file itself, or every file under the folder."""
+    """The run files a model path selects: every one whose name starts with the normalised path."""
     path = normalise_model_path(model_path)
     if not path or path == ".." or path.startswith("../"):
         return []
-    return [name for name in run_files if name == path or name.startswith(path + "/")]
+    return [name for name in run_files if name.startswith(path)]
 
 
-MODEL_NAME_RULE = r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$"
+def is_file_or_folder(model_path, selected):
+    """Whether the selection is exactly one file named ``model_path`` or everything under a folder
+    of that name (the common case, stored as that one file or folder)."""
+    path = normalise_model_path(model_path)
+    return bool(selected) and (selected == [path] or all(name.startswith(path + "/") for name in selected))
 
 
-def model_name_problem(name):
-    """Why ``name`` cannot name a model (azureml's rule), or None."""
-    import re
+def model_download_paths(model_path, selected):
+    """{run file: its path under ``Model.download``'s target_dir} for the files of a model."""
+    parent = posixpath.dirname(normalise_model_path(model_path))
+    return {name: posixpath.relpath(name, parent) if parent else name for name in selected}
 
-    if isinstance(name, str) and re.match(MODEL_NAME_RULE, name) and "\n" not in name:
-        return None
-    return (f"Invalid model name {str(name)[:80]!r}: a name starts with a letter or digit and has at most 255 "
-            f"letters, digits, '-', '.' or '_' (pattern {MODEL_NAME_RULE}), for example 'sklearn-iris'.")
+
+def downloaded_model_path(target_dir, relative_paths):
+    """What ``Model.download`` returns once it wrote ``relative_paths`` under ``target_dir``."""
+    return os.path.commonpath([os.path.join(os.path.normpath(str(target_dir)), path) for path in relative_paths])
+

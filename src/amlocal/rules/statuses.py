@@ -3,9 +3,10 @@
 A run moves forward through ``ORDER`` (skipping is allowed: a run can fail while Queued);
 ``CancelRequested`` can be reported from any status that is not final, and a run whose cancel
 was requested still ends with whatever really happened (Canceled, or Completed/Failed when it
-ended first). A final status is final: ``transition`` says to ignore any later write, so the
-first writer of a final status wins (a reader can never overwrite what the supervisor wrote).
-Going backwards is a bug and raises ``IllegalStatusTransition``.
+ended first); after it, only Finalizing and a final status are recorded. A final status is
+final: ``transition`` says to ignore any later write, so the first writer of a final status
+wins (a reader can never overwrite what the supervisor wrote). Going backwards is a bug and
+raises ``IllegalStatusTransition``.
 """
 
 NOT_STARTED = "NotStarted"
@@ -19,8 +20,14 @@ COMPLETED = "Completed"
 FAILED = "Failed"
 CANCELED = "Canceled"
 
-#: The order Azure ML moves a run of AmlCompute through before it ends.
-ORDER = (NOT_STARTED, QUEUED, PREPARING, STARTING, RUNNING, FINALIZING)
+#: The order Azure ML documents for a run (``azureml.core.Run.get_status``; the service's
+#: JobStatus "strict transition order"): Starting once the run is being processed, Preparing
+#: while its environment (image) is built, Queued while it waits for a node of its compute
+#: target, then Running. Provisioning, listed between Starting and Preparing, is documented as
+#: not used. Local runs go through the same order. A client sees only the statuses it polls, so
+#: it may see fewer; never another order.
+ORDER = (NOT_STARTED, STARTING, PREPARING, QUEUED, RUNNING, FINALIZING)
+AMLCOMPUTE_ORDER = ORDER
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELED})
 ALL = frozenset(ORDER) | TERMINAL | {CANCEL_REQUESTED}
 
@@ -31,6 +38,13 @@ class IllegalStatusTransition(ValueError):
 
 def is_terminal(status):
     return status in TERMINAL
+
+
+def is_past(current, status):
+    """Whether a run in ``current`` has already reached or passed ``status`` (or ended)."""
+    if current in TERMINAL or current == CANCEL_REQUESTED:
+        return True
+    return current in ORDER and status in ORDER and ORDER.index(current) >= ORDER.index(status)
 
 
 def transition(current, new):
@@ -46,9 +60,8 @@ def transition(current, new):
     if new in TERMINAL or new == CANCEL_REQUESTED:
         return True
     if current == CANCEL_REQUESTED:
-        if new == FINALIZING:
-            return True
-        raise IllegalStatusTransition(f"a run whose cancel was requested cannot become {new}")
+        # a run being canceled may still finalize; news of its earlier progress is moot
+        return new == FINALIZING
     if current not in ORDER or ORDER.index(new) < ORDER.index(current):
         raise IllegalStatusTransition(f"a run cannot go from {current} back to {new}")
     return True

@@ -5,6 +5,7 @@ Locally a node is a slot: ``max_nodes`` runs of a target run at once, the rest w
 """
 
 from ...exceptions import ComputeTargetException, InvalidArgumentError
+from ...rules.provisioning import provisioning_problem
 
 
 class ComputeTarget:
@@ -88,6 +89,10 @@ class AmlCompute(ComputeTarget):
         if not isinstance(vm_size, str):
             raise ComputeTargetException(f"Invalid configuration, vm_size must be a string such as "
                                          f"'STANDARD_D2_V2', got {vm_size!r}.")
+        problem = provisioning_problem(admin_username, admin_user_password, admin_user_ssh_key,
+                                       vnet_resourcegroup_name, vnet_name, subnet_name, identity_type, identity_id)
+        if problem:  # azureml refuses these when the configuration is built, before Azure is asked
+            raise ComputeTargetException(problem)
         return AmlComputeProvisioningConfiguration(
             vm_size=vm_size or "STANDARD_D2_V2", vm_priority=vm_priority, min_nodes=min_nodes, max_nodes=max_nodes,
             idle_seconds_before_scaledown=idle_seconds_before_scaledown, admin_username=admin_username,

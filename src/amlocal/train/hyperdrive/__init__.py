@@ -14,6 +14,7 @@ _EXPORTS = {
     "TruncationSelectionPolicy": ".policy",
     "HyperDriveConfig": ".runconfig",
     "HyperDriveRunConfig": ".runconfig",
+    "HyperDriveRun": ".run",
     "PrimaryMetricGoal": ".run",
     "BayesianParameterSampling": ".sampling",
     "GridParameterSampling": ".sampling",

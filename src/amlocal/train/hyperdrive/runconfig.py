@@ -275,6 +275,25 @@ class HyperDriveConfig:
             base_arguments = list(getattr(trial, "arguments", None) or [])
         return child_arguments(base_arguments, parameters, from_estimator=self.from_estimator)
 
+    def _submit_to(self, experiment, tags=None):
+        """``experiment.submit(hyperdrive_config)``: start the sweep on the workspace's backend
+        and return its HyperDriveRun at once."""
+        import secrets
+
+        from ...specs import SweepSpec
+        from .run import HyperDriveRun
+
+        if self.trial_config is None:
+            raise HyperDriveConfigException("This HyperDriveConfig was rebuilt from a finished sweep and has no trial "
+                                            "run to sweep; build a new one with run_config= or estimator=.")
+        trial = self.trial_config._run_spec(experiment.name)
+        seed = self.hyperparameter_sampling.properties.get("seed")
+        sweep = SweepSpec(experiment=experiment.name, trial=trial, config=self.to_dict(),
+                          seed=secrets.randbits(32) if seed is None else int(seed), tags=dict(tags or {}),
+                          run_id=self._custom_run_id)
+        run_id = experiment.workspace.backend.submit_sweep(sweep)
+        return HyperDriveRun(experiment, run_id, hyperdrive_config=self)
+
     def to_dict(self):
         """The sweep as plain JSON data (the trial's job itself travels separately as a RunSpec)."""
         return {

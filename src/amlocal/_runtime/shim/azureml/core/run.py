@@ -6,7 +6,10 @@ script logs, tags or uploads is appended as an event to
 ``$AMLOCAL_RUN_CONTROL/events.jsonl``; the host ingests those into run history. The event
 protocol is documented in ``amlocal._runtime``.
 
-Without ``AMLOCAL_RUN_CONTROL``, ``Run.get_context()`` returns an offline run, as the real
+In a job submitted to Azure ML through SDK v2 (the ``azureml-v2`` backend), events go to the
+job's MLflow run instead (``_mlflow_sink``).
+
+Otherwise, without ``AMLOCAL_RUN_CONTROL``, ``Run.get_context()`` returns an offline run, as the real
 SDK does outside a submitted run: its ``log*`` methods print what they were asked to log,
 uploads are silent no-ops and tags are only kept in memory.
 """
@@ -112,6 +115,18 @@ def _describe_error(error_details):
     return str(error_details)
 
 
+def _job_sink():
+    """The MLflow sink when this process is an Azure ML (SDK v2) job (``_mlflow_sink.wanted``),
+    else None. The sibling module is loaded by path: this file is also loaded on its own."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_mlflow_sink.py")
+    spec = importlib.util.spec_from_file_location("_amlocal_mlflow_sink", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MlflowSink.for_job() if module.wanted(os.environ) else None
+
+
 # -- the classes --------------------------------------------------------------------------
 
 class Experiment(object):
@@ -142,6 +157,7 @@ class Run(object):
         self._experiment = experiment
         self._run_id = run_id
         self._control_dir = kwargs.get("_control_dir")
+        self._sink = kwargs.get("_sink")  # e.g. _mlflow_sink.MlflowSink in an Azure ML (SDK v2) job
         self._lock = threading.RLock()
         self._tags = {}
         self._metric_rows = []  # (name, type, normalised value) in logging order
@@ -175,6 +191,11 @@ class Run(object):
         control = os.environ.get(ENV_RUN_CONTROL)
         if not control:
             name = os.environ.get(ENV_EXPERIMENT_NAME) or "offline"
+            sink = _job_sink()
+            if sink is not None:
+                run_id = os.environ.get("MLFLOW_RUN_ID") or os.environ.get(ENV_RUN_ID)
+                name = os.environ.get(ENV_EXPERIMENT_NAME) or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "Default"
+                return cls(Experiment(None, name), run_id, _sink=sink)
             return cls(Experiment(None, name), "OfflineRun_{}".format(uuid.uuid4()))
         run_id = os.environ.get(ENV_RUN_ID) or "LocalRun_{}".format(uuid.uuid4())
         name = os.environ.get(ENV_EXPERIMENT_NAME) or "Default"
@@ -182,7 +203,7 @@ class Run(object):
 
     @property
     def _offline(self):
-        return self._control_dir is None
+        return self._control_dir is None and self._sink is None
 
     @property
     def id(self):
@@ -219,7 +240,11 @@ class Run(object):
 
     # -- events -------------------------------------------------------------------------
     def _emit(self, kind, **fields):
-        """Append one event line with a single os.write on an O_APPEND descriptor."""
+        """Append one event line with a single os.write on an O_APPEND descriptor (or hand the
+        event to the sink)."""
+        if self._sink is not None:
+            self._sink.event(kind, fields)
+            return
         event = {"kind": kind, "time": time.time()}
         event.update(fields)
         data = (_dumps(event) + "\n").encode("utf-8")
@@ -336,6 +361,11 @@ class Run(object):
         artifact = _artifact_name(name)
         if self._offline:
             return None
+        if self._sink is not None:
+            self._sink.upload(artifact, path_or_stream)
+            with self._lock:
+                self._upload_names.add(artifact)
+            return None
         target = os.path.join(self._control_dir, UPLOADS_DIR, *artifact.split("/"))
         partial_dir = os.path.join(self._control_dir, _PARTIAL_DIR)
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -384,7 +414,9 @@ class Run(object):
 
     # -- lifecycle ----------------------------------------------------------------------
     def flush(self, timeout_seconds=300):
-        """No-op: every event is written when it is logged."""
+        """Send what the sink still holds; otherwise a no-op (every event is written when logged)."""
+        if self._sink is not None:
+            self._sink.flush()
 
     def complete(self, _set_status=True):
         """Record a "Completed" status event (nothing offline or when not _set_status)."""
