@@ -37,7 +37,7 @@ from amlocal.specs import replace
 from . import engine
 from .docker_backend import HOME_LABEL, job_user
 from .engine import EngineError, NotFound
-from .image import EnvironmentImage
+from .image import BUILD_LABEL, EnvironmentImage
 
 SERVICE_LABEL = "amlocal.service"
 DEPLOYMENT_LABEL = "amlocal.deployment"
@@ -176,7 +176,10 @@ class DockerServing(ServingBackend):
             host_config["Memory"] = host_config["MemorySwap"] = int(spec.memory_gb * 1024 ** 3)
         if spec.cpu_cores:
             host_config["NanoCpus"] = int(spec.cpu_cores * 1e9)
-        labels = {SERVICE_LABEL: spec.name, HOME_LABEL: self.home_id, DEPLOYMENT_LABEL: deployment_id}
+        # A committed image keeps its build container's labels, and containers inherit them: without
+        # the empty build label a service would look like a leftover build container to `amlocal gc`.
+        labels = {SERVICE_LABEL: spec.name, HOME_LABEL: self.home_id, DEPLOYMENT_LABEL: deployment_id,
+                  BUILD_LABEL: ""}
         python = prepared["python"]
         server = os.path.join(os.path.dirname(python), "azmlinfsrv") if "/" in python else "azmlinfsrv"
         config = {"Image": prepared["image"], "Labels": labels, "HostConfig": host_config,
@@ -292,6 +295,18 @@ class DockerServing(ServingBackend):
         if record is None:
             raise _not_found(name)
         return self._tail(record["container_id"], num_lines)
+
+    def vanished(self, model_exists):
+        found = []
+        for record in self._all_records():
+            spec = ServiceSpec.from_dict(record["spec"])
+            gone = [f"{m.name}:{m.version}" for m in spec.models
+                    if (m.version and not model_exists(m.name, m.version)) or not os.path.exists(m.path)]
+            if gone:
+                found.append((spec.name, f"model {', '.join(gone)} is no longer registered"))
+            elif record.get("image") and not self.api.image_id(record["image"]):
+                found.append((spec.name, f"its environment image {record['image']} is gone"))
+        return found
 
     # -- delete --------------------------------------------------------------------------------
     def delete(self, name):

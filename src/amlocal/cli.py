@@ -6,7 +6,7 @@
     amlocal model serve NAME[:VERSION] [--entry-script ...]
     amlocal service list | show NAME | logs NAME | delete NAME
     amlocal run delete RUN_ID
-    amlocal gc [--dry-run] [--older-than AGE] [--keep-last N] [--images]
+    amlocal gc [--dry-run] [--older-than AGE] [--keep-last N] [--images] [--services]
 
 Exit codes: 0 ok; 1 the run ended Failed or Canceled; 2 usage or bad input; 3 run or model not
 found; 4 run history or backend unavailable; 130 interrupted (a followed run goes on).
@@ -179,6 +179,8 @@ def _gc_parser(commands):
     sub.add_argument("--keep-last", type=int, metavar="N",
                      help="also free the snapshots of ended runs except the newest N")
     sub.add_argument("--images", action="store_true", help="also remove environment images no recent run used")
+    sub.add_argument("--services", action="store_true",
+                     help="also remove web services whose model is no longer registered or whose image is gone")
 
 
 def _submit_script_parser(run_commands):

@@ -191,6 +191,12 @@ class ServingBackend(abc.ABC):
     def delete(self, name):
         """Stop and remove service ``name``: nothing of it keeps running. No-op when absent."""
 
+    def vanished(self, model_exists):
+        """[(name, why)] of the services that cannot run again because a model they serve is no
+        longer registered (``model_exists(name, version)`` false, or its files gone) or their
+        environment's image is gone. Nothing is removed (``amlocal gc --services`` does)."""
+        return []
+
 
 def service_name_problem(name):
     """Why ``name`` cannot name a service (azureml's rule: lower-case letters, digits and dashes,

@@ -72,3 +72,24 @@ def test_model_serve_with_an_entry_script(serving_project):
     assert served.returncode == 0, served.stderr
     status, body = _post(f"http://localhost:{port}/score", json.dumps({"data": [[5.1, 3.5, 1.4, 0.2]]}))
     assert status == 200 and body["model_dir"] == "/var/azureml-app/azureml-models/sklearn-iris/2"
+
+
+def test_gc_removes_a_service_whose_model_vanished_only_when_asked(serving_project):
+    from amlocal.core.webservice import Webservice
+
+    ws, (model, _) = serving_project
+    name = unique_name("stale")
+    served = amlocal("model", "serve", "sklearn-iris:1", "--port", free_port(), "--name", name, "--no-wait")
+    assert served.returncode == 0, served.stderr
+    model.delete()
+
+    assert amlocal("gc").returncode == 0
+    assert len(service_containers(name)) == 1, "plain gc leaves services alone"
+    planned = amlocal("gc", "--services", "--dry-run")
+    assert f"would free service: {name} (model sklearn-iris:1 is no longer registered)" in planned.stdout
+    assert len(service_containers(name)) == 1
+
+    collected = amlocal("gc", "--services")
+    assert collected.returncode == 0, collected.stderr
+    assert service_containers(name) == []
+    assert all(s.name != name for s in Webservice.list(ws))

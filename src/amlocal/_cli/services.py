@@ -119,3 +119,23 @@ def _service_name(model_name):
     name = re.sub(r"[^a-z0-9-]+", "-", model_name.lower()).strip("-")
     name = re.sub(r"^[^a-z]+", "", name)[:32].rstrip("-")
     return name if len(name) >= 3 else f"svc-{name}".rstrip("-")
+
+
+def vanished_service_items(args):
+    """``amlocal gc --services``: the services whose model or environment vanished, as gc items."""
+    from amlocal._local.gc import Item
+    from amlocal.exceptions import ModelNotFoundError
+    from amlocal.serving import open_serving
+
+    workspace = open_workspace(args)
+
+    def model_exists(name, version):
+        try:
+            workspace.model_registry.get(name, version)
+            return True
+        except ModelNotFoundError:
+            return False
+
+    serving = open_serving(workspace)
+    return [Item("service", f"{name} ({why})", 0, lambda name=name: serving.delete(name))
+            for name, why in serving.vanished(model_exists)]
