@@ -114,13 +114,18 @@ RunFailedError = ActivityFailedException
 
 class WebserviceException(AmlocalError):
     """azureml's ``WebserviceException``: model lookups and web services (deploy, score, logs).
-    ``message`` is the text; ``log_tail``, when set, the end of the service's log."""
+    ``message`` is the text; ``status_code`` the HTTP status when a service answered with an
+    error; ``log_tail``, when set, the end of the service's log. (Arguments pass on unchanged:
+    the rule errors that are also model errors take their own.)"""
 
-    def __init__(self, exception_message, status_code=None, logger=None, log_tail=None, **kwargs):
-        super().__init__(exception_message)
-        self.message = exception_message
+    def __init__(self, *args, status_code=None, logger=None, log_tail=None, **kwargs):
+        super().__init__(*args, **kwargs)
         self.status_code = status_code
         self.log_tail = log_tail
+
+    @property
+    def message(self):
+        return str(self)
 
 
 class WebserviceNotFoundError(WebserviceException):
