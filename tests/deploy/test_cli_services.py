@@ -55,8 +55,11 @@ def test_model_serve_with_the_default_scorer_then_service_commands(serving_proje
     shown = amlocal("service", "show", name, "--json")
     assert json.loads(shown.stdout)["scoringUri"] == uri
 
-    logs = amlocal("service", "logs", name, "--lines", 50)
-    assert logs.returncode == 0 and "POST /score 400" in logs.stdout
+    from support import wait_until
+
+    logs = wait_until(lambda: (lambda r: r if "POST /score 400" in r.stdout else None)(
+        amlocal("service", "logs", name, "--lines", 50)), 30, "the requests in the service's log")
+    assert logs.returncode == 0
 
     deleted = amlocal("service", "delete", name)
     assert deleted.returncode == 0 and f"Deleted service {name}" in deleted.stdout

@@ -50,7 +50,10 @@ def test_deploy_score_logs_reload_update_delete(serving_project, capsys):
     assert _post(service.scoring_uri, json.dumps({"data": ROW}))[1]["predictions"] == [0]
     with urllib.request.urlopen(service.swagger_uri, timeout=30) as response:
         assert json.loads(response.read())["swagger"] == "2.0"
-    assert "POST /score 200" in service.get_logs()
+    from support import wait_until
+
+    # the engine copies a container's output to its log a moment after the server prints it
+    wait_until(lambda: "POST /score 200" in service.get_logs(), 30, "the request in the service's log")
     assert "init done" in service.get_logs(num_lines=200)
 
     found = Webservice(ws, name)  # a fresh object, as another process makes it

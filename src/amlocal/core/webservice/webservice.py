@@ -130,7 +130,7 @@ class Webservice:
                 return json.loads(body)
             except ValueError:
                 return body.decode("utf-8", "replace")
-        tail = printable(self._log_tail(40))
+        tail = printable(self._failed_request_log(status))
         raise WebserviceException(
             f"Error: Scoring was unsuccessful (HTTP {status}): {printable(_client.server_message(body))}\n"
             f"--- last lines of the service log ---\n{tail}", status_code=status, log_tail=tail)
@@ -140,6 +140,19 @@ class Webservice:
             return self._serving.logs(self.name, lines)
         except WebserviceException:
             return "(no log)"
+
+    def _failed_request_log(self, status, lines=40, seconds=2.0):
+        """The end of the log once it holds the failed request: the engine copies a container's
+        output a moment after the server prints it, and the access line comes last."""
+        import time
+
+        deadline = time.monotonic() + seconds
+        while True:
+            tail = self._log_tail(lines)
+            last = tail.rstrip().rsplit("\n", 3)[1:]
+            if any(f'/score HTTP/1.1" {status}' in line for line in last) or time.monotonic() > deadline:
+                return tail
+            time.sleep(0.05)
 
     def get_logs(self, num_lines=5000, init=False, raw=False):
         """What the service's server printed: its last ``num_lines`` lines."""
@@ -222,6 +235,29 @@ class Webservice:
         return [s for s in services if _matches(s, compute_type, model_name, model_id, tags, properties)]
 
     @staticmethod
+    def deploy(workspace, name, model_paths, image_config, deployment_config=None, deployment_target=None,
+               overwrite=False):
+        raise _image_based("Webservice.deploy")
+
+    @staticmethod
+    def deploy_from_model(workspace, name, models, image_config, deployment_config=None, deployment_target=None,
+                          overwrite=False):
+        raise _image_based("Webservice.deploy_from_model")
+
+    @staticmethod
+    def deploy_from_image(workspace, name, image, deployment_config=None, deployment_target=None, overwrite=False):
+        raise _image_based("Webservice.deploy_from_image")
+
+    @staticmethod
+    def deploy_local_from_model(workspace, name, models, image_config, deployment_config=None, wait=False):
+        raise _image_based("Webservice.deploy_local_from_model")
+
+    @classmethod
+    def deserialize(cls, workspace, webservice_payload):
+        raise NotImplementedError("Web services cannot be deserialized locally: find them with "
+                                  "Webservice(workspace, name).")
+
+    @staticmethod
     def check_for_existing_webservice(workspace, name, overwrite=False, request_func=None, check_func=None):
         if overwrite:
             return
@@ -243,6 +279,13 @@ class Webservice:
         service = object.__new__(_class_of(compute_type))
         service._load(workspace, serving, record)
         return service
+
+
+def _image_based(method):
+    return WebserviceException(f"{method} deploys from a container image configuration (ContainerImage), which "
+                               "Azure ML retired and amlocal does not support. Deploy registered models with "
+                               "Model.deploy(ws, name, [model], InferenceConfig(entry_script=..., environment=...), "
+                               "deployment_config).")
 
 
 def _find(workspace, name, compute_type=None):
