@@ -188,12 +188,18 @@ class DockerServing(ServingBackend):
                   "WorkingDir": APP_ROOT, "User": f"{uid}:{gid}",
                   "Env": [f"{k}={v}" for k, v in self._variables(spec, port, health_port).items()]}
         name = f"amlocal-{self.home_id[:8]}-{spec.name}-{deployment_id}"
+        container_id = None
         try:
             container_id = self.api.create_container(config, name=name)
             self.api.start(container_id)
         except EngineError as err:
+            if container_id:  # created but not started: nothing of it may stay
+                _remove_quietly(self.api, container_id)
             shutil.rmtree(directory, ignore_errors=True)
-            raise WebserviceException(f"Docker container start has failed:\n{err.message}") from err
+            hint = ("\nThe environment has no inference server (azmlinfsrv): add azureml-inference-server-http to "
+                    "its pip packages (amlocal adds it unless the environment is user-managed)."
+                    if "azmlinfsrv" in err.message else "")
+            raise WebserviceException(f"Docker container start has failed:\n{err.message}{hint}") from err
         return {"container_id": container_id, "container_name": name, "deployment": deployment_id, "port": port,
                 "health_port": health_port, "bind_address": spec.bind_address, "image": prepared["image"],
                 "directory": str(directory), "skipped_links": skipped}

@@ -261,3 +261,15 @@ def test_several_models_are_laid_out_by_name_and_version(serving_project):
     service.update(models=[model, model2])  # the same entry script, now over two models
     assert service.run("{}") == {"root": "/var/azureml-app/azureml-models",
                                  "files": ["sklearn-iris/1/model.joblib", "sklearn-iris/2/model.joblib"]}
+
+
+def test_an_environment_without_the_server_is_refused_and_leaves_nothing(serving_project):
+    from amlocal.core import Environment
+
+    ws, (model, _) = serving_project
+    env = Environment("bare-base")
+    env.python.user_managed_dependencies = True  # the base image as it is: no inference server in it
+    name = unique_name("noserver")
+    with pytest.raises(WebserviceException, match="no inference server"):
+        Model.deploy(ws, name, [model], _config(env), LocalWebservice.deploy_configuration(port=free_port()))
+    assert service_containers(name) == []
