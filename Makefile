@@ -1,12 +1,12 @@
 # amlocal developer entry points (GNU make).
 #
-#   make venv        create .venv and install amlocal with the dev, azure and azure-v2 extras
+#   make venv        create .venv and install amlocal with the dev, azure, azure-v2 and ui extras
 #   make docker      make sure a Docker engine answers (installs/starts it as root)
 #   make base-image  find or build a local base image; name -> .amlocal/base-image
 #   make test        run the full test suite against real Docker containers
 #   make run         train + register the iris example (falls back to the
 #                    process backend when Docker is unavailable)
-#   make bench       run the benchmarks
+#   make bench       run the benchmarks (make bench-studio: the studio's)
 #   make clean       remove the virtualenv and build artifacts (keeps run history)
 #
 # Extra pytest arguments: make test PYTEST_ARGS='-k docker -x'
@@ -18,11 +18,12 @@ PYTHON ?= python3
 VENV := .venv
 VENV_PY := $(CURDIR)/$(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 STATE_DIR := .amlocal
 BASE_IMAGE_FILE := $(STATE_DIR)/base-image
 PYTEST_ARGS ?=
 
-.PHONY: help venv docker base-image test run bench clean
+.PHONY: help venv docker base-image browser test run bench bench-studio clean
 # Provisioning steps use apt/dpkg locks; keep them sequential.
 .NOTPARALLEL:
 
@@ -50,11 +51,24 @@ $(STAMP): pyproject.toml $(wildcard backends/*/__init__.py)
 	@# (resolvelib InconsistentCandidate on opentelemetry-sdk) while backtracking through
 	@# azure-ai-ml's exact opentelemetry pins; pip >= 24.2 resolves them
 	$(VENV)/bin/python -m pip install -q --upgrade 'pip>=24.2'
-	$(VENV)/bin/python -m pip install -e '.[dev,azure,azure-v2]'
+	@echo "amlocal: installing amlocal with the dev, azure, azure-v2 and ui extras into $(VENV) (pip's log: $(VENV)/pip.log)"
+	@$(VENV)/bin/python -m pip install -e '.[dev,azure,azure-v2,ui]' > $(VENV)/pip.log 2>&1 \
+	    || { tail -n 30 $(VENV)/pip.log >&2; echo "amlocal: ERROR: pip install failed (see $(VENV)/pip.log)" >&2; exit 1; }
 	@# both Azure SDKs (v1 azureml-core, v2 azure-ai-ml) share azure-core, azure-mgmt-core, PyJWT ...: a venv
 	@# reused from an earlier install can keep a version that no longer fits; fail on any conflict
 	$(VENV)/bin/python -m pip check
-	@touch $@
+	@touch $@ $(RUN_STAMP)
+
+# `make run` needs amlocal alone (the job's own packages go into its image or venv, not here).
+$(RUN_STAMP): pyproject.toml $(wildcard backends/*/__init__.py)
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then touch $@; exit 0; fi; \
+	if [ ! -x $(VENV)/bin/python ]; then \
+	    $(PYTHON) -m venv $(VENV) || { echo "amlocal: ERROR: '$(PYTHON) -m venv' failed; install python3-venv" >&2; exit 1; }; \
+	fi; \
+	echo "amlocal: installing amlocal into $(VENV) (pip's log: $(VENV)/pip.log)"; \
+	$(VENV)/bin/python -m pip install -e . > $(VENV)/pip.log 2>&1 \
+	    || { tail -n 30 $(VENV)/pip.log >&2; echo "amlocal: ERROR: pip install failed (see $(VENV)/pip.log)" >&2; exit 1; }; \
+	touch $@
 
 # --- Docker engine and base image ------------------------------------------
 
@@ -69,14 +83,17 @@ base-image: docker
 
 # --- main targets ------------------------------------------------------------
 
-# Docker tests must run (not skip) here: AMLOCAL_REQUIRE_DOCKER=1.
-test: venv docker base-image
-	AMLOCAL_BASE_IMAGE="$$(cat $(BASE_IMAGE_FILE))" AMLOCAL_REQUIRE_DOCKER=1 \
+browser:
+	@scripts/ensure_chromium.sh
+
+# Docker and browser tests must run (not skip) here: AMLOCAL_REQUIRE_DOCKER=1, AMLOCAL_REQUIRE_BROWSER=1.
+test: venv docker base-image browser
+	AMLOCAL_BASE_IMAGE="$$(cat $(BASE_IMAGE_FILE))" AMLOCAL_REQUIRE_DOCKER=1 AMLOCAL_REQUIRE_BROWSER=1 \
 	    $(VENV_PY) -m pytest -q tests $(PYTEST_ARGS)
 
 # Uses Docker when it can be made available; otherwise the process backend
 # (AMLOCAL_BASE_IMAGE is then left unset).
-run: venv
+run: $(RUN_STAMP)
 	@AMLOCAL_ALLOW_NO_DOCKER=1 scripts/ensure_docker.sh
 	@set -e; \
 	if command -v docker >/dev/null 2>&1 && timeout 20 docker info >/dev/null 2>&1; then \
@@ -91,6 +108,9 @@ run: venv
 
 bench: venv docker base-image
 	AMLOCAL_BASE_IMAGE="$$(cat $(BASE_IMAGE_FILE))" $(VENV_PY) benchmarks/run_benchmarks.py
+
+bench-studio: venv browser
+	$(VENV_PY) benchmarks/studio_bench.py
 
 # --- housekeeping --------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from amlocal._local.snapshot import RACY_SECONDS, take_snapshot  # noqa: E402
+from amlocal.snapshot import RACY_SECONDS, take_snapshot  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "snapshot.md"
 TREE_FILES, TREE_BYTES = 2000, 200_000_000

@@ -17,16 +17,12 @@ import subprocess
 from pathlib import Path
 
 from amlocal.local import Job, job_environment, job_shim_dir, read_events
+from amlocal.snapshot import materialize, take_snapshot
 
 EVENTS_FILE = "events.jsonl"
 UPLOADS_DIR = "uploads"
 
-SNAPSHOT_IGNORE = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".ipynb_checkpoints", "outputs", "logs",
-                                         ".azureml", "aml_config")
 DATA_REFERENCE = re.compile(r"\$AZUREML_DATAREFERENCE_(\w+)")
-# Azure ML refuses a source directory (snapshot) of more files or bytes than these.
-SNAPSHOT_MAX_FILES = 2000
-SNAPSHOT_MAX_BYTES = 300 * 1024 * 1024
 
 
 class FakeJob:
@@ -44,28 +40,14 @@ class FakeJob:
         self.files_dir.mkdir(parents=True, exist_ok=True)
 
     def take_snapshot(self, source_directory):
-        """Copy the source directory, refusing (as Azure ML does) one too large to snapshot."""
-        from azureml.exceptions import SnapshotException
-
-        count, size = 0, 0
-        for folder, dirs, files in os.walk(source_directory):
-            dirs[:] = [d for d in dirs if d not in SNAPSHOT_IGNORE(folder, dirs)]
-            kept = [f for f in files if f not in SNAPSHOT_IGNORE(folder, files)]
-            count += len(kept)
-            size += sum(os.path.getsize(os.path.join(folder, f)) for f in kept)
-            if count > SNAPSHOT_MAX_FILES or size > SNAPSHOT_MAX_BYTES:
-                raise SnapshotException(
-                    f"====================================================================\n\n"
-                    f"While attempting to take snapshot of {source_directory}\nYour total snapshot size exceeds the "
-                    f"limit of {SNAPSHOT_MAX_BYTES / 1024 / 1024:.1f} MB or {SNAPSHOT_MAX_FILES} files.\n"
-                    "Please see http://aka.ms/troubleshooting-code-snapshot on how to debug the creating process "
-                    "of cloud snapshots.\n\n====================================================================")
-        shutil.copytree(source_directory, self.snapshot_dir, ignore=SNAPSHOT_IGNORE)
+        """The source directory as azureml snapshots it (its ignore rules, its limits: amlocal's
+        one snapshot implementation, strict as a submit to Azure is)."""
+        take_snapshot(source_directory, self.snapshot_dir, self.dir.parent.parent / "snapshot-store", strict=True)
 
     def start(self, python, script, arguments, environment_variables, data_paths, driver_log):
         """Start the script; ``data_paths`` maps a data reference name to (mode, datastore path,
         path on compute)."""
-        shutil.copytree(self.snapshot_dir, self.work_dir, dirs_exist_ok=True)
+        materialize(self.snapshot_dir, self.work_dir, link=False)
         (self.control_dir / UPLOADS_DIR).mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("AMLOCAL_") and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}

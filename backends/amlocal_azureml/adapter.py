@@ -31,7 +31,9 @@ import abc
 import re
 
 #: The logs Azure ML streams while a run goes (azureml.core.script_run.ScriptRun._output_logs_pattern).
-STREAMED_LOG = re.compile(r"(user_logs/std_log[\D]*[0]*(?:_ps)?\.txt)|(azureml-logs/[\d]{2}.+\.txt)")
+#: A HyperDrive parent run streams its own log (azureml.train.hyperdrive.HyperDriveRun._output_logs_pattern).
+STREAMED_LOG = re.compile(r"(user_logs/std_log[\D]*[0]*(?:_ps)?\.txt)|(azureml-logs/[\d]{2}.+\.txt)"
+                          r"|(azureml-logs/hyperdrive\.txt)")
 
 
 class AzureAdapter(abc.ABC):
@@ -105,8 +107,16 @@ class AzureAdapter(abc.ABC):
 
     # -- runs --------------------------------------------------------------------------------
     @abc.abstractmethod
-    def submit(self, experiment, script_run_config, tags=None):
-        """Submit a real ScriptRunConfig to ``experiment``; return the run id at once."""
+    def submit(self, experiment, script_run_config, tags=None, run_id=None, parent_run_id=None):
+        """Submit a real ScriptRunConfig to ``experiment``; return the run id at once. ``run_id`` /
+        ``parent_run_id`` name a sweep's child (only a fake runs sweeps on the client side; the
+        service makes a HyperDrive run's children itself)."""
+
+    @abc.abstractmethod
+    def submit_hyperdrive(self, experiment, hyperdrive_config, tags=None, sweep=None, backend=None):
+        """Submit a real ``azureml.train.hyperdrive.HyperDriveConfig``; return the parent run's id
+        at once. ``sweep`` (the SweepSpec it was made from) and ``backend`` (the AzureMLBackend)
+        are for a fake, which runs the sweep as the service would; the real service ignores them."""
 
     @abc.abstractmethod
     def get_status(self, run_id):
@@ -135,8 +145,9 @@ class AzureAdapter(abc.ABC):
         """Names of the workspace's experiments, sorted."""
 
     @abc.abstractmethod
-    def cancel(self, run_id):
-        """Ask the run to stop (it ends Canceled); no-op on a finished run."""
+    def cancel(self, run_id, reason=None):
+        """Ask the run to stop (it ends Canceled); no-op on a finished run. ``reason``: why (an
+        early termination); the service records its own, a fake shows this one."""
 
     @abc.abstractmethod
     def start_logging(self, experiment, snapshot_directory=None):

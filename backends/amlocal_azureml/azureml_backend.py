@@ -21,6 +21,7 @@ Options (``backend_options`` or config.json):
 from amlocal.exceptions import InvalidArgumentError
 from amlocal.execution import ExecutionBackend
 from amlocal.rules.statuses import AMLCOMPUTE_ORDER
+from amlocal.snapshot import check_snapshot
 
 from . import translate
 from .errors import sdk_errors
@@ -54,9 +55,28 @@ class AzureMLBackend(ExecutionBackend):
                 raise InvalidArgumentError(
                     f"Datastore path {data_path.datastore}/{data_path.path_on_datastore} does not exist. "
                     "Upload the data first (ds.upload(src_dir=..., target_path=...)).")
+        check_snapshot(spec.source_directory)  # as the SDK checks it when it submits: the same rule, the same error
         config = translate.to_script_run_config(spec, target, self._datastore, self._curated_environment)
         with sdk_errors("submit the run", compute=target):
-            return self.adapter.submit(spec.experiment, config, tags=dict(spec.tags or {}))
+            return self.adapter.submit(spec.experiment, config, tags=dict(spec.tags or {}), run_id=spec.run_id,
+                                       parent_run_id=spec.parent_run_id)
+
+    def submit_sweep(self, sweep):
+        """The sweep as a real HyperDrive run: the trial translated as any run is, the sampling,
+        policy, primary metric and limits as azureml's own HyperDriveConfig."""
+        trial = sweep.trial
+        target = trial.compute_target or self.default_compute_target
+        if not target:
+            raise InvalidArgumentError(
+                "A HyperDrive sweep on Azure ML needs a compute target for its children: pass compute_target= to the "
+                "trial's ScriptRunConfig / SKLearn, or set \"default_compute_target\" in config.json.")
+        self.stores.compute_targets.get(target)
+        check_snapshot(trial.source_directory)
+        trial_config = translate.to_script_run_config(trial, target, self._datastore, self._curated_environment)
+        config = translate.to_hyperdrive_config(sweep, trial_config)
+        with sdk_errors("submit the HyperDrive sweep", compute=target):
+            return self.adapter.submit_hyperdrive(sweep.experiment, config, tags=dict(sweep.tags or {}), sweep=sweep,
+                                                  backend=self)
 
     def _datastore(self, name):
         with sdk_errors(f"get datastore {name!r}"):
@@ -81,9 +101,9 @@ class AzureMLBackend(ExecutionBackend):
             details["error"] = normalise_error(raw_error, history.log_tail(run_id))
         return details
 
-    def cancel(self, run_id):
+    def cancel(self, run_id, reason=None):
         with sdk_errors("cancel the run", run_id=run_id):
-            self.adapter.cancel(run_id)
+            self.adapter.cancel(run_id, reason=reason)
 
     def portal_url(self, run_id):
         with sdk_errors("get the run's portal address", run_id=run_id):

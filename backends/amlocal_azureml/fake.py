@@ -90,6 +90,10 @@ class FakeRun:
     arguments: list = field(default_factory=list)
     config: object = None            # the real ScriptRunConfig submitted
     interactive: bool = False
+    run_type: str = "azureml.scriptrun"
+    parent_run_id: str = None
+    cancel_requested: bool = False
+    cancel_reason: str = None
     status: str = "NotStarted"
     timeline: list = field(default_factory=list)
     created: float = field(default_factory=time.time)
@@ -287,8 +291,10 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
         return found
 
     # -- runs --------------------------------------------------------------------------------
-    def _new_run(self, experiment, **fields):
-        run_id = f"{experiment}_{int(time.time())}_{secrets.token_hex(4)}"
+    def _new_run(self, experiment, run_id=None, **fields):
+        run_id = run_id or f"{experiment}_{int(time.time())}_{secrets.token_hex(4)}"
+        if run_id in self.runs:
+            raise _service_exception(409, "RunAlreadyExists", f"A run with id {run_id} already exists")
         run = FakeRun(run_id=run_id, experiment=experiment, job=FakeJob(self.root / "runs" / run_id, run_id,
                                                                             experiment), **fields)
         self._set_status(run, "NotStarted")
@@ -301,7 +307,7 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
             raise _service_exception(404, "RunNotFound", f"Run {run_id} was not found")
         return run
 
-    def submit(self, experiment, script_run_config, tags=None):
+    def submit(self, experiment, script_run_config, tags=None, run_id=None, parent_run_id=None):
         from azureml.core import ScriptRunConfig
         from azureml.exceptions import UserErrorException
 
@@ -315,7 +321,8 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
             run = self._new_run(experiment, target=target, script=script_run_config.script,
                                 arguments=[str(a) for a in script_run_config.arguments or []],
                                 config=script_run_config, tags=dict(tags or {}),
-                                max_seconds=run_config.max_run_duration_seconds)
+                                max_seconds=run_config.max_run_duration_seconds, run_id=run_id,
+                                parent_run_id=parent_run_id)
             run.job.take_snapshot(script_run_config.source_directory)
             self.submissions.append((experiment, script_run_config, dict(tags or {})))
             return run.run_id
@@ -349,7 +356,8 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
         if status == "CancelRequested":
             run.job.stop()
             self._finish_job(run)
-            self._set_status(run, "Canceled", {"code": "Canceled", "message": "Canceled by the user."})
+            self._set_status(run, "Canceled", {"code": "EarlyTermination" if run.cancel_reason else "Canceled",
+                                               "message": run.cancel_reason or "Canceled by the user."})
         elif status == "NotStarted":
             self._set_status(run, "Starting")
         elif status == "Starting":
@@ -430,7 +438,8 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
             return {"run_id": run.run_id, "experiment": run.experiment, "status": run.status, "created": run.created,
                     "start_time": run.start_time, "end_time": run.end_time, "script": run.script,
                     "arguments": list(run.arguments), "compute_target": run.target, "tags": dict(run.tags),
-                    "error": run.error}
+                    "error": run.error, "run_type": run.run_type, "parent_run_id": run.parent_run_id,
+                    "properties": {}}
 
     def get_details(self, run_id):
         with self._lock:
@@ -450,7 +459,9 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
     def _run_definition(run):
         if run.config is None:
             return {}
-        run_config = run.config.run_config
+        # a HyperDrive parent describes its trial (its config's ScriptRunConfig)
+        config = run.config.run_config if run.run_type == "hyperdrive" else run.config
+        run_config = config.run_config
         environment = run_config.environment
         deps = environment.python.conda_dependencies
         return {
@@ -482,16 +493,60 @@ class FakeAzureAdapter(FakeServices, AzureAdapter):
         with self._lock:
             return sorted({run.experiment for run in self.runs.values()})
 
-    def cancel(self, run_id):
+    def cancel(self, run_id, reason=None):
         with self._lock:
             run = self._run(run_id)
+            run.cancel_reason = reason
             if run.status in TERMINAL:
                 return
+            if run.run_type == "hyperdrive":  # its controller cancels the children, then ends it
+                run.cancel_requested = True
+                self._set_status(run, "CancelRequested")
+                return
             if run.interactive:
-                self._set_status(run, "Canceled", {"code": "Canceled", "message": "Canceled by the user."})
+                self._set_status(run, "Canceled", {"code": "EarlyTermination" if run.cancel_reason else "Canceled",
+                                               "message": run.cancel_reason or "Canceled by the user."})
                 return
             self._set_status(run, "CancelRequested")
             run.job.stop()
+
+    def submit_hyperdrive(self, experiment, hyperdrive_config, tags=None, sweep=None, backend=None):
+        """As the service: the sweep's parent run samples, starts and early-terminates children
+        (``amlocal.sweeps.SweepController``, in a thread of this fake) on the same workspace."""
+        from azureml.train.hyperdrive import HyperDriveConfig
+
+        from amlocal.specs import replace
+        from amlocal.sweeps import SweepController
+
+        if not isinstance(hyperdrive_config, HyperDriveConfig) or sweep is None or backend is None:
+            raise TypeError("submit_hyperdrive takes a real HyperDriveConfig, the SweepSpec it was made from and the "
+                            "backend that runs its children")
+        with self._lock:
+            parent = self._new_run(experiment, run_id=sweep.run_id or f"HD_{secrets.token_hex(16)}",
+                                   interactive=True, run_type="hyperdrive", tags=dict(tags or {}),
+                                   config=hyperdrive_config)
+            self.submissions.append((experiment, hyperdrive_config, dict(tags or {})))
+            self._set_status(parent, "Running")
+        log = parent.job.files_dir / "azureml-logs" / "hyperdrive.txt"
+
+        def write(line):
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(f"[{utc(time.time())}]{line}\n")
+
+        def set_status(status, error=None):
+            with self._lock:
+                self._set_status(parent, status, error and (error.get("error") or error))
+
+        controller = SweepController(parent.run_id, replace(sweep, run_id=parent.run_id), backend,
+                                     backend.stores.run_history, write, set_status,
+                                     cancel_requested=lambda: parent.cancel_requested)
+        threading.Thread(target=self._run_sweep, args=(controller,), daemon=True).start()
+        return parent.run_id
+
+    def _run_sweep(self, controller):
+        while not self._closed and not controller.step():
+            time.sleep(self.poll_interval)
 
     def start_logging(self, experiment, snapshot_directory=None):
         with self._lock:

@@ -13,6 +13,7 @@ from amlocal.exceptions import RunError
 from amlocal.rules import filters
 from amlocal.rules.statuses import run_error
 from amlocal.stores import RunHistory
+from amlocal.stores.run_history import log_chunk
 
 from .errors import sdk_errors
 
@@ -143,11 +144,11 @@ class AzureRunHistory(RunHistory):
         finally:
             os.unlink(temporary)
 
-    def read_log(self, run_id, name, offset=0, final=False):
+    def read_log(self, run_id, name, offset=0, final=False, max_bytes=None):
         with sdk_errors("read the run's log", run_id=run_id):
             data = self.adapter.read_log(run_id, name).encode("utf-8")
-        data = data[offset:]
-        end = len(data) if final else data.rfind(b"\n") + 1  # whole lines only, as the local history
+        data = data[offset:offset + max_bytes] if max_bytes else data[offset:]
+        end = log_chunk(data, final, max_bytes)  # whole lines only, as the local history
         return data[:end].decode("utf-8", "replace"), offset + end
 
     def log_names(self, run_id):

@@ -211,8 +211,20 @@ class SdkAzureAdapter(AzureAdapter):
             if not timeline or timeline[-1][0] != status:
                 timeline.append((status, time.time()))
 
-    def submit(self, experiment, script_run_config, tags=None):
+    def submit(self, experiment, script_run_config, tags=None, run_id=None, parent_run_id=None):
+        if parent_run_id is not None:
+            from azureml.exceptions import UserErrorException
+
+            raise UserErrorException("Azure ML makes a HyperDrive run's children itself; submit the sweep with "
+                                     "submit_hyperdrive.")
         run = Experiment(self.workspace, experiment).submit(script_run_config, tags=tags or None)
+        return self._remember(run)
+
+    def submit_hyperdrive(self, experiment, hyperdrive_config, tags=None, sweep=None, backend=None):
+        run = Experiment(self.workspace, experiment).submit(hyperdrive_config, tags=tags or None)
+        return self._remember(run)
+
+    def _remember(self, run):
         with self._lock:
             self._runs[run.id] = run
         self._observe(run.id, "NotStarted")
@@ -275,7 +287,7 @@ class SdkAzureAdapter(AzureAdapter):
     def list_experiments(self):
         return sorted(experiment.name for experiment in Experiment.list(self.workspace))
 
-    def cancel(self, run_id):
+    def cancel(self, run_id, reason=None):
         run = self._run(run_id)
         if run.get_status() not in ("Completed", "Failed", "Canceled"):
             run.cancel()

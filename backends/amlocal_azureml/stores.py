@@ -26,6 +26,7 @@ def open_azure_stores(workspace, adapter=None, auth=None):
     """The stores of the Azure ML workspace ``workspace`` (a WorkspaceInfo) names, through
     ``adapter`` (default: a fake made current by ``mock_azureml``, else the real SDK signed in
     with ``auth`` or the credentials found)."""
+    workspace.check_azure_ids("azureml")
     if adapter is None and ADAPTER_OVERRIDES:
         adapter = ADAPTER_OVERRIDES[-1]
     if adapter is None:

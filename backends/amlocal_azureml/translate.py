@@ -193,3 +193,32 @@ def _without(environment, package):
 
     return replace(environment, pip_packages=tuple(p for p in environment.pip_packages
                                                    if canonical_name(p) != package))
+
+
+def to_hyperdrive_config(sweep, script_run_config):
+    """The real ``azureml.train.hyperdrive.HyperDriveConfig`` of a SweepSpec whose trial is the
+    real ``script_run_config``: the same sampling (parameter space and properties), policy,
+    primary metric and goal, and limits."""
+    from azureml.train import hyperdrive as sdk
+
+    config = sweep.config
+    sampling_class = {"RANDOM": sdk.RandomParameterSampling, "GRID": sdk.GridParameterSampling,
+                      "BayesianOptimization": sdk.BayesianParameterSampling}[config["sampling"]["name"]]
+    properties = config["sampling"].get("properties") or None
+    sampling = sampling_class(config["sampling"]["parameter_space"], **({"properties": properties} if properties
+                                                                        else {}))
+    policy_settings = dict((config.get("policy") or {}).get("properties") or {})
+    policy = {"Bandit": sdk.BanditPolicy, "MedianStopping": sdk.MedianStoppingPolicy,
+              "TruncationSelection": sdk.TruncationSelectionPolicy}.get((config.get("policy") or {}).get("name"))
+    goal = sdk.PrimaryMetricGoal.MAXIMIZE if config["primary_metric"]["goal"] == "maximize" \
+        else sdk.PrimaryMetricGoal.MINIMIZE
+    if policy:  # its config also holds what the service reads but the constructor sets itself
+        import inspect
+
+        accepted = inspect.signature(policy).parameters
+        policy = policy(**{k: v for k, v in policy_settings.items() if k in accepted})
+    return sdk.HyperDriveConfig(
+        run_config=script_run_config, hyperparameter_sampling=sampling, policy=policy,
+        primary_metric_name=config["primary_metric"]["name"], primary_metric_goal=goal,
+        max_total_runs=config["max_total_runs"], max_concurrent_runs=config["max_concurrent_runs"],
+        max_duration_minutes=config["max_duration_minutes"])

@@ -15,6 +15,7 @@ from amlocal.rules import filters
 from amlocal.rules.paths import run_file_name
 from amlocal.rules.statuses import is_terminal, run_error
 from amlocal.stores import RunHistory
+from amlocal.stores.run_history import log_chunk
 
 from . import metrics as metrics_module
 from .adapter import streamed_logs
@@ -170,10 +171,12 @@ class AzureV2RunHistory(RunHistory):
         with sdk_errors("upload a job file", job=run_id):
             sink.upload(clean, source)
 
-    def read_log(self, run_id, name, offset=0, final=False):
+    def read_log(self, run_id, name, offset=0, final=False, max_bytes=None):
         with sdk_errors("read the job's log", job=run_id):
             data = self.adapter.read_log(run_id, name, offset)
-        end = len(data) if final else data.rfind(b"\n") + 1  # whole lines only, as the local history
+        if max_bytes:
+            data = data[:max_bytes]
+        end = log_chunk(data, final, max_bytes)  # whole lines only, as the local history
         return data[:end].decode("utf-8", "replace"), offset + end
 
     def log_names(self, run_id):

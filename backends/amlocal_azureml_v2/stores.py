@@ -28,6 +28,7 @@ def open_v2_stores(workspace, adapter=None, auth=None):
     """The stores of the Azure ML workspace ``workspace`` (a WorkspaceInfo) names, through
     ``adapter`` (default: a fake made current by ``mock_azureml_v2``, else the real SDK signed in
     with ``auth`` or the credentials found)."""
+    workspace.check_azure_ids("azureml-v2")
     if adapter is None and ADAPTER_OVERRIDES:
         adapter = ADAPTER_OVERRIDES[-1]
     if adapter is None:

@@ -14,10 +14,13 @@ PUMP_DRAIN_SECONDS = 600
 class ContainerExecution(Execution):
     """Two threads follow the container: one copies its output to the driver log as it comes,
     one waits for its exit. ``wait`` returns only once every byte the job printed is in the
-    driver log. ``skip_bytes``: output already copied by a previous process (adoption)."""
+    driver log. ``skip_bytes``: output already copied by a previous process (adoption).
+    ``output``: the container's attached output (``EngineAPI.attach``, taken before it
+    started), else its logs are followed."""
 
-    def __init__(self, api, container_id, driver_log, skip_bytes=0):
+    def __init__(self, api, container_id, driver_log, skip_bytes=0, output=None):
         self.api = api
+        self._output = output
         self.container_id = container_id
         self.handle = {"container_id": container_id}
         self.driver_log = driver_log
@@ -42,7 +45,7 @@ class ContainerExecution(Execution):
     def _copy_logs(self):
         try:
             with open(self.driver_log, "ab") as log:
-                for chunk in self.api.logs(self.container_id):
+                for chunk in self._output if self._output is not None else self.api.logs(self.container_id):
                     self._write(log, chunk)
         except Exception as err:  # the waiter reports engine failures; keep what was copied
             with open(self.driver_log, "ab") as log:

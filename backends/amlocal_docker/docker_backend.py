@@ -96,15 +96,24 @@ class LocalDockerBackend(LocalBackend):
             host_config["NanoCpus"] = int(job.cpus * 1e9)
         if not job.network:
             host_config["NetworkMode"] = "none"
-        config = {"Image": prepared["image"], "Cmd": [prepared["python"], job.script, *arguments],
+        # stderr joins stdout in the container: the engine copies the two streams apart, so after
+        # a flood of output a traceback would reach the log before the last printed lines
+        command = ["/bin/sh", "-c", 'exec "$@" 2>&1', "sh", prepared["python"], job.script, *arguments]
+        config = {"Image": prepared["image"], "Cmd": command,
                   "WorkingDir": WORKDIR, "Labels": dict(job.labels), "HostConfig": host_config,
                   "User": f"{uid}:{gid}", "Env": [f"{key}={value}" for key, value in environment.items()]}
         job.driver_log.parent.mkdir(parents=True, exist_ok=True)
         api = engine.connect_api(timeout=None)
         container_id = api.create_container(config)
         on_created({"container_id": container_id})
-        api.start(container_id)
-        return ContainerExecution(api, container_id, job.driver_log)
+        output = api.attach(container_id)  # before the start, so no line is missed
+        try:
+            api.start(container_id)
+        except BaseException:
+            if output is not None:
+                output.close()
+            raise
+        return ContainerExecution(api, container_id, job.driver_log, output=output)
 
     def reattach(self, handle, job):
         return attach(engine.connect_api(timeout=None), handle, job.driver_log)

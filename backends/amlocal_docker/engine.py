@@ -21,6 +21,8 @@ PING_TIMEOUT_SECONDS = 3
 API_TIMEOUT_SECONDS = 120
 API_VERSION = "v1.41"  # Docker 20.10; newer engines serve it too
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+#: at most this much of a log stream is read at once (whatever has arrived, up to it)
+LOG_READ_BYTES = 1 << 20
 
 
 class EngineError(BackendError):
@@ -79,9 +81,16 @@ class _UnixTransport:
     def __init__(self, socket_path):
         self.socket_path = socket_path
 
-    def request(self, method, url, body, timeout):
-        """(status, response with .read(n) and .close())."""
+    def hijack(self, url):
+        return _hijack_unix(self.socket_path, url)
+
+    def request(self, method, url, body, timeout, plain_stream=False):
+        """(status, response with .read(n) and .close()). ``plain_stream``: ask in HTTP/1.0, so
+        that a long stream comes as plain bytes until the engine closes it, not as HTTP chunks
+        (the engine makes one chunk per log line, and reading chunks one by one is slow)."""
         connection = _UnixConnection(self.socket_path, timeout)
+        if plain_stream:
+            connection._http_vsn, connection._http_vsn_str = 10, "HTTP/1.0"
         headers = {"Content-Type": "application/json"} if body is not None else {}
         try:
             connection.request(method, url, body=body, headers=headers)
@@ -91,6 +100,35 @@ class _UnixTransport:
             raise unavailable(err) from err
 
 
+def _hijack_unix(socket_path, url):
+    """POST ``url`` asking to upgrade the connection to a raw stream (as ``docker attach``
+    does); the raw stream. Raises EngineError when the engine answers otherwise."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(API_TIMEOUT_SECONDS)
+        sock.connect(socket_path)
+        sock.sendall(f"POST {url} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
+                     "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            block = sock.recv(65536)
+            if not block:
+                raise EngineError(500, "the engine closed the connection while attaching")
+            head += block
+        head, _, early = head.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        if status not in (101, 200):
+            raise (NotFound if status == 404 else EngineError)(status, head.decode("utf-8", "replace"))
+        sock.settimeout(None)
+        return _Hijacked(sock, early)
+    except OSError as err:
+        sock.close()
+        raise unavailable(err) from err
+    except BaseException:
+        sock.close()
+        raise
+
+
 class _SdkResponse:
     def __init__(self, response):
         self._response = response
@@ -98,6 +136,11 @@ class _SdkResponse:
 
     def read(self, size=None):
         return self._response.raw.read(size) if size is not None else self._response.content
+
+    def read1(self, size):
+        """What has arrived, up to ``size`` bytes (at least one, or b"" at the end)."""
+        raw = self._response.raw
+        return raw.read1(size) if hasattr(raw, "read1") else raw.read(1)
 
     def close(self):
         self._response.close()
@@ -118,7 +161,7 @@ class _SdkTransport:
         except docker.errors.DockerException as err:
             raise unavailable(err) from err
 
-    def request(self, method, url, body, timeout):
+    def request(self, method, url, body, timeout, plain_stream=False):
         try:
             response = self.client.request(method, self.client.base_url + url, data=body, stream=True,
                                            timeout=timeout,
@@ -135,10 +178,10 @@ class EngineAPI:
         self.transport = transport
         self.timeout = timeout
 
-    def _request(self, method, path, body=None, query=None, stream=False, timeout=...):
+    def _request(self, method, path, body=None, query=None, stream=False, timeout=..., plain_stream=False):
         url = f"/{API_VERSION}{path}" + (f"?{urlencode(query)}" if query else "")
         response = self.transport.request(method, url, json.dumps(body) if body is not None else None,
-                                          self.timeout if timeout is ... else timeout)
+                                          self.timeout if timeout is ... else timeout, plain_stream=plain_stream)
         if response.status >= 400:
             try:
                 data = response.read()
@@ -213,22 +256,28 @@ class EngineAPI:
 
     def logs(self, container_id, follow=True, tail=None):
         """The container's stdout and stderr as they come (bytes chunks), until it exits;
-        ``tail``: only its last lines."""
+        ``tail``: only its last lines.
+
+        The engine sends one frame per line it logged (2 million frames for 200 MB of short
+        lines): asked as a plain stream, frames are parsed from whatever has arrived and their
+        payloads given as one chunk (a frame at a time through HTTP chunks costs ~18 us each,
+        ~36 s for that log)."""
         query = {"follow": int(follow), "stdout": 1, "stderr": 1}
         if tail is not None:
             query["tail"] = int(tail)
-        response = self._request("GET", f"/containers/{container_id}/logs", query=query, stream=True, timeout=None)
-        try:
-            while True:
-                header = _read_exactly(response, 8)
-                if len(header) < 8:
-                    return
-                size = struct.unpack(">I", header[4:])[0]
-                yield _read_exactly(response, size)
-        except (OSError, http.client.HTTPException) as err:
-            raise unavailable(err) from err
-        finally:
-            response.close()
+        response = self._request("GET", f"/containers/{container_id}/logs", query=query, stream=True, timeout=None,
+                                 plain_stream=True)
+        return _payloads(lambda: response.read1(LOG_READ_BYTES), response.close)
+
+    def attach(self, container_id):
+        """The output of a created, not yet started container, straight from its stdio as it
+        runs (bytes chunks until it exits), or None when this engine connection cannot attach.
+        Unlike ``logs`` it costs the engine no decoding of its log file: a 200 MB log comes
+        about three times faster."""
+        hijack = getattr(self.transport, "hijack", None)
+        if hijack is None:
+            return None
+        return hijack(f"/{API_VERSION}/containers/{container_id}/attach?stream=1&stdout=1&stderr=1")
 
     def inspect_container(self, container_id):
         return self._request("GET", f"/containers/{container_id}/json")
@@ -253,15 +302,51 @@ class EngineAPI:
         self._request("DELETE", f"/containers/{container_id}", query={"force": 1, "v": 1})
 
 
-def _read_exactly(response, size):
-    chunks, remaining = [], size
-    while remaining:
-        chunk = response.read(remaining)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+def _payloads(read, close):
+    """The payloads of the engine's multiplexed stream (8-byte headers: stream, size), as one
+    chunk per block that ``read()`` returns, until it returns b""; ``close()`` at the end."""
+    try:
+        buffer = bytearray()
+        while True:
+            block = read()
+            if not block:
+                return
+            buffer += block
+            payloads, at = [], 0
+            while len(buffer) - at >= 8:
+                size = struct.unpack_from(">I", buffer, at + 4)[0]
+                if len(buffer) - at - 8 < size:
+                    break
+                payloads.append(bytes(buffer[at + 8:at + 8 + size]))
+                at += 8 + size
+            del buffer[:at]
+            if payloads:
+                yield b"".join(payloads)
+    except (OSError, http.client.HTTPException) as err:
+        raise unavailable(err) from err
+    finally:
+        close()
+
+
+class _Hijacked:
+    """The socket of an upgraded (hijacked) HTTP connection, with what came after the headers;
+    iterating gives the payloads of the engine's multiplexed stream, ``close`` lets it go."""
+
+    def __init__(self, sock, early):
+        self.sock = sock
+        self.early = early
+
+    def recv(self, size):
+        if self.early:
+            data, self.early = self.early, b""
+            return data
+        return self.sock.recv(size)
+
+    def __iter__(self):
+        return _payloads(lambda: self.recv(LOG_READ_BYTES), self.close)
+
+    def close(self):
+        self.sock.close()
 
 
 def _lines(response):

@@ -15,7 +15,7 @@ import shlex
 import threading
 import time
 
-from amlocal.exceptions import EnvironmentBuildError
+from amlocal.exceptions import BackendUnavailableError, EnvironmentBuildError
 from amlocal.local import (PreparationCanceled, build_lock, cache_dir, download_wheels, environment_key, mark_used,
                            pip_settings, remote_index_settings)
 
@@ -126,9 +126,14 @@ class EnvironmentImage:
         try:
             self.api.start(container)
             watcher.start()
-            for chunk in self.api.logs(container):
-                log.write(chunk.decode("utf-8", "replace"))
-            code = self.api.wait(container).get("StatusCode", 1)
+            try:
+                for chunk in self.api.logs(container):
+                    log.write(chunk.decode("utf-8", "replace"))
+                code = self.api.wait(container).get("StatusCode", 1)
+            except (EngineError, BackendUnavailableError):
+                if should_stop():  # the watcher removed the container under these calls
+                    raise PreparationCanceled() from None
+                raise
             if should_stop():
                 raise PreparationCanceled()
             if code != 0:

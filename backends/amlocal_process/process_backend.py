@@ -24,6 +24,7 @@ STOP_GRACE_SECONDS = 5
 
 class LocalProcessBackend(LocalBackend):
     name = "process"
+    can_cut_network = False  # a job is a plain process of the user
 
     def prepare_environment(self, environment, build_log, should_stop):
         if environment.conda_packages:

@@ -70,6 +70,11 @@ def read_config(config_path):
         raise ConfigError(f"Workspace config {config_path} must hold a JSON object.")
     if "Scope" in data and "workspace_name" not in data:
         data.update(_parse_scope(data["Scope"], config_path))
+    if data.get("local") is True:
+        # A local workspace (`amlocal init`) has no Azure ids; Workspace takes placeholders, which
+        # the Azure backends refuse to send to Azure (WorkspaceInfo.check_azure_ids).
+        data.setdefault("subscription_id", "local")
+        data.setdefault("resource_group", "local")
     missing = [k for k in REQUIRED_KEYS if not data.get(k)]
     if missing:
         raise ConfigError(f"Workspace config {config_path} lacks {', '.join(missing)}. "

@@ -6,6 +6,22 @@ import json
 import sys
 
 
+#: how much of a log one read takes: a reader of a 1 GB log holds a megabyte at a time
+LOG_CHUNK_BYTES = 1 << 20
+
+
+def copy_log(history, run_id, name, offset, out, final=False):
+    """Write log ``name`` from byte ``offset`` to ``out`` a chunk at a time; the new offset."""
+    while True:
+        text, after = history.read_log(run_id, name, offset, final=final, max_bytes=LOG_CHUNK_BYTES)
+        if text:
+            out.write(text)
+            out.flush()
+        if after == offset:
+            return offset
+        offset = after
+
+
 def _underlined(title):
     return f"{title}\n{'=' * len(title)}\n"
 
@@ -18,7 +34,7 @@ class RunOutputFollower:
         self.seen = set()
         self.offset = 0
         self.history = run._history
-        self.web_view = run.get_portal_url()
+        self.web_view = run._backend.web_view_text(run.id)
 
     def start(self):
         self.out.write(f"RunId: {self.run.id}\nWeb View: {self.web_view}\n\n")
@@ -30,11 +46,8 @@ class RunOutputFollower:
         while True:
             fresh = [name for name in self.history.streamed_log_names(self.run.id) if name not in self.seen]
             if self.current is not None:
-                text, self.offset = self.history.read_log(self.run.id, self.current, self.offset,
-                                                          final=final or bool(fresh))
-                if text:
-                    self.out.write(text)
-                    self.out.flush()
+                self.offset = copy_log(self.history, self.run.id, self.current, self.offset, self.out,
+                                       final=final or bool(fresh))
             if not fresh:
                 return
             self.current, self.offset = fresh[0], 0

@@ -1,12 +1,13 @@
 """The ``amlocal`` command: submit scripts, and read the runs and models of a local workspace.
 
     amlocal [--config PATH] [--backend NAME] run submit-script SCRIPT -e EXPERIMENT [...] [-- SCRIPT_ARGS...]
-    amlocal run list | show RUN_ID | logs RUN_ID [--follow] | cancel RUN_ID
-    amlocal model list | show NAME[:VERSION] | download NAME[:VERSION] | delete NAME:VERSION
-    amlocal model serve NAME[:VERSION] [--entry-script ...]
-    amlocal service list | show NAME | logs NAME | delete NAME
+    amlocal run list | show RUN_ID | compare RUN_ID... | download RUN_ID | logs RUN_ID [--follow] | cancel RUN_ID
     amlocal run delete RUN_ID
+    amlocal model list | show NAME[:VERSION] | download NAME[:VERSION] | delete NAME:VERSION
+    amlocal model serve NAME[:VERSION] [--entry-script ...];  amlocal service list | show | logs | delete NAME
+    amlocal compute list | show NAME | create NAME;  amlocal datastore list | upload
     amlocal gc [--dry-run] [--older-than AGE] [--keep-last N] [--images] [--services]
+    amlocal ui (the studio);  amlocal init;  amlocal completion bash|zsh;  amlocal --version
 
 Exit codes: 0 ok; 1 the run ended Failed or Canceled; 2 usage or bad input; 3 run or model not
 found; 4 run history or backend unavailable; 130 interrupted (a followed run goes on).
@@ -76,8 +77,11 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="amlocal", description="Run Azure ML (SDK v1) training scripts locally; read their runs and models.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_Version, help="print amlocal's version and exit")
     _global_options(parser, default=None)
-    commands = parser.add_subparsers(dest="group", metavar="{run,model,service,gc}", required=True)
+    commands = parser.add_subparsers(dest="group",
+                                     metavar="{run,model,service,compute,datastore,gc,ui,init,completion}",
+                                     required=True)
 
     run = commands.add_parser("run", help="submit, list, show, follow and cancel runs",
                               description="Submit, list, show, follow and cancel runs.")
@@ -87,10 +91,27 @@ def build_parser():
     sub = _leaf(run_commands, "list", "runs:list_runs", "list runs, newest first")
     sub.add_argument("-e", "--experiment", help="only the runs of this experiment")
     sub.add_argument("--limit", type=_positive_int, metavar="N", help="at most N runs")
+    sub.add_argument("--metric", action="append", metavar="NAME",
+                     help="a column with the metric's last value; repeat for several")
+    sub.add_argument("--param", action="append", metavar="NAME",
+                     help="a column with a hyperparameter (a script argument --NAME VALUE); repeat for several")
+    sub.add_argument("--tag", action="append", metavar="KEY", help="a column with the tag's value; repeat for several")
+    _output_options(sub, "the runs with their metrics, hyperparameters and tags")
 
     sub = _leaf(run_commands, "show", "runs:show_run", "status, timeline, metrics, tags, files and error of a run")
     sub.add_argument("run_id", metavar="RUN_ID")
-    sub.add_argument("--json", action="store_true", help="print get_details() with metrics and files, as JSON")
+    _output_options(sub, "get_details() with metrics and files")
+
+    sub = _leaf(run_commands, "compare", "runs:compare_runs",
+                "runs side by side: status, duration, hyperparameters, last metric values, tags")
+    sub.add_argument("run_ids", metavar="RUN_ID", nargs="+")
+    _output_options(sub, "the runs and the names compared")
+
+    sub = _leaf(run_commands, "download", "runs:download_run", "copy a run's files (outputs, logs); print their paths")
+    sub.add_argument("run_id", metavar="RUN_ID")
+    sub.add_argument("--prefix", metavar="PREFIX", help="only the files whose name starts with it (e.g. outputs/)")
+    sub.add_argument("--target-dir", default=".", metavar="DIR",
+                     help="where to put them, keeping their paths (default: .)")
 
     sub = _leaf(run_commands, "logs", "runs:show_logs", "print a run's logs")
     sub.add_argument("run_id", metavar="RUN_ID")
@@ -113,10 +134,11 @@ def build_parser():
     sub.add_argument("--latest", action="store_true", help="only the latest version of each model")
     sub.add_argument("--tag", action="append", metavar="KEY[=VALUE]",
                      help="only models with this tag (and value); repeat for several")
+    _output_options(sub, "the models")
 
     sub = _leaf(model_commands, "show", "models:show_model", "show a model (the latest version without :VERSION)")
     sub.add_argument("model", metavar="NAME[:VERSION]")
-    sub.add_argument("--json", action="store_true", help="print the model as JSON")
+    _output_options(sub, "the model")
 
     sub = _leaf(model_commands, "delete", "gc:delete_model", "delete one version of a registered model")
     sub.add_argument("model", metavar="NAME:VERSION")
@@ -126,7 +148,22 @@ def build_parser():
     sub.add_argument("--target-dir", default=".", metavar="DIR", help="where to put the model (default: .)")
     sub.add_argument("--exist-ok", action="store_true", help="overwrite what is already there")
     _serving_parsers(commands, model_commands)
+
+    _compute_parser(commands)
+    _datastore_parser(commands)
     _gc_parser(commands)
+    _ui_parser(commands)
+
+    sub = _leaf(commands, "init", "init:init_workspace",
+                "write a config.json for a local workspace (no Azure ids needed)")
+    sub.add_argument("--name", help="the workspace's name (default: the directory's name)")
+    sub.add_argument("--path", metavar="DIR", help="where to write config.json (default: .)")
+    sub.add_argument("--force", action="store_true", help="replace an existing config.json")
+
+    sub = _leaf(commands, "completion", "completion:completion", "print a shell completion script",
+                epilog='Load it from your shell\'s startup file:\n  eval "$(amlocal completion bash)"   # ~/.bashrc\n'
+                       '  eval "$(amlocal completion zsh)"    # ~/.zshrc\n\n' + EPILOG)
+    sub.add_argument("shell", choices=("bash", "zsh"))
     return parser
 
 
@@ -150,15 +187,84 @@ def _serving_parsers(commands, model_commands):
     service = commands.add_parser("service", help="list, show, read the logs of and delete web services",
                                   description="List, show, read the logs of and delete web services.")
     service_commands = service.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _leaf(service_commands, "list", "services:list_services", "list the workspace's web services")
+    sub = _leaf(service_commands, "list", "services:list_services", "list the workspace's web services")
+    _output_options(sub, "the services")
     sub = _leaf(service_commands, "show", "services:show_service", "state, URIs, models and entry script of a service")
     sub.add_argument("service", metavar="NAME")
-    sub.add_argument("--json", action="store_true", help="print the service as JSON")
+    _output_options(sub, "the service")
     sub = _leaf(service_commands, "logs", "services:show_logs", "print what a service's server printed")
     sub.add_argument("service", metavar="NAME")
     sub.add_argument("--lines", type=_positive_int, default=5000, metavar="N", help="the last N lines (default 5000)")
     sub = _leaf(service_commands, "delete", "services:delete_service", "stop and remove a service")
     sub.add_argument("service", metavar="NAME")
+
+
+def _compute_parser(commands):
+    compute = commands.add_parser("compute", help="list, show and create compute targets",
+                                  description="List, show and create compute targets (AmlCompute clusters; locally "
+                                              "max_nodes runs at once, with vm_size's CPU and memory).")
+    compute_commands = compute.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = _leaf(compute_commands, "list", "compute:list_computes", "list the compute targets")
+    _output_options(sub, "the compute targets")
+    sub = _leaf(compute_commands, "show", "compute:show_compute", "show a compute target")
+    sub.add_argument("name", metavar="NAME")
+    _output_options(sub, "the compute target")
+    sub = _leaf(compute_commands, "create", "compute:create_compute", "create (or update) an AmlCompute target")
+    sub.add_argument("name", metavar="NAME")
+    sub.add_argument("--vm-size", default="STANDARD_D2_V2", help="the VM size (default STANDARD_D2_V2)")
+    sub.add_argument("--max-nodes", type=_positive_int, default=4, help="nodes at most (default 4)")
+    sub.add_argument("--min-nodes", type=int, default=0, help="nodes at least (default 0)")
+    sub.add_argument("--vm-priority", choices=("dedicated", "lowpriority"), default="dedicated")
+    _output_options(sub, "the compute target")
+
+
+def _datastore_parser(commands):
+    datastore = commands.add_parser("datastore", help="list datastores and upload files to one",
+                                    description="List the workspace's datastores and upload files to one.")
+    datastore_commands = datastore.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = _leaf(datastore_commands, "list", "datastores:list_datastores", "list the datastores")
+    _output_options(sub, "the datastores")
+    sub = _leaf(datastore_commands, "upload", "datastores:upload", "upload a directory's files to a datastore")
+    sub.add_argument("--src-path", "-p", required=True, metavar="DIR", help="the local directory to upload")
+    sub.add_argument("--target-path", "-t", metavar="PATH", help="where in the datastore (default: its root)")
+    sub.add_argument("--name", "-n", metavar="DATASTORE", help="the datastore (default: the workspace's default)")
+    sub.add_argument("--overwrite", action="store_true", help="replace files that are already there")
+
+
+def _output_options(sub, what):
+    sub.add_argument("-o", "--output", choices=("table", "json", "tsv"), default="table",
+                     help=f"table (default), json ({what}, as the studio's API answers) or tsv")
+    sub.add_argument("--json", dest="output", action="store_const", const="json", help="the same as --output json")
+
+
+class _Version(argparse.Action):
+    """Looks the version up only when asked (importlib.metadata costs startup time)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("amlocal")
+        except PackageNotFoundError:
+            text = "unknown (not installed)"
+        print(f"amlocal {text}")
+        parser.exit()
+
+
+def _ui_parser(commands):
+    sub = _leaf(commands, "ui", "studio:serve_studio", "serve the studio: see, chart and compare runs and models "
+                "in a browser")
+    sub.add_argument("--port", type=_port, default=8765, help="the port (default 8765; 0 takes a free one)")
+    sub.add_argument("--host", default="127.0.0.1",
+                     help="the address to listen on (default 127.0.0.1, this machine only); any other address "
+                          "requires the token printed at start on every request")
+    sub.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    sub.add_argument("--allow-actions", action="store_true",
+                     help="allow cancelling runs and setting tags from the studio (each after a confirmation); "
+                          "read-only otherwise")
 
 
 def _gc_parser(commands):
@@ -224,6 +330,12 @@ def _global_options(parser, default):
     group.add_argument("--backend", metavar="NAME", default=default,
                        help="the backend (docker, process, ...; default: AMLOCAL_BACKEND, config.json "
                             "\"backend\", else docker)")
+
+
+def _port(text):
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return int(text)
 
 
 def _positive_int(text):

@@ -15,6 +15,7 @@
     │   │   └── SymlinkRefusedError
     │   ├── NotARegularFileError
     │   ├── FileTooLargeError
+    │   ├── SnapshotException        a source directory over Azure ML's snapshot limits (azureml's name)
     │   ├── EnvironmentNotFoundError
     │   │   └── UnknownCuratedEnvironmentError  an AzureML-* name with no local definition
     │   └── HyperDriveConfigException  (also a HyperDriveException) what the SDK's validation rejects
@@ -32,7 +33,7 @@
     │   │   └── ModelPathNotFoundException
     │   └── WebserviceNotFoundError  no service of that name
     ├── EnvironmentBuildError        preparing an environment (image or venv) failed
-    ├── SnapshotException            a source directory over Azure ML's snapshot limits (strict mode)
+
     └── StoreError                   the local run history / registry database
         ├── StoreCorruptedError
         ├── StoreFullError
@@ -271,7 +272,7 @@ _rule_errors.register_host_classes({
 })
 
 
-class SnapshotException(AmlocalError):
+class SnapshotException(InvalidArgumentError):
     """A source directory over Azure ML's snapshot limits (300 MB, 2,000 files), raised in the
-    strict mode of ``amlocal._local.snapshot`` with azureml's own message
+    strict mode of ``amlocal.snapshot`` with azureml's own message
     (``azureml.exceptions.SnapshotException``)."""

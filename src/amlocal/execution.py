@@ -73,7 +73,12 @@ class ExecutionBackend(abc.ABC):
 
     @abc.abstractmethod
     def portal_url(self, run_id):
-        """Where a person can look at the run (the "Web View" line)."""
+        """Where a person can look at the run (``Run.get_portal_url``, the "Web View" line)."""
+
+    def web_view_text(self, run_id):
+        """The "Web View" line ``wait_for_completion(show_output=True)`` prints: the portal URL,
+        with whatever a person needs to know to open it."""
+        return self.portal_url(run_id)
 
     def submit_sweep(self, sweep):
         """Start the HyperDrive sweep ``sweep`` (a SweepSpec) and return its parent run's id at

@@ -184,6 +184,19 @@ class WorkspaceInfo:
     config: dict = field(default_factory=dict)
     base_image: str = None
 
+    def check_azure_ids(self, backend):
+        """Raise ConfigError when this is a local workspace (config.json ``"local": true``, as
+        ``amlocal init`` writes it): its subscription and resource group are placeholders that
+        an Azure backend must never send to Azure as if they were real."""
+        if self.config.get("local") is True:
+            from .exceptions import ConfigError
+
+            raise ConfigError(
+                f"Workspace {self.name!r} is a local workspace (its config.json says \"local\": true and holds no "
+                f"Azure ids), so the {backend} backend cannot open it. Use the docker or process backend here, or "
+                "download the workspace's own config.json from the Azure portal (subscription_id, resource_group, "
+                "workspace_name) to run on Azure ML.")
+
     def to_dict(self):
         return {f.name: getattr(self, f.name) for f in fields(self)}
 

@@ -77,8 +77,13 @@ class SweepController:
         return dict(sorted(found.items()))
 
     def children(self):
-        """{run id: record} of the children that exist."""
-        return {r["run_id"]: r for r in self.history.list_runs(parent_run_id=self.parent_id)}
+        """{run id: record} of the children that exist, with the status their backend reports
+        now (asking it also lets it notice a child whose follower died, and a service move on)."""
+        found = {r["run_id"]: r for r in self.history.list_runs(parent_run_id=self.parent_id)}
+        for run_id, record in found.items():
+            if record["status"] not in statuses.TERMINAL:
+                record["status"] = self.backend.get_status(run_id)
+        return found
 
     def series(self, run_id):
         """The child's primary metric reports in the order logged."""

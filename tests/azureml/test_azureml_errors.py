@@ -214,7 +214,7 @@ def test_a_source_directory_too_large_to_snapshot(ws, project):
         (folder / f"f{index}.txt").write_text("x")
     (folder / "train.py").write_text("print(1)")
     config = ScriptRunConfig(source_directory=str(folder), script="train.py")
-    with pytest.raises(InvalidArgumentError, match="cannot snapshot the source directory"):
+    with pytest.raises(InvalidArgumentError, match="exceeds the file limit of 2000"):
         Experiment(ws, "x").submit(config)
 
 

@@ -52,7 +52,7 @@ def test_submit_script_bad_input(cli):
     assert "Cannot read pip requirements" in _error(cli("run", "submit-script", "a/train.py", "-e", "demo",
                                                         "--pip-requirements", "nope.txt"), 2)
     assert "ComputeTargetNotFound" in _error(cli("run", "submit-script", "a/train.py", "-e", "demo",
-                                                 "--compute-target", "cpu-cluster"), 2)
+                                                 "--compute-target", "cpu-cluster"), 3)  # 3: not found
     # script arguments need "--"
     assert "unrecognized arguments: --lr" in _error(cli("run", "submit-script", "a/train.py", "-e", "demo",
                                                         "--lr", "1"), 2)

@@ -69,7 +69,7 @@ def test_model_download(cli, registered, tmp_path):
     assert (target / "a.txt").read_text() == "model bytes"
 
     again = cli("model", "download", "iris-clf:1", "--target-dir", target)
-    assert again.returncode == 2 and "already exists" in again.stderr and "exist_ok" in again.stderr
+    assert again.returncode == 2 and "already exists" in again.stderr and "--exist-ok" in again.stderr
     assert cli("model", "download", "iris-clf:1", "--target-dir", target, "--exist-ok").returncode == 0
 
     folder = cli("model", "download", "other")              # a directory model, into the cwd

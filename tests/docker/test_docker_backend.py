@@ -178,7 +178,9 @@ def test_a_killed_supervisor_s_run_is_adopted_and_finishes(ws, project, docker_e
     assert "outputs/done.txt" in run.get_file_names()
     assert "woke up" in run.get_details_with_logs()["logFiles"]["azureml-logs/70_driver_log.txt"]
     assert "adopts the run" in run.get_details_with_logs()["logFiles"]["azureml-logs/60_control_log.txt"]
-    wait_until(lambda: not docker_engine.containers.list(all=True, filters={"label": f"amlocal.run_id={run.id}"}),
+    # one list call (api.containers): a container removed meanwhile cannot fail it, as containers.list's
+    # inspect of each would
+    wait_until(lambda: not docker_engine.api.containers(all=True, filters={"label": f"amlocal.run_id={run.id}"}),
                10, "the run's container to be removed")
 
 
@@ -215,8 +217,8 @@ def test_engine_going_away_fails_the_run_with_the_reason(project, base_image, do
     finally:
         import docker
 
-        for container in docker_engine.containers.list(all=True, filters={"label": f"amlocal.run_id={run.id}"}):
+        for container in docker_engine.api.containers(all=True, filters={"label": f"amlocal.run_id={run.id}"}):
             try:
-                container.remove(force=True)
-            except docker.errors.APIError:  # already gone, or its supervisor is removing it
+                docker_engine.api.remove_container(container["Id"], force=True)
+            except docker.errors.NotFound:  # the run's supervisor removed it first
                 pass

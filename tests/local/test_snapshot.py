@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from amlocal._local import snapshot as snap
+from amlocal import snapshot as snap
 from amlocal.exceptions import InvalidArgumentError, SnapshotException
 
 
@@ -192,7 +192,7 @@ def test_a_killed_snapshot_leaves_only_a_recognisable_partial_directory(dirs, tm
     marker = tmp_path / "started"
     script = textwrap.dedent("""
         import pathlib, sys, time
-        from amlocal._local.snapshot import take_snapshot
+        from amlocal.snapshot import take_snapshot
         def block(progress):
             if progress.files_done == 1:   # mid-way: the first file is in, the rest not yet
                 pathlib.Path(sys.argv[4]).touch()

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from amlocal._local import snapshot as snap
+from amlocal import snapshot as snap
 
 
 def make(root, files):

@@ -23,6 +23,11 @@ def exit_code_for(error):
     if isinstance(error, (exceptions.RunNotFoundError, exceptions.ModelNotFoundError,
                           exceptions.WebserviceNotFoundError)):
         return EXIT_NOT_FOUND
+    from amlocal.core.compute_target import ComputeTargetException
+
+    # Azure ML's own code for a compute target that does not exist (local and azureml backends).
+    if isinstance(error, ComputeTargetException) and str(error).startswith("ComputeTargetNotFound"):
+        return EXIT_NOT_FOUND
     if isinstance(error, (exceptions.StoreError, exceptions.BackendUnavailableError)):
         return EXIT_UNAVAILABLE
     # ConfigError, UnknownBackendError, InvalidArgumentError, ComputeTargetException, an

@@ -81,11 +81,18 @@ def short_value(value, width=100):
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def print_table(headers, rows, out=None):
+def print_table(headers, rows, out=None, colour_columns=()):
+    """Aligned columns; the cells of ``colour_columns`` (indexes) coloured by status on a terminal."""
     out = out or sys.stdout
+    colour = use_colour(out) and colour_columns
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    for row in (headers, *rows):
-        out.write("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+    for index, row in enumerate((headers, *rows)):
+        cells = []
+        for column, (cell, width) in enumerate(zip(row, widths)):
+            text = str(cell).ljust(width)
+            code = status_colour(cell) if colour and index and column in colour_columns else None
+            cells.append(f"\033[{code}m{text}\033[0m" if code else text)
+        out.write("  ".join(cells).rstrip() + "\n")
     out.flush()
 
 
@@ -109,3 +116,46 @@ def print_json(data, out=None):
     out = out or sys.stdout
     json.dump(data, out, indent=2, default=str)
     out.write("\n")
+
+
+# -- output formats and colour -----------------------------------------------------------------
+
+STATUS_COLOURS = {"Completed": "32", "Failed": "31", "Canceled": "33", "CancelRequested": "33",
+                  "Running": "36", "Finalizing": "36", "Starting": "36", "Preparing": "36", "Queued": "34",
+                  "NotStarted": "34"}
+
+
+def use_colour(stream=None):
+    """Colour only for a terminal, and never with NO_COLOR set (https://no-color.org) or TERM=dumb."""
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def status_colour(text):
+    return STATUS_COLOURS.get(str(text).strip())
+
+
+def emit(args, headers, rows, data, colour_columns=()):
+    """Print a list or a show as ``--output`` asks: a table (the default; statuses coloured on
+    a terminal), tab-separated values (a header line, then one line per row), or JSON (``data``,
+    the same the studio's API answers)."""
+    output = getattr(args, "output", None) or "table"
+    if output == "json":
+        print_json(data)
+    elif output == "tsv":
+        write_tsv(headers, rows)
+    else:
+        print_table(headers, rows, colour_columns=colour_columns)
+
+
+def write_tsv(headers, rows, out=None):
+    out = out or sys.stdout
+    for row in (headers, *rows):
+        out.write("\t".join(_tsv_cell(cell) for cell in row) + "\n")
+    out.flush()
+
+
+def _tsv_cell(cell):
+    return str("" if cell is None else cell).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")

@@ -3,8 +3,8 @@
 import sys
 
 from . import EXIT_OK
-from .common import (local_time, open_workspace, parse_key_values, parse_model_ref, print_fields, print_json,
-                     print_table, short_value)
+from .common import (emit, local_time, open_workspace, parse_key_values, parse_model_ref, print_fields,
+                     print_json, short_value, write_tsv)
 
 
 def list_models(args):
@@ -17,16 +17,23 @@ def list_models(args):
     if not models:
         print("No models" + (f" named {args.name!r}" if args.name else "") + (" with those tags" if tags else "")
               + ".", file=sys.stderr)
+        if args.output == "json":
+            print_json([])
         return EXIT_OK
-    print_table(("NAME", "VERSION", "RUN ID", "CREATED", "TAGS"),
-                [(m.name, m.version, m.run_id or "-", local_time(m.created_time), _tags(m.tags)) for m in models])
+    emit(args, ("NAME", "VERSION", "RUN ID", "CREATED", "TAGS"),
+         [(m.name, m.version, m.run_id or "-", local_time(m.created_time), _tags(m.tags)) for m in models],
+         [m.serialize() for m in models])
     return EXIT_OK
 
 
 def show_model(args):
     model = _model(args)
-    if args.json:
+    if args.output == "json":
         print_json(model.serialize())
+        return EXIT_OK
+    if args.output == "tsv":
+        write_tsv(("FIELD", "VALUE"), [(k, v if isinstance(v, (str, int, float)) or v is None else short_value(v, 10_000))
+                                       for k, v in model.serialize().items()])
         return EXIT_OK
     print_fields([
         ("Name", model.name), ("Version", model.version), ("Id", model.id), ("Run", model.run_id),
@@ -38,7 +45,15 @@ def show_model(args):
 
 
 def download_model(args):
-    path = _model(args).download(target_dir=args.target_dir, exist_ok=args.exist_ok)
+    from amlocal.exceptions import InvalidArgumentError
+
+    try:
+        path = _model(args).download(target_dir=args.target_dir, exist_ok=args.exist_ok)
+    except InvalidArgumentError as err:
+        # The registry speaks to Python callers (exist_ok=True); here the switch is --exist-ok.
+        raise InvalidArgumentError(str(err).replace("Pass exist_ok=True to overwrite it", "Pass --exist-ok to "
+                                                    "overwrite it").replace("another target_dir",
+                                                                            "another --target-dir")) from None
     print(path)
     return EXIT_OK
 

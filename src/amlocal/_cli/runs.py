@@ -1,4 +1,4 @@
-"""``amlocal run ...``: submit a script; list, show, follow and cancel runs."""
+"""``amlocal run ...``: submit a script; list, show, compare, download, follow and cancel runs."""
 
 import sys
 import time
@@ -6,9 +6,9 @@ from pathlib import Path
 
 from amlocal.rules.statuses import TERMINAL as TERMINAL_STATUSES
 
-from . import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
-from .common import (duration, local_time, open_workspace, parse_key_values, print_fields, print_json,
-                     print_section, print_table, short_value)
+from . import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_RUN_FAILED
+from .common import (duration, emit, local_time, open_workspace, parse_key_values, print_fields, print_json,
+                     print_section, short_value, status_colour, use_colour, write_tsv)
 
 ENVIRONMENT_NAME = "amlocal-cli"
 CANCEL_WAIT_SECONDS = 10
@@ -103,23 +103,57 @@ def _follow(run):
 
 
 def list_runs(args):
-    from amlocal.core import Run
+    from amlocal.studio.data import StudioData
 
-    workspace = open_workspace(args)
-    history = workspace.run_history
-    rows = []
-    for record in history.list_runs(experiment=args.experiment, limit=args.limit):
-        if record["status"] not in TERMINAL_STATUSES:
-            # Asking the backend notices a run whose supervisor died, and ends it Failed.
-            if Run.get(workspace, record["run_id"]).get_status() != record["status"]:
-                record = history.get_run(record["run_id"])
-        rows.append((record["run_id"], record["experiment"], record["status"], local_time(record["created"]),
-                     duration(_elapsed(record))))
-    if not rows:
+    runs = StudioData(open_workspace(args)).runs(experiment=args.experiment, limit=args.limit)
+    if not runs:
         where = f" in experiment {args.experiment!r}" if args.experiment else ""
         print(f"No runs{where}.", file=sys.stderr)
+        if getattr(args, "output", None) == "json":
+            print_json([])
         return EXIT_OK
-    print_table(("RUN ID", "EXPERIMENT", "STATUS", "CREATED", "DURATION"), rows)
+    metrics, params, tags = args.metric or [], args.param or [], args.tag or []
+    headers = ("RUN ID", "EXPERIMENT", "STATUS", "CREATED", "DURATION", *params, *metrics,
+               *(f"tag:{key}" for key in tags))
+    rows = [(r["run_id"], r["experiment"], r["status"], local_time(r["created"]), duration(r["duration"]),
+             *(_cell(r["params"].get(name)) for name in params), *(_cell(r["metrics"].get(name)) for name in metrics),
+             *(_cell(r["tags"].get(key)) for key in tags)) for r in runs]
+    emit(args, headers, rows, runs, colour_columns=(2,))
+    return EXIT_OK
+
+
+def _cell(value):
+    return "-" if value is None else short_value(value, 40)
+
+
+def compare_runs(args):
+    from amlocal.studio.data import StudioData
+
+    comparison = StudioData(open_workspace(args)).compare(args.run_ids)
+    runs = comparison["runs"]
+    rows = [("status", *(r["status"] for r in runs)), ("experiment", *(r["experiment"] for r in runs)),
+            ("duration", *(duration(r["duration"]) for r in runs)),
+            ("compute", *(r["compute_target"] for r in runs))]
+    rows += [(f"param:{key}", *(_cell(r["params"].get(key)) for r in runs)) for key in comparison["params"]]
+    rows += [(f"metric:{key}", *(_cell(r["metrics"].get(key)) for r in runs)) for key in comparison["metrics"]]
+    rows += [(f"tag:{key}", *(_cell(r["tags"].get(key)) for r in runs)) for key in comparison["tags"]]
+    emit(args, ("", *(r["run_id"] for r in runs)), rows, comparison)
+    return EXIT_OK
+
+
+def download_run(args):
+    """Copy the run's files under --prefix into --target-dir (keeping their paths)."""
+    from amlocal.core import Run
+
+    run = Run.get(open_workspace(args), args.run_id)
+    prefix = args.prefix or None
+    names = [name for name in run.get_file_names() if prefix is None or name.startswith(prefix)]
+    if not names:
+        print(f"amlocal: error: run {run.id} has no files" + (f" under {prefix!r}" if prefix else "")
+              + ". `amlocal run show " + run.id + "` lists its files.", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    for path in run.download_files(prefix=prefix, output_directory=args.target_dir):
+        print(path)
     return EXIT_OK
 
 
@@ -140,18 +174,30 @@ def show_run(args):
     details = run.get_details()
     metrics = run.get_metrics()
     files = run.get_file_names()
-    if args.json:
+    if args.output == "json":
         print_json({**details, "metrics": metrics, "files": files})
+        return EXIT_OK
+    if args.output == "tsv":
+        record = workspace.run_history.get_run(run.id)
+        write_tsv(("FIELD", "VALUE"), [("run_id", run.id), ("experiment", run.experiment.name),
+                                       ("status", details.get("status")), ("target", details.get("target")),
+                                       ("created", local_time(record.get("created"))),
+                                       ("duration", duration(_elapsed(record))),
+                                       *((f"metric:{k}", short_value(v, 10_000)) for k, v in metrics.items()),
+                                       *((f"tag:{k}", v) for k, v in run.get_tags().items()),
+                                       *(("file", name) for name in files)])
         return EXIT_OK
     history = workspace.run_history
     record = history.get_run(run.id)
     arguments = " ".join(str(a) for a in record.get("arguments") or [])
+    status = details.get("status")
+    code = status_colour(status) if use_colour() else None
     print_fields([
-        ("Run", run.id), ("Experiment", run.experiment.name), ("Status", details.get("status")),
+        ("Run", run.id), ("Experiment", run.experiment.name), ("Status", f"\033[{code}m{status}\033[0m" if code else status),
         ("Script", f"{record.get('script')} {arguments}".strip() if record.get("script") else None),
         ("Target", details.get("target")), ("Backend", record.get("backend")),
         ("Created", local_time(record.get("created"))), ("Duration", duration(_elapsed(record))),
-        ("Web View", run.get_portal_url()),
+        ("Web View", workspace.backend.web_view_text(run.id)),
     ])
     timeline = history.status_timeline(run.id)
     width = max((len(status) for status, _ in timeline), default=0)
@@ -171,7 +217,7 @@ def show_run(args):
 
 
 def show_logs(args):
-    from amlocal._show_output import _underlined
+    from amlocal._show_output import _underlined, copy_log
     from amlocal.core import Run
 
     workspace = open_workspace(args)
@@ -183,8 +229,8 @@ def show_logs(args):
     if not names:
         print(f"Run {run.id} has no logs yet (status {run.get_status()}).", file=sys.stderr)
     for index, name in enumerate(names):
-        text, _ = history.read_log(run.id, name, 0)
-        sys.stdout.write(("\n" if index else "") + _underlined(f"Streaming {name}") + text)
+        sys.stdout.write(("\n" if index else "") + _underlined(f"Streaming {name}"))
+        copy_log(history, run.id, name, 0, sys.stdout, final=True)
     sys.stdout.flush()
     return EXIT_OK
 

@@ -1,12 +1,13 @@
 """``amlocal service ...`` (list, show, logs, delete web services) and ``amlocal model serve``
 (deploy a registered model as a local web service in one command)."""
 
+import json
 import re
 import sys
 from pathlib import Path
 
 from . import EXIT_OK
-from .common import local_time, open_workspace, parse_model_ref, print_fields, print_json, print_table
+from .common import emit, local_time, open_workspace, parse_model_ref, print_fields, print_json, write_tsv
 
 STATE_WIDTH = 9
 
@@ -17,17 +18,24 @@ def list_services(args):
     services = Webservice.list(open_workspace(args))
     if not services:
         print("No services. Deploy one with Model.deploy(...) or `amlocal model serve NAME`.", file=sys.stderr)
+        if args.output == "json":
+            print_json([])
         return EXIT_OK
-    print_table(("NAME", "TYPE", "STATE", "SCORING URI", "MODELS", "UPDATED"),
-                [(s.name, s.compute_type, s.state, s.scoring_uri or "-", ", ".join(s.models) or "-",
-                  local_time(s.updated_time.timestamp() if s.updated_time else None)) for s in services])
+    emit(args, ("NAME", "TYPE", "STATE", "SCORING URI", "MODELS", "UPDATED"),
+         [(s.name, s.compute_type, s.state, s.scoring_uri or "-", ", ".join(s.models) or "-",
+           local_time(s.updated_time.timestamp() if s.updated_time else None)) for s in services],
+         [s.serialize() for s in services])
     return EXIT_OK
 
 
 def show_service(args):
     service = _service(args)
-    if args.json:
+    if args.output == "json":
         print_json(service.serialize())
+        return EXIT_OK
+    if args.output == "tsv":
+        write_tsv(("FIELD", "VALUE"), [(k, v if isinstance(v, (str, int, float)) or v is None else json.dumps(v))
+                                       for k, v in service.serialize().items()])
         return EXIT_OK
     spec = service._record.spec
     print_fields([

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..rules.names import validate_name
 from ..rules.paths import contained
 from ..rules.uploads import upload_with_progress
+from .layout import make_private_dir
 from ..stores.datastores import DEFAULT_DATASTORE, Datastores
 
 
@@ -30,6 +31,9 @@ class DirectoryDatastores(Datastores):
 
     def upload(self, datastore, files, overwrite=False, show_progress=True):
         root = self.root(datastore)
+        # the workspace's directories are private; a datastore's own files stay readable by a
+        # job that runs as another user (it gets them mounted)
+        make_private_dir(self.directory)
 
         def put(source, name):
             target = _inside(root, name)

@@ -17,6 +17,7 @@ import time
 from ..rules import statuses
 from . import dispatch, liveness
 from .database import Database
+from .full_disk import keep_going
 from .layout import WorkspaceLayout
 from .run_history import LocalRunHistory
 
@@ -95,6 +96,8 @@ class Dispatcher:
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    os.umask(0o077)  # the workspace's files are the user's only
+    keep_going()
     dispatcher = Dispatcher(argv[0])
     while True:
         lock = liveness.hold(dispatcher.layout.dispatcher_lock, wait=0)

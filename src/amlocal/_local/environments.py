@@ -7,6 +7,7 @@ from ..exceptions import EnvironmentNotFoundError
 from ..rules.names import validate_name
 from ..specs import EnvironmentSpec, replace
 from ..stores.environments import EnvironmentStore
+from .layout import make_private_dir
 
 
 class LocalEnvironments(EnvironmentStore):
@@ -20,7 +21,7 @@ class LocalEnvironments(EnvironmentStore):
         """The next version is claimed by creating its file exclusively, so two processes
         registering at once get two versions."""
         directory = self._directory(spec.name)
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_dir(directory)
         version = len(list(directory.glob("*.json"))) + 1
         while True:
             try:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..rules import statuses
-from .snapshot import prune_store, remove_partial_snapshots
+from ..snapshot import prune_store, remove_partial_snapshots
 
 STAGING_GRACE_SECONDS = 15 * 60
 DEFAULT_IMAGE_AGE_SECONDS = 7 * 24 * 3600

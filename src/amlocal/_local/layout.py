@@ -23,10 +23,31 @@ from pathlib import Path
 
 
 def make_private_dir(path):
-    """Create ``path`` (and missing parents) readable by its owner only."""
+    """Create ``path`` (and missing parents) readable by its owner only; an existing directory
+    keeps its mode."""
     path = Path(path)
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    missing, parent = [], path
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:  # made by another process meanwhile
+            pass
     return path
+
+
+def make_private_tree(root):
+    """Make what is below ``root`` (and ``root``) the owner's only: directories 0700, files
+    0600 (0700 when executable). Links are not followed."""
+    for directory, subdirs, names in os.walk(root):
+        os.chmod(directory, 0o700)
+        for name in names:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700 if info.st_mode & 0o100 else 0o600)
 
 
 class WorkspaceLayout:

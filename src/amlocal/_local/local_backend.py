@@ -26,9 +26,10 @@ from ..rules import statuses
 from ..rules.names import new_run_id, validate_name
 from ..specs import replace
 from . import dispatch, liveness
-from .snapshot import take_snapshot
+from ..snapshot import take_snapshot
 from .ids import home_id
 from .layout import make_private_dir
+from .network import network_allowed
 from .stores import open_local_stores
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
@@ -38,6 +39,8 @@ SPEC_VERSION = 2
 
 class LocalBackend(ExecutionBackend):
     poll_interval = 0.02
+    #: whether this backend can run a job without network (``Job.network`` False)
+    can_cut_network = True
 
     def __init__(self, workspace, stores, **options):
         options.pop("auth", None)  # Azure credentials mean nothing to a local backend
@@ -95,6 +98,12 @@ class LocalBackend(ExecutionBackend):
     # -- submit --------------------------------------------------------------------------------
     def submit(self, spec):
         self.check_available()
+        spec = replace(spec, network=spec.network and network_allowed(self.workspace.config, spec.compute_target))
+        if not spec.network and not self.can_cut_network:
+            raise InvalidArgumentError(
+                f"This run asks for no network (docker arguments '--network none', or \"network\" in config.json), "
+                f"which the {self.name} backend cannot enforce: its jobs are plain processes. Use the docker backend, "
+                "or let the run use the network.")
         compute = self.stores.compute_targets.get(spec.compute_target) if spec.compute_target else None
         for data_path in spec.data_paths:
             if not self.stores.datastores.exists(data_path.datastore, data_path.path_on_datastore):
@@ -151,7 +160,8 @@ class LocalBackend(ExecutionBackend):
                 "version": SPEC_VERSION, "run_id": run_id,
                 "backend": {"name": self.name, "target": f"{type(self).__module__}:{type(self).__qualname__}",
                             "root": dispatch.import_root(type(self).__module__)},
-                "workspace": self.workspace.to_dict(), "submitted": time.time(),
+                # with its directory: the run's processes never depend on their AMLOCAL_HOME
+                "workspace": replace(self.workspace, root=str(self.layout.root)).to_dict(), "submitted": time.time(),
                 "snapshot_warnings": list(report.warnings), **description,
             }
             _write_private(staged / "spec.json", json.dumps(description, indent=2))
@@ -198,7 +208,16 @@ class LocalBackend(ExecutionBackend):
         return details
 
     def portal_url(self, run_id):
-        return self.layout.run_dir(run_id).resolve().as_uri()
+        # The run's page in the studio (`amlocal ui`). links is stdlib-only, and imported here so
+        # that a backend never loads the studio package unless a link is asked for.
+        from ..studio import links
+
+        return links.run_url(self.layout.root, run_id)
+
+    def web_view_text(self, run_id):
+        from ..studio import links
+
+        return links.web_view_text(self.layout.root, run_id)
 
     def cancel(self, run_id, reason=None):
         """A run nobody follows yet ends Canceled here; a followed one is stopped by its

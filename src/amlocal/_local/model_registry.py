@@ -18,6 +18,7 @@ from ..rules.models import (downloaded_model_path, files_of_model, is_file_or_fo
                             normalise_model_path)
 from ..rules.names import validate_name
 from ..stores.model_registry import ModelRecord, ModelRegistry
+from .layout import make_private_dir, make_private_tree
 
 
 #: the stored entry of a model made of several run files: the version's whole directory
@@ -41,8 +42,7 @@ class LocalModelRegistry(ModelRegistry):
         if not source.exists():
             raise ModelPathNotFoundException(f"Could not locate the provided model_path {source_path}: "
                                              "no such file or directory.")
-        staging = self.layout.models / ".staging" / uuid.uuid4().hex
-        staging.mkdir(parents=True)
+        staging = make_private_dir(self.layout.models / ".staging" / uuid.uuid4().hex)
         try:
             staged = staging / source.name
             try:
@@ -54,6 +54,7 @@ class LocalModelRegistry(ModelRegistry):
                 raise ModelError(f"Could not copy the model files from {source} into the registry: "
                                  f"{_copy_failure(err)}. Nothing was registered; fix that and register "
                                  "again.") from err
+            make_private_tree(staging)
             return self._commit(name, staging, source.name, run_id, tags or {}, properties or {},
                                 description, model_framework, model_framework_version)
         finally:
@@ -96,7 +97,7 @@ class LocalModelRegistry(ModelRegistry):
             final = self.layout.model_dir(name, version)
             if final.exists():  # left by a process that died before its commit: not a model
                 shutil.rmtree(final)
-            final.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(final.parent)
             os.rename(staging, final)
             try:
                 conn.execute(

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ..exceptions import RunError, RunNotFoundError
 from ..rules import filters, metrics, statuses
-from ..stores.run_history import RunHistory
+from ..stores.run_history import RunHistory, log_chunk
+from .layout import make_private_dir
 
 # Logs in the order a run writes them (names as on Azure ML).
 BUILD_LOG = "azureml-logs/20_image_build_log.txt"
@@ -50,7 +51,7 @@ class LocalRunHistory(RunHistory):
             conn.executemany("INSERT INTO run_status VALUES (?, ?, ?)", [(run_id, s, now) for s in statuses_now])
             if statuses.RUNNING in statuses_now:
                 conn.execute("UPDATE runs SET start_time = ? WHERE run_id = ?", (now, run_id))
-        self.layout.run_files(run_id).mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.layout.run_files(run_id))
 
     def start_run(self, experiment):
         from ..rules.names import new_run_id
@@ -194,7 +195,9 @@ class LocalRunHistory(RunHistory):
         if name is not None:
             sql += " AND name = ?"
             params.append(name)
-        return [dict(row, value=json.loads(row["value"])) for row in self.store.read(sql + " ORDER BY id", params)]
+        return [{"name": name, "kind": kind, "value": _json_value(value), "step": step, "description": description,
+                 "time": when}
+                for name, kind, value, step, description, when in self.store.read_tuples(sql + " ORDER BY id", params)]
 
     def set_tags(self, run_id, tags):
         with self.store.transaction() as conn:
@@ -238,16 +241,16 @@ class LocalRunHistory(RunHistory):
         else:
             shutil.copyfile(path_or_stream, target)
 
-    def read_log(self, run_id, name, offset=0, final=False):
+    def read_log(self, run_id, name, offset=0, final=False, max_bytes=None):
         path = self.layout.run_files(run_id) / name
         try:
             with open(path, "rb") as handle:
                 handle.seek(offset)
-                data = handle.read()
+                data = handle.read(max_bytes) if max_bytes else handle.read()
         except FileNotFoundError:
             return "", offset
         # Whole lines only (unless final), so a reader never splits a multi-byte character or a line.
-        end = len(data) if final else data.rfind(b"\n") + 1
+        end = log_chunk(data, final, max_bytes)
         return data[:end].decode("utf-8", "replace"), offset + end
 
     def log_names(self, run_id):
@@ -258,6 +261,62 @@ class LocalRunHistory(RunHistory):
         # The control log lasts the whole run, so it is not streamed between the build and the
         # driver logs; it stays in the run's files (`amlocal run logs` shows it).
         return [name for name in self.log_names(run_id) if name != CONTROL_LOG]
+
+    # -- reads for browsing (the studio, `run list` columns) ----------------------------------
+    def metric_names(self, run_id):
+        rows = self.store.read(
+            "SELECT g.name, m.kind, g.count FROM (SELECT name, max(id) AS last, min(id) AS first, count(*) AS count"
+            " FROM metrics WHERE run_id = ? GROUP BY name) g JOIN metrics m ON m.id = g.last ORDER BY g.first",
+            (run_id,))
+        return [{"name": row[0], "kind": row[1], "count": row[2]} for row in rows]
+
+    def scalar_points(self, run_id, name):
+        rows = self.store.read_tuples("SELECT step, value FROM metrics WHERE run_id = ? AND name = ?"
+                                      " AND kind = 'scalar' ORDER BY id", (run_id, name))
+        return [(step, _json_value(value)) for step, value in rows]
+
+    def runs_with_metrics(self, experiment=None, limit=None, run_ids=None):
+        where, params = [], []
+        if experiment:
+            where.append("experiment = ?")
+            params.append(experiment)
+        if run_ids is not None:
+            where.append(f"run_id IN ({', '.join('?' * len(run_ids))})" if run_ids else "0")
+            params.extend(run_ids)
+        chosen = ("WITH chosen AS (SELECT run_id FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+                  + " ORDER BY created DESC, rowid DESC" + (f" LIMIT {int(limit)}" if limit else "") + ") ")
+        records = [self._record(row) for row in self.store.read(
+            chosen + "SELECT runs.* FROM runs JOIN chosen USING (run_id) ORDER BY created DESC, runs.rowid DESC",
+            params)]
+        by_id = {record["run_id"]: record for record in records}
+        for record in records:
+            record["tags"], record["metrics"] = {}, {}
+        for row in self.store.read(chosen + "SELECT run_id, key, value FROM tags WHERE run_id IN chosen ORDER BY key",
+                                   params):
+            by_id[row[0]]["tags"][row[1]] = row[2]
+        # The last value of each scalar metric: the highest id per (run, name).
+        for row in self.store.read(
+                chosen + "SELECT m.run_id, m.name, m.value FROM metrics m JOIN (SELECT max(id) AS id FROM metrics"
+                " WHERE run_id IN chosen AND kind = 'scalar' GROUP BY run_id, name) last ON m.id = last.id"
+                " ORDER BY m.name", params):
+            by_id[row[0]]["metrics"][row[1]] = json.loads(row[2]) if row[2] else None
+        return records
+
+    def list_snapshot_files(self, run_id):
+        self._row(run_id)
+        root = self.layout.run_snapshot(run_id)
+        if not root.is_dir():
+            return []
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+    def open_file(self, run_id, name, snapshot=False):
+        if not snapshot:
+            return open(self.file_path(run_id, name), "rb")
+        root = self.layout.run_snapshot(run_id).resolve()
+        path = (root / str(name)).resolve()
+        if root not in path.parents or not path.is_file():
+            raise RunError(f"Run {run_id} has no snapshot file {name!r}.")
+        return open(path, "rb")
 
 
 def _insert_metrics(conn, run_id, metrics):
@@ -270,6 +329,19 @@ def _insert_metrics(conn, run_id, metrics):
 def _upsert_tags(conn, run_id, tags):
     conn.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?, ?)",
                      [(run_id, str(k), None if v is None else str(v)) for k, v in tags.items()])
+
+
+def _json_value(text):
+    """json.loads, with a fast path for the plain numbers most metric values are (a long
+    series is read for every chart)."""
+    if not text:
+        return None
+    if text[0] in "-0123456789" and text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        return float(text) if text[0] in "-0123456789NI" else json.loads(text)
+    except ValueError:
+        return json.loads(text)
 
 
 def _safe_join(root, name):
@@ -286,3 +358,4 @@ def tail(path, lines):
             return "".join(line.decode("utf-8", "replace") for line in deque(handle, maxlen=lines))
     except OSError:
         return ""
+

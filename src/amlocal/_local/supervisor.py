@@ -16,6 +16,7 @@ It needs only ``spec.json``: the backend class, the WorkspaceInfo and the RunSpe
 """
 
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -33,7 +34,8 @@ from ..rules import statuses
 from ..rules.paths import contained, copy_tree_under
 from ..specs import EnvironmentSpec, RunSpec, WorkspaceInfo
 from .events import EventReader, copy_uploads
-from .snapshot import materialize
+from .full_disk import keep_going, nearly_full
+from ..snapshot import materialize
 from .job import DataPath, Job, PreparationCanceled
 from .dispatch import claim_node, ensure_dispatcher
 from .node_slots import adopt_slot
@@ -42,6 +44,7 @@ from .run_history import BUILD_LOG, CONTROL_LOG, DRIVER_LOG, SWEEP_LOG, tail
 
 LOG_TAIL_LINES = 30
 CANCEL_CHECK_SECONDS = 0.2
+DISK_CHECK_SECONDS = 0.5
 DISK_RETRY_SECONDS = (0.5, 1, 2, 5)
 
 
@@ -99,6 +102,7 @@ class Supervisor:
         self.timed_out = False
         self.disk_was_full = False
         self._last_cancel_check = 0.0
+        self._last_disk_check = 0.0
         self._control_log = LazyLog(self.files / CONTROL_LOG)
         self._events = None
         self._leave_queued = False
@@ -305,8 +309,21 @@ class Supervisor:
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
+            self._give_to_job(workdir, target)
             self.log(f"Downloaded {reference.datastore}/{reference.path_on_datastore} to {name}")
         return DataPath(target, "download")
+
+    def _give_to_job(self, workdir, target):
+        """A job that runs as another user (amlocal running as root) owns what was put in its
+        working directory for it, as it owns the snapshot's copy there."""
+        user = self.backend.job_user()
+        if user is None or os.getuid() != 0 or user[0] == 0:
+            return
+        made = [p for p in target.parents if workdir in p.parents]
+        for directory, _, names in os.walk(target) if target.is_dir() else ():
+            made += [Path(directory), *(Path(directory) / n for n in names)]
+        for path in [*made, target]:
+            os.chown(path, *user, follow_symlinks=False)
 
     def _follow(self):
         limit = self.spec.max_run_duration_seconds
@@ -314,6 +331,7 @@ class Supervisor:
         stopping = False
         while True:
             exit_info = self.execution.wait(0.1)
+            self._check_disk()
             self._ingest()
             if exit_info is not None:
                 return exit_info
@@ -326,6 +344,18 @@ class Supervisor:
                 self.log("max_run_duration_seconds reached: stopping the job")
                 self.execution.stop()
                 stopping = True
+
+    def _check_disk(self):
+        """Notice a full disk even when no run history write failed (the driver log's lines
+        are lost then): the run cannot be recorded whole."""
+        now = time.monotonic()
+        if now - self._last_disk_check < DISK_CHECK_SECONDS:
+            return
+        self._last_disk_check = now
+        if not self.disk_was_full and nearly_full(self.run_dir):
+            self.disk_was_full = True
+            print(f"amlocal: the disk holding {self.run_dir} is full while run {self.run_id} runs.", flush=True)
+            self.log("Warning: the disk holding the workspace is full; what the job prints or records now may be lost.")
 
     def _ingest(self, final=False):
         """Turn the job's new events into metrics, tags and run files. Everything in them is
@@ -353,10 +383,18 @@ class Supervisor:
             self._ingest(final=True)
         except Exception:
             traceback.print_exc()
+        else:
+            # the job's own files, with owners and modes of its choosing: not kept once read
+            shutil.rmtree(self.control_dir, ignore_errors=True)
         for folder in ("outputs", "logs"):
             # copies of the job's regular files only: a link (to a host file, or ``outputs``
             # itself linking to a host directory) is never followed, nothing is moved
-            report = copy_tree_under(workdir, folder, self.files)
+            try:
+                report = copy_tree_under(workdir, folder, self.files)
+            except OSError as err:  # ENOSPC: the run ends, with what could be copied
+                self.disk_was_full = self.disk_was_full or err.errno == errno.ENOSPC
+                self.log(f"Warning: ./{folder} could not be collected: {err}")
+                continue
             for name, reason in report.skipped:
                 self.log(f"Warning: {name} was not collected: {reason}")
         shutil.rmtree(workdir, ignore_errors=True)
@@ -448,6 +486,8 @@ def main(argv=None):
     parser.add_argument("--slot-fd", type=int)
     parser.add_argument("--adopt", action="store_true")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    os.umask(0o077)  # what this process writes under the workspace is the user's only (logs, run files)
+    keep_going()
     slot = adopt_slot(args.slot_dir, args.slot_index, args.slot_fd) if args.slot_dir else None
     try:
         if json.loads((Path(args.run_dir) / "spec.json").read_text()).get("kind") == "hyperdrive":

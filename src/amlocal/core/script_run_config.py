@@ -7,6 +7,7 @@ from ..exceptions import InvalidArgumentError
 from ..specs import RunSpec
 from .datastore import DataReference
 from .environment import Environment
+from .runconfig import network_of
 
 SCALARS = (str, int, float, bool)
 
@@ -33,10 +34,12 @@ class ScriptRunConfig:
         self.environment = environment or Environment("amlocal-default")
         self.max_run_duration_seconds = max_run_duration_seconds
         self.command = command
+        self.docker_runtime_config = docker_runtime_config
 
     def _run_spec(self, experiment_name, tags=None):
         return build_run_spec(experiment_name, self.source_directory, self.script, self.arguments,
-                              self.environment, self.compute_target, tags, self.max_run_duration_seconds)
+                              self.environment, self.compute_target, tags, self.max_run_duration_seconds,
+                              network=network_of(self.docker_runtime_config, self.run_config))
 
 
 def _script_of_command(command):
@@ -93,7 +96,7 @@ def compute_target_name(compute_target):
 
 
 def build_run_spec(experiment_name, source_directory, script, arguments, environment, compute_target, tags,
-                   max_run_duration_seconds):
+                   max_run_duration_seconds, network=True):
     """Check what only exists at submit time (files) and describe the run for a backend."""
     source = Path(source_directory)
     if not source.is_dir():
@@ -108,7 +111,7 @@ def build_run_spec(experiment_name, source_directory, script, arguments, environ
     return RunSpec(experiment=experiment_name, source_directory=str(source.resolve()), script=script,
                    arguments=tuple(a._spec() if isinstance(a, DataReference) else _argument_text(a) for a in arguments),
                    environment=environment._spec(), compute_target=compute_target_name(compute_target),
-                   tags=dict(tags or {}), max_run_duration_seconds=max_run_duration_seconds)
+                   tags=dict(tags or {}), max_run_duration_seconds=max_run_duration_seconds, network=network)
 
 
 def _argument_text(value):

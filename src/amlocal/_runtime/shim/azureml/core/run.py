@@ -249,7 +249,7 @@ class Run(object):
         event.update(fields)
         data = (_dumps(event) + "\n").encode("utf-8")
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
-        fd = os.open(os.path.join(self._control_dir, EVENTS_FILE), flags, 0o666)
+        fd = os.open(os.path.join(self._control_dir, EVENTS_FILE), flags, 0o600)
         try:
             written = os.write(fd, data)
             while written < len(data):  # not expected for regular files; never drop data
@@ -368,11 +368,11 @@ class Run(object):
             return None
         target = os.path.join(self._control_dir, UPLOADS_DIR, *artifact.split("/"))
         partial_dir = os.path.join(self._control_dir, _PARTIAL_DIR)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.makedirs(partial_dir, exist_ok=True)
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        os.makedirs(partial_dir, mode=0o700, exist_ok=True)
         partial = os.path.join(partial_dir, uuid.uuid4().hex)
         try:
-            with open(partial, "wb") as out:
+            with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
                 _copy_into(path_or_stream, out)
             os.replace(partial, target)
         finally:

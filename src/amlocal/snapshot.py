@@ -75,8 +75,8 @@ from pathlib import Path
 
 import pathspec
 
-from ..exceptions import InvalidArgumentError, SnapshotException
-from ..rules.paths import copy_fd
+from .exceptions import InvalidArgumentError, SnapshotException
+from .rules.paths import copy_fd
 
 AML_IGNORE_FILE = ".amlignore"
 GIT_IGNORE_FILE = ".gitignore"
@@ -184,7 +184,7 @@ class _Rules:
             return
         try:
             self.spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
-        except ValueError as error:  # azureml fails the submit on such a line too
+        except (ValueError, re.error) as error:  # azureml fails the submit on such a line too ([z-a] is a re.error)
             raise InvalidArgumentError("{} in {} has a line that is not a gitignore pattern: {}. Fix or remove "
                                        "that line.".format(self.ignore_file, source_root, error)) from None
         self.negations = any(pattern.include is False for pattern in self.spec.patterns)
@@ -343,7 +343,7 @@ class _Store:
         self._objects = str(self.objects)
         self.tmp = self.root / "tmp"
         self.trees = str(self.root / "trees")
-        for directory in (self.objects, self.tmp, self.root / "stat-cache", self.root / "trees"):
+        for directory in (self.root, self.objects, self.tmp, self.root / "stat-cache", self.root / "trees"):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def tree_path(self, digest):
@@ -428,6 +428,31 @@ def _place(store_object, target):
     return False
 
 
+def _select(source_dir, strict):
+    """What goes in a snapshot of ``source_dir``: (source, rules, files, dirs, skipped links,
+    warnings, total bytes), its limits checked (``strict``: raising as azureml does)."""
+    source = os.path.realpath(os.fspath(source_dir))
+    if not os.path.isdir(source):
+        raise InvalidArgumentError("The source directory {} does not exist or is not a directory. Pass the "
+                                   "directory holding the training script as source_directory.".format(source_dir))
+    rules = _Rules(source)
+    files, dirs, skipped, warnings = _scan(source, rules)
+    warnings = rules.warnings + warnings
+    warnings += ["{} was left out: a symbolic link {} ({} -> {}).".format(s.name, s.reason, s.name, s.target)
+                 for s in skipped]
+    total = sum(f.size for f in files)
+    warnings += _check_limits(source, files, total, strict)
+    return source, rules, files, dirs, skipped, warnings, total
+
+
+def check_snapshot(source_dir):
+    """What a snapshot of ``source_dir`` would hold, checked against Azure ML's limits as a submit
+    to Azure checks them: raises ``SnapshotException`` (azureml's message) over them. Returns
+    (files, bytes, warnings). Copies nothing."""
+    _, _, files, _, _, warnings, total = _select(source_dir, strict=True)
+    return len(files), total, warnings
+
+
 def take_snapshot(source_dir, snapshot_dir, store_dir, strict=False, progress=None, racy_seconds=RACY_SECONDS):
     """Snapshot ``source_dir`` into ``snapshot_dir`` (which must not exist yet), its contents in
     the store ``store_dir``; returns a ``SnapshotReport``. See the module docstring for what goes in.
@@ -437,21 +462,11 @@ def take_snapshot(source_dir, snapshot_dir, store_dir, strict=False, progress=No
     (else the report warns). Raises ``InvalidArgumentError`` when ``source_dir`` is not a
     directory and FileExistsError when ``snapshot_dir`` exists; never a raw ``shutil.Error``.
     """
-    source = os.path.realpath(os.fspath(source_dir))
-    if not os.path.isdir(source):
-        raise InvalidArgumentError("The source directory {} does not exist or is not a directory. Pass the "
-                                   "directory holding the training script as source_directory.".format(source_dir))
     snapshot = Path(snapshot_dir)
     if os.path.lexists(snapshot):
         raise FileExistsError(errno.EEXIST, "the run already has a snapshot", str(snapshot))
     started_ns = time.time_ns()
-    rules = _Rules(source)
-    files, dirs, skipped, warnings = _scan(source, rules)
-    warnings = rules.warnings + warnings
-    warnings += ["{} was left out: a symbolic link {} ({} -> {}).".format(s.name, s.reason, s.name, s.target)
-                 for s in skipped]
-    total = sum(f.size for f in files)
-    warnings += _check_limits(source, files, total, strict)
+    source, rules, files, dirs, skipped, warnings, total = _select(source_dir, strict)
 
     store = _Store(store_dir)
     cache = store.load_cache(source)
