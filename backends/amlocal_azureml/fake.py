@@ -59,6 +59,7 @@ from ._fake_job import FakeJob
 from ._fake_models import FakeModels
 from ._time import utc
 from .adapter import STREAMED_LOG, AzureAdapter
+from ._fake_services import FakeServices
 from .translate import from_environment, is_curated_name, offline_workspace, to_environment
 
 TERMINAL = ("Completed", "Failed", "Canceled")
@@ -110,7 +111,7 @@ class FakeRun:
     polled: bool = False
 
 
-class FakeAzureAdapter(AzureAdapter):
+class FakeAzureAdapter(FakeServices, AzureAdapter):
     poll_interval = 0.05
 
     def __init__(self, root=None, subscription_id="00000000-0000-0000-0000-000000000000",
