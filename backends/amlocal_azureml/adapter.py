@@ -229,3 +229,29 @@ class AzureAdapter(abc.ABC):
     def download_model(self, name, version, target_dir, exist_ok=False):
         """Download the model's files into ``target_dir``; the path of its file or folder.
         Raises WebserviceException ("File already exists ...") unless ``exist_ok``."""
+
+    # -- web services (ACI) ----------------------------------------------------------------------
+    # A service record is a dict with name, state (ACI's: Transitioning, Healthy, Unhealthy,
+    # Failed), port (None on Azure), created, updated (epoch seconds), error, spec (the amlocal
+    # ServiceSpec as a dict), scoring_uri.
+    def deploy_service(self, name, model_ids, inference_config, deployment_config, local_spec=None):
+        """``Model.deploy`` of the real ``InferenceConfig`` and ``AciServiceDeploymentConfiguration``
+        (``local_spec``: the same service as amlocal describes it). Returns its record at once."""
+        raise NotImplementedError(f"{type(self).__name__} does not deploy web services")
+
+    def wait_service(self, name, timeout):
+        """Block until the service is Healthy (its record) or raise WebserviceException."""
+        raise NotImplementedError(f"{type(self).__name__} does not deploy web services")
+
+    def get_service(self, name):
+        """The service's record, or None."""
+        return None
+
+    def list_services(self):
+        return []
+
+    def service_logs(self, name, num_lines=5000):
+        raise NotImplementedError(f"{type(self).__name__} does not deploy web services")
+
+    def delete_service(self, name):
+        raise NotImplementedError(f"{type(self).__name__} does not deploy web services")

@@ -62,6 +62,7 @@ from ._fake_compute import FakeV1Clusters
 from ._fake_image import IMAGE_BUILD_LOG, ImageBuild
 from ._fake_job import FakeJob
 from ._fake_models import FakeV1Models
+from ._fake_services import FakeServices
 from .adapter import STREAMED_LOG, AzureAdapter
 from .translate import from_environment, offline_workspace, to_environment
 
@@ -100,7 +101,7 @@ class FakeV1Environments(FakeEnvironments):
                                         f" was not found in workspace {self.workspace}.")
 
 
-class FakeAzureAdapter(FakeRunner, FakeDatastoreFiles, AzureAdapter):
+class FakeAzureAdapter(FakeRunner, FakeDatastoreFiles, FakeServices, AzureAdapter):
     poll_interval = 0.05
     #: the statuses Azure documents for AmlCompute runs before a final one
     lifecycle = AMLCOMPUTE_ORDER

@@ -359,3 +359,60 @@ class SdkAzureAdapter(AzureAdapter):
 
     def download_model(self, name, version, target_dir, exist_ok=False):
         return Model(self.workspace, name=name, version=version).download(target_dir=target_dir, exist_ok=exist_ok)
+
+    # -- web services (ACI) ----------------------------------------------------------------------
+    def deploy_service(self, name, model_ids, inference_config, deployment_config, local_spec=None):
+        models = [Model(self.workspace, id=model_id) for model_id in model_ids]
+        service = Model.deploy(self.workspace, name, models, inference_config, deployment_config, overwrite=True)
+        self._service_specs[name] = local_spec.to_dict() if local_spec else None
+        return self._service_record(service)
+
+    @property
+    def _service_specs(self):
+        if not hasattr(self, "_specs_of_services"):
+            self._specs_of_services = {}
+        return self._specs_of_services
+
+    def _service_record(self, service):
+        from amlocal.serving import ServiceSpec
+        from amlocal.specs import EnvironmentSpec
+
+        spec = self._service_specs.get(service.name) or ServiceSpec(
+            name=service.name, entry_script="score.py", environment=EnvironmentSpec(name="unknown"),
+            compute_type="ACI").to_dict()
+        return {"name": service.name, "state": service.state, "port": None, "created": epoch(service.created_time),
+                "updated": epoch(service.updated_time), "error": str(service.error) if service.error else None,
+                "spec": spec, "scoring_uri": service.scoring_uri}
+
+    def wait_service(self, name, timeout):
+        from azureml.core.webservice import Webservice
+
+        service = Webservice(self.workspace, name)
+        service.wait_for_deployment(show_output=True, timeout_sec=timeout)
+        return self._service_record(service)
+
+    def get_service(self, name):
+        from azureml.core.webservice import Webservice
+        from azureml.exceptions import WebserviceException
+
+        try:
+            return self._service_record(Webservice(self.workspace, name))
+        except WebserviceException as err:
+            if "WebserviceNotFound" in str(err):
+                return None
+            raise
+
+    def list_services(self):
+        from azureml.core.webservice import Webservice
+
+        return [self._service_record(s) for s in Webservice.list(self.workspace, compute_type="ACI")]
+
+    def service_logs(self, name, num_lines=5000):
+        from azureml.core.webservice import Webservice
+
+        return Webservice(self.workspace, name).get_logs(num_lines=num_lines)
+
+    def delete_service(self, name):
+        from azureml.core.webservice import Webservice
+
+        Webservice(self.workspace, name).delete()

@@ -162,6 +162,34 @@ def _offline_auth():
     return OfflineAuthentication()
 
 
+def to_deploy_arguments(spec):
+    """The real SDK objects ``Model.deploy`` takes for ServiceSpec ``spec`` (an ACI service):
+    {"inference_config": InferenceConfig, "deployment_config": AciServiceDeploymentConfiguration}.
+    The environment is ``to_environment``'s (azureml-defaults included: Azure's inference stack)."""
+    from azureml.core.model import InferenceConfig
+    from azureml.core.webservice import AciWebservice
+
+    from amlocal.serving import SERVER_PACKAGE
+
+    environment = to_environment(_without(spec.environment, SERVER_PACKAGE))
+    environment.name = spec.environment.name
+    inference_config = InferenceConfig(entry_script=spec.entry_script, source_directory=spec.source_directory,
+                                       environment=environment, description=spec.description)
+    options = dict(spec.deployment_options)
+    options.setdefault("cpu_cores", spec.cpu_cores)
+    options.setdefault("memory_gb", spec.memory_gb)
+    options = {k: v for k, v in options.items() if v is not None}
+    return {"inference_config": inference_config, "deployment_config": AciWebservice.deploy_configuration(**options)}
+
+
+def _without(environment, package):
+    """``environment`` less the server amlocal adds for local serving (azureml-defaults brings it on Azure)."""
+    from amlocal.specs import replace
+
+    return replace(environment, pip_packages=tuple(p for p in environment.pip_packages
+                                                   if canonical_name(p) != package))
+
+
 def to_hyperdrive_config(sweep, script_run_config):
     """The real ``azureml.train.hyperdrive.HyperDriveConfig`` of a SweepSpec whose trial is the
     real ``script_run_config``: the same sampling (parameter space and properties), policy,

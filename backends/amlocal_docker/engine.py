@@ -244,8 +244,8 @@ class EngineAPI:
             response.close()
 
     # -- containers ------------------------------------------------------------------------------
-    def create_container(self, config):
-        return self._request("POST", "/containers/create", body=config)["Id"]
+    def create_container(self, config, name=None):
+        return self._request("POST", "/containers/create", body=config, query={"name": name} if name else None)["Id"]
 
     def start(self, container_id):
         self._request("POST", f"/containers/{container_id}/start")
@@ -254,15 +254,18 @@ class EngineAPI:
         """Block until the container exits; {"StatusCode": n, "Error": ...}."""
         return self._request("POST", f"/containers/{container_id}/wait", timeout=None)
 
-    def logs(self, container_id, follow=True):
-        """The container's stdout and stderr as they come (bytes chunks), until it exits.
+    def logs(self, container_id, follow=True, tail=None):
+        """The container's stdout and stderr as they come (bytes chunks), until it exits;
+        ``tail``: only its last lines.
 
         The engine sends one frame per line it logged (2 million frames for 200 MB of short
         lines): asked as a plain stream, frames are parsed from whatever has arrived and their
         payloads given as one chunk (a frame at a time through HTTP chunks costs ~18 us each,
         ~36 s for that log)."""
-        response = self._request("GET", f"/containers/{container_id}/logs",
-                                 query={"follow": int(follow), "stdout": 1, "stderr": 1}, stream=True, timeout=None,
+        query = {"follow": int(follow), "stdout": 1, "stderr": 1}
+        if tail is not None:
+            query["tail"] = int(tail)
+        response = self._request("GET", f"/containers/{container_id}/logs", query=query, stream=True, timeout=None,
                                  plain_stream=True)
         return _payloads(lambda: response.read1(LOG_READ_BYTES), response.close)
 
@@ -285,6 +288,11 @@ class EngineAPI:
 
     def kill(self, container_id):
         self._request("POST", f"/containers/{container_id}/kill")
+
+    def stop(self, container_id, seconds):
+        """SIGTERM, then SIGKILL after ``seconds``; returns once the container has stopped."""
+        self._request("POST", f"/containers/{container_id}/stop", query={"t": int(seconds)},
+                      timeout=self.timeout and self.timeout + seconds)
 
     def commit(self, container_id, repository, tag, changes):
         return self._request("POST", "/commit", query={"container": container_id, "repo": repository, "tag": tag,

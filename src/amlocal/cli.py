@@ -4,8 +4,9 @@
     amlocal run list | show RUN_ID | compare RUN_ID... | download RUN_ID | logs RUN_ID [--follow] | cancel RUN_ID
     amlocal run delete RUN_ID
     amlocal model list | show NAME[:VERSION] | download NAME[:VERSION] | delete NAME:VERSION
+    amlocal model serve NAME[:VERSION] [--entry-script ...];  amlocal service list | show | logs | delete NAME
     amlocal compute list | show NAME | create NAME;  amlocal datastore list | upload
-    amlocal gc [--dry-run] [--older-than AGE] [--keep-last N] [--images]
+    amlocal gc [--dry-run] [--older-than AGE] [--keep-last N] [--images] [--services]
     amlocal ui (the studio);  amlocal init;  amlocal completion bash|zsh;  amlocal --version
 
 Exit codes: 0 ok; 1 the run ended Failed or Canceled; 2 usage or bad input; 3 run or model not
@@ -78,7 +79,8 @@ def build_parser():
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action=_Version, help="print amlocal's version and exit")
     _global_options(parser, default=None)
-    commands = parser.add_subparsers(dest="group", metavar="{run,model,compute,datastore,gc,ui,init,completion}",
+    commands = parser.add_subparsers(dest="group",
+                                     metavar="{run,model,service,compute,datastore,gc,ui,init,completion}",
                                      required=True)
 
     run = commands.add_parser("run", help="submit, list, show, follow and cancel runs",
@@ -145,6 +147,7 @@ def build_parser():
     sub.add_argument("model", metavar="NAME[:VERSION]")
     sub.add_argument("--target-dir", default=".", metavar="DIR", help="where to put the model (default: .)")
     sub.add_argument("--exist-ok", action="store_true", help="overwrite what is already there")
+    _serving_parsers(commands, model_commands)
 
     _compute_parser(commands)
     _datastore_parser(commands)
@@ -162,6 +165,38 @@ def build_parser():
                        '  eval "$(amlocal completion zsh)"    # ~/.zshrc\n\n' + EPILOG)
     sub.add_argument("shell", choices=("bash", "zsh"))
     return parser
+
+
+def _serving_parsers(commands, model_commands):
+    """``amlocal model serve`` and the ``amlocal service`` group (``amlocal._cli.services``)."""
+    sub = _leaf(model_commands, "serve", "services:serve_model",
+                "deploy a model as a local web service (Azure's inference server) and print its URI")
+    sub.add_argument("model", metavar="NAME[:VERSION]")
+    sub.add_argument("--entry-script", metavar="FILE",
+                     help="the score.py (init() and run()); default: amlocal's scorer for scikit-learn models")
+    sub.add_argument("--source-dir", metavar="DIR", help="the directory the entry script needs (copied)")
+    sub.add_argument("--pip", action="append", metavar="PKG",
+                     help="a pip package the entry script needs; repeat for several")
+    sub.add_argument("--port", type=_positive_int, metavar="PORT", help="the port to listen on (default: a free one)")
+    sub.add_argument("--host", metavar="ADDRESS",
+                     help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every interface)")
+    sub.add_argument("--name", metavar="SERVICE", help="the service's name (default: from the model's name)")
+    sub.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True,
+                     help="wait until the service answers (default); --no-wait returns once it is starting")
+
+    service = commands.add_parser("service", help="list, show, read the logs of and delete web services",
+                                  description="List, show, read the logs of and delete web services.")
+    service_commands = service.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = _leaf(service_commands, "list", "services:list_services", "list the workspace's web services")
+    _output_options(sub, "the services")
+    sub = _leaf(service_commands, "show", "services:show_service", "state, URIs, models and entry script of a service")
+    sub.add_argument("service", metavar="NAME")
+    _output_options(sub, "the service")
+    sub = _leaf(service_commands, "logs", "services:show_logs", "print what a service's server printed")
+    sub.add_argument("service", metavar="NAME")
+    sub.add_argument("--lines", type=_positive_int, default=5000, metavar="N", help="the last N lines (default 5000)")
+    sub = _leaf(service_commands, "delete", "services:delete_service", "stop and remove a service")
+    sub.add_argument("service", metavar="NAME")
 
 
 def _compute_parser(commands):
@@ -250,6 +285,8 @@ def _gc_parser(commands):
     sub.add_argument("--keep-last", type=int, metavar="N",
                      help="also free the snapshots of ended runs except the newest N")
     sub.add_argument("--images", action="store_true", help="also remove environment images no recent run used")
+    sub.add_argument("--services", action="store_true",
+                     help="also remove web services whose model is no longer registered or whose image is gone")
 
 
 def _submit_script_parser(run_commands):

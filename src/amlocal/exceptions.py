@@ -26,10 +26,12 @@
     ├── RunError
     │   ├── RunNotFoundError
     │   └── ActivityFailedException  a run ended Failed and the caller asked to raise
-    ├── ModelError
-    │   ├── InvalidModelNameError
-    │   ├── ModelNotFoundError
-    │   └── ModelPathNotFoundException
+    ├── WebserviceException          azureml's name for model and web service errors
+    │   ├── ModelError
+    │   │   ├── InvalidModelNameError
+    │   │   ├── ModelNotFoundError
+    │   │   └── ModelPathNotFoundException
+    │   └── WebserviceNotFoundError  no service of that name
     ├── EnvironmentBuildError        preparing an environment (image or venv) failed
 
     └── StoreError                   the local run history / registry database
@@ -111,7 +113,27 @@ class ActivityFailedException(RunError):
 RunFailedError = ActivityFailedException
 
 
-class ModelError(AmlocalError):
+class WebserviceException(AmlocalError):
+    """azureml's ``WebserviceException``: model lookups and web services (deploy, score, logs).
+    ``message`` is the text; ``status_code`` the HTTP status when a service answered with an
+    error; ``log_tail``, when set, the end of the service's log. (Arguments pass on unchanged:
+    the rule errors that are also model errors take their own.)"""
+
+    def __init__(self, *args, status_code=None, logger=None, log_tail=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status_code = status_code
+        self.log_tail = log_tail
+
+    @property
+    def message(self):
+        return str(self)
+
+
+class WebserviceNotFoundError(WebserviceException):
+    pass
+
+
+class ModelError(WebserviceException):
     pass
 
 
@@ -125,10 +147,6 @@ class ModelNotFoundError(ModelError):
 
 class ModelPathNotFoundException(ModelError):
     pass
-
-
-# azureml raises WebserviceException for model lookups; keep the name available.
-WebserviceException = ModelError
 
 
 class EnvironmentNotFoundError(InvalidArgumentError):

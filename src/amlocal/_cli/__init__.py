@@ -20,7 +20,8 @@ def exit_code_for(error):
 
     if isinstance(error, exceptions.ActivityFailedException):
         return EXIT_RUN_FAILED
-    if isinstance(error, (exceptions.RunNotFoundError, exceptions.ModelNotFoundError)):
+    if isinstance(error, (exceptions.RunNotFoundError, exceptions.ModelNotFoundError,
+                          exceptions.WebserviceNotFoundError)):
         return EXIT_NOT_FOUND
     from amlocal.core.compute_target import ComputeTargetException
 

@@ -35,6 +35,10 @@ def collect(args):
 
     backend = _local_backend(args)
     found = gc.plan(backend, older_than=args.older_than, keep_last=args.keep_last, images=args.images)
+    if args.services:
+        from .services import vanished_service_items
+
+        found.items.extend(vanished_service_items(args))
     if args.dry_run:
         for item in found.items:
             if item.kind != "unused snapshot store objects":

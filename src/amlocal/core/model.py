@@ -4,6 +4,7 @@ from pathlib import Path
 
 from ..exceptions import InvalidArgumentError, ModelNotFoundError
 from ..rules.filters import model_filter_problem
+from .inference_config import InferenceConfig  # noqa: F401  (azureml.core.model.InferenceConfig)
 
 
 class Model:
@@ -72,6 +73,16 @@ class Model:
     def delete(self):
         """Remove this version of the model from the registry."""
         self.workspace.model_registry.delete(self.name, self.version)
+
+    @staticmethod
+    def deploy(workspace, name, models, inference_config=None, deployment_config=None, deployment_target=None,
+               overwrite=False, show_output=False):
+        """Deploy ``models`` as web service ``name`` (``amlocal.core.webservice``); returns the
+        Webservice, usually still deploying: call ``wait_for_deployment``."""
+        from .webservice._deploy import deploy_models
+
+        return deploy_models(workspace, name, models, inference_config, deployment_config, deployment_target,
+                             overwrite, show_output)
 
     @staticmethod
     def get_model_path(model_name, version=None, _workspace=None):
