@@ -142,7 +142,9 @@ class EnvironmentImage:
             path = _image_path(base)
             self.api.commit(container, REPOSITORY, key, [
                 f"ENV PATH={ENV_PREFIX}/bin:{path}", f"ENV VIRTUAL_ENV={ENV_PREFIX}", 'CMD ["python"]',
-                f"LABEL amlocal.env_key={key} amlocal.base_image={self.base}"])
+                # the build container's own labels are not the image's: emptied, so a container
+                # started from the image is never taken for a build (or another workspace's)
+                f"LABEL amlocal.env_key={key} amlocal.base_image={self.base} {BUILD_LABEL}= amlocal.home="])
         finally:
             stopped.set()
             # Removing the build container takes most of a second; the run need not wait for it.
