@@ -60,9 +60,10 @@ def local_time(epoch, millis=False):
 
 
 def duration(seconds):
+    """"12.3s", "4m 05s", "2h 07m"; "-" for None (also what the studio shows)."""
     if seconds is None:
         return "-"
-    seconds = max(0.0, seconds)
+    seconds = max(0.0, float(seconds))
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, secs = divmod(int(seconds), 60)

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from .._cli.common import duration
 from ..exceptions import AmlocalError, InvalidArgumentError, ModelNotFoundError, RunError, RunNotFoundError
 from ..sweeps import PLANNED_TAG as SYSTEM_TAG_PREFIX
 from .data import NotAvailable, StudioData
@@ -112,19 +113,6 @@ def when(epoch):
     if epoch is None:
         return "-"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
-
-
-def duration(seconds):
-    if seconds is None:
-        return "-"
-    seconds = max(0.0, float(seconds))
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
 
 
 def short_value(value, width=60):
