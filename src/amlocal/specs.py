@@ -102,6 +102,17 @@ def _argument_from_json(value):
     return DataPathSpec.from_dict(value) if isinstance(value, dict) else value
 
 
+def argument_text(value):
+    """A script argument as Azure ML shows it in a run's definition: a data path (a DataPathSpec
+    or its stored dict) as its ``$AZUREML_DATAREFERENCE_<name>`` placeholder, anything else as text."""
+    if isinstance(value, dict) and value.get("kind") == "datapath":
+        try:
+            value = DataPathSpec.from_dict(value)
+        except (TypeError, ValueError):
+            return "$AZUREML_DATAREFERENCE_?"
+    return value.placeholder if isinstance(value, DataPathSpec) else str(value)
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One run as submitted. ``arguments`` items are str or DataPathSpec; ``compute_target``

@@ -206,3 +206,23 @@ def test_global_options_after_the_command_and_config_path(cli, tmp_path):
         assert shown.returncode == 0, shown.stderr
         assert run_id in shown.stdout
     assert os.listdir(elsewhere) == []
+
+
+def test_show_prints_a_data_path_argument_as_azure_shows_it(cli):
+    from amlocal.core import Experiment, ScriptRunConfig
+
+    data = cli.cwd / "data"
+    data.mkdir()
+    (data / "rows.csv").write_text("x\n1\n")
+    cli.write("src/count.py", "import sys\nprint(sys.argv[1:])\n")
+    ws = cli.workspace()
+    rows = ws.get_default_datastore().upload(src_dir=str(data), target_path="rows", show_progress=False)
+    config = ScriptRunConfig(source_directory=str(cli.cwd / "src"), script="count.py",
+                             arguments=["--data-folder", rows.as_mount()])
+    run = Experiment(ws, "demo").submit(config)
+    run.wait_for_completion()
+
+    shown = cli("run", "show", run.id)
+    assert shown.returncode == 0, shown.stderr
+    assert f"Script      count.py --data-folder $AZUREML_DATAREFERENCE_{rows.data_reference_name}" in shown.stdout
+    assert "{" not in shown.stdout.split("Script", 1)[1].splitlines()[0]

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from amlocal.rules.statuses import TERMINAL as TERMINAL_STATUSES
+from amlocal.specs import argument_text
 
 from . import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_OK, EXIT_RUN_FAILED
 from .common import (duration, emit, local_time, open_workspace, parse_key_values, print_fields, print_json,
@@ -189,7 +190,7 @@ def show_run(args):
         return EXIT_OK
     history = workspace.run_history
     record = history.get_run(run.id)
-    arguments = " ".join(str(a) for a in record.get("arguments") or [])
+    arguments = " ".join(argument_text(a) for a in record.get("arguments") or [])
     status = details.get("status")
     code = status_colour(status) if use_colour() else None
     print_fields([

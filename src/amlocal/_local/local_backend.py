@@ -24,7 +24,7 @@ from ..exceptions import InvalidArgumentError
 from ..execution import ExecutionBackend
 from ..rules import statuses
 from ..rules.names import new_run_id, validate_name
-from ..specs import replace
+from ..specs import argument_text, replace
 from . import dispatch, liveness
 from ..snapshot import take_snapshot
 from .ids import home_id
@@ -195,7 +195,7 @@ class LocalBackend(ExecutionBackend):
             "startTimeUtc": _utc(record["start_time"]), "endTimeUtc": _utc(record["end_time"]),
             "properties": {"azureml.runsource": "experiment", "backend": record["backend"], **record["properties"]},
             "inputDatasets": [], "outputDatasets": [],
-            "runDefinition": {"script": record["script"], "arguments": record["arguments"],
+            "runDefinition": {"script": record["script"], "arguments": [argument_text(a) for a in record["arguments"]],
                               "environment": record["environment"], "target": target},
             "logFiles": {name: str(self.layout.run_files(run_id) / name) for name in self.history.log_names(run_id)},
             "statusTimeline": self.history.status_timeline(run_id),
@@ -256,7 +256,7 @@ class _ProgressPrinter:
 
 
 def _argument_record(argument):
-    """How an argument is shown in run history (runDefinition.arguments)."""
+    """How an argument is kept in run history (a data path as its dict; specs.argument_text shows it)."""
     return argument if isinstance(argument, str) else argument.to_dict()
 
 

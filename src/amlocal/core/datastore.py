@@ -3,6 +3,7 @@
 or downloaded into the job's working directory)."""
 
 import os
+import uuid
 from pathlib import Path
 
 from ..exceptions import InvalidArgumentError
@@ -15,7 +16,12 @@ class DataReference:
     def __init__(self, datastore, data_reference_name=None, path_on_datastore=None, mode="mount",
                  path_on_compute=None, overwrite=False):
         self.datastore = datastore
-        self.data_reference_name = data_reference_name or datastore.name
+        # As azureml: a reference to a path inside the datastore gets a fresh name (so two paths
+        # of one datastore are two references); the datastore's root is named after the datastore.
+        if not data_reference_name:
+            inside = path_on_datastore and path_on_datastore not in ("/", ".", "./")
+            data_reference_name = uuid.uuid4().hex if inside else datastore.name
+        self.data_reference_name = data_reference_name
         self.path_on_datastore = path_on_datastore
         self.mode = mode
         self.path_on_compute = path_on_compute

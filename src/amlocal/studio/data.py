@@ -17,6 +17,7 @@ import time
 
 from ..exceptions import ModelNotFoundError, RunError, RunNotFoundError
 from ..rules.statuses import TERMINAL as TERMINAL_STATUSES
+from ..specs import argument_text
 from .downsample import min_max_buckets
 
 CHART_BUCKETS = 1000          # a chart is at most ~1,000 px wide: 2 points per pixel column
@@ -153,7 +154,7 @@ class StudioData:
         return fresh
 
     def _summary(self, record, metrics=True):
-        arguments = [a if isinstance(a, str) else json.dumps(a, sort_keys=True) for a in record.get("arguments") or []]
+        arguments = [argument_text(a) for a in record.get("arguments") or []]
         summary = {
             "run_id": record["run_id"], "experiment": record["experiment"], "status": record["status"],
             "terminal": record["status"] in TERMINAL_STATUSES, "created": record.get("created"),

@@ -178,10 +178,15 @@ class BackendContract:
                 with open(os.path.join(folder, "rows.csv")) as f:
                     run.log(label + "_rows", sum(1 for _ in f) - 1)
             """)
-        config.arguments = ["--mounted", ds.path("rows").as_mount(), "--downloaded", ds.path("rows").as_download()]
+        mounted, downloaded = ds.path("rows").as_mount(), ds.path("rows").as_download()
+        config.arguments = ["--mounted", mounted, "--downloaded", downloaded]
         run = Experiment(workspace, "contract").submit(config)
         run.wait_for_completion()
         assert run.get_metrics() == {"mounted_rows": 3, "downloaded_rows": 3}
+        definition = run.get_details().get("runDefinition")  # SDK v1's; an SDK v2 job has a command instead
+        if definition is not None:
+            assert definition["arguments"] == ["--mounted", str(mounted), "--downloaded", str(downloaded)]
+            assert str(mounted) != str(downloaded)
 
     # -- stopping ----------------------------------------------------------------------------------
     def test_cancel_stops_the_job_and_a_second_cancel_is_a_no_op(self, workspace, amlocal_project):
