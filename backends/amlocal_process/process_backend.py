@@ -2,6 +2,12 @@
 
 No isolation beyond a process: a job runs as the user, with the user's access. Each job runs
 under ``job_wrapper`` in its own session, so everything it starts ends with it.
+
+A virtualenv is built as the docker backend builds an image (``amlocal.local.plan_packages``
+and ``install_steps``: uv when it is there, else pip; wheels from the host wheel cache; bytecode
+from the store), with the interpreter the environment asks for when this machine has it (on
+PATH, under pyenv, among uv's managed Pythons), else with amlocal's own, which the run's
+warnings then say.
 """
 
 import json
@@ -13,9 +19,10 @@ import sys
 import time
 
 from amlocal.exceptions import EnvironmentBuildError
-from amlocal.local import (DataPath, Execution, ExitInfo, LocalBackend, PreparationCanceled, build_lock, cache_dir,
-                           download_wheels, environment_key, job_environment, job_shim_dir, pip_settings,
-                           ready_marker, run_logged, split_pip_options)
+from amlocal.local import (BYTECODE_SCRIPT, DataPath, Execution, ExitInfo, LocalBackend, Place, PreparationCanceled,
+                           build_lock, bytecode_store, cache_dir, choose_python, environment_key, failure_advice,
+                           find_uv, host_interpreter, install_steps, job_environment, job_shim_dir, pip_settings,
+                           plan_packages, ready_marker, run_logged, this_interpreter)
 
 EXIT_FILE = "job-exit.json"
 #: run as a file in isolated mode (-I): the job's PYTHONPATH is for the script, not the wrapper
@@ -33,40 +40,59 @@ class LocalProcessBackend(LocalBackend):
                 "no conda. Use pip packages instead, or the docker backend with a base image that has conda.")
         if environment.user_managed:
             return {"python": sys.executable}
-        python_version = "%d.%d.%d" % sys.version_info[:3]
-        key = environment_key(environment, f"host-python:{sys.executable}:{python_version}", pip_settings())
+        uv = find_uv()
+        choice = _choose_python(environment.python_version, uv)
+        python = choice.interpreter
+        settings = pip_settings()
+        key = environment_key(environment, f"host-python:{python.path}:{python.version}", settings)
         venv = cache_dir() / "venvs" / key[:24]
-        if ready_marker(venv).exists():
-            return {"python": str(venv / "bin" / "python")}
-        with build_lock(f"venv-{key[:24]}"):
-            if not ready_marker(venv).exists():
-                self._build(venv, environment, python_version, build_log, should_stop)
-        return {"python": str(venv / "bin" / "python")}
+        if not ready_marker(venv).exists():
+            with build_lock(f"venv-{key[:24]}"):
+                if not ready_marker(venv).exists():
+                    self._build(venv, environment, choice, uv, settings, build_log, should_stop)
+        prepared = {"python": str(venv / "bin" / "python")}
+        warnings = _warnings_of(venv)
+        if warnings:
+            prepared["warnings"] = warnings
+        return prepared
 
-    def _build(self, venv, environment, python_version, log, should_stop):
+    def _build(self, venv, environment, choice, uv, settings, log, should_stop):
         started = time.monotonic()
+        python = choice.interpreter
         shutil.rmtree(venv, ignore_errors=True)
-        log.write(f"Building virtual environment {venv.name} (Python {python_version})\n")
-        code = run_logged([sys.executable, "-m", "venv", "--without-pip", str(venv)], log)
-        pip_packages = list(environment.pip_packages)
-        if code == 0 and pip_packages:
-            wheels, ok = download_wheels(pip_packages, environment.pip_options, python_version, log)
-            install = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-                       "--disable-pip-version-check", "--progress-bar", "off"]
-            if ok:
-                code = run_logged([*install, "--no-index", "--find-links", str(wheels), *pip_packages], log,
-                                  should_stop=should_stop)
-            else:
-                log.write("Not every package has a wheel; installing from the package index instead\n")
-                code = run_logged([*install, *split_pip_options(environment.pip_options), *pip_packages], log,
-                                  should_stop=should_stop)
-        if code != 0:
+        log.write(f"Building virtual environment {venv.name} (Python {python.version})\n")
+        if choice.note:
+            log.write(f"Note: {choice.note}\n")
+        cache_tag = sys.implementation.cache_tag if python.path == sys.executable else \
+            "cpython-" + "".join(python.version.split(".")[:2])
+        plan = plan_packages(list(environment.pip_packages), list(environment.pip_options), python.version, cache_tag,
+                             adapt=not choice.matches, index=settings, log=log, uv=uv)
+        # uv reads no pip configuration: it gets the user's indexes, file:// ones included (this is the host)
+        place = Place(venv_python=python.path, prefix=str(venv), wheels=str(plan.wheels),
+                      bytecode_script=str(BYTECODE_SCRIPT), uv=uv,
+                      bytecode_store=str(bytecode_store()) if plan.bytecode_stored else None,
+                      cert=settings.get("cert"), index=settings if plan.installer == "uv" else None,
+                      pip=(sys.executable, "-m", "pip"), uv_cache=str(cache_dir() / "uv"))
+        steps, variables = install_steps(plan, place)
+        code = 0
+        for step in steps:
+            if should_stop():
+                break
+            log.write(step.announce + "\n")
+            code = run_logged(list(step.argv), log, env={**os.environ, **variables}, should_stop=should_stop)
+            if code != 0:
+                break
+        if code != 0 or should_stop():
             shutil.rmtree(venv, ignore_errors=True)
             if should_stop():
                 raise PreparationCanceled()
-            raise EnvironmentBuildError(f"installing {', '.join(pip_packages) or 'the environment'} failed "
-                                        f"(exit code {code}); see azureml-logs/20_image_build_log.txt")
-        ready_marker(venv).touch()
+            raise EnvironmentBuildError(
+                f"installing {', '.join(plan.packages) or 'the environment'} failed (exit code {code}); see "
+                f"azureml-logs/20_image_build_log.txt.{failure_advice(plan, choice)}")
+        warnings = [w for w in (choice.note, *plan.moves) if w]
+        for warning in warnings:
+            log.write(f"Warning: {warning}\n")
+        ready_marker(venv).write_text(json.dumps({"warnings": warnings}))
         log.write(f"Environment ready in {time.monotonic() - started:.1f} s\n")
 
     def launch(self, prepared, job, on_created):
@@ -88,6 +114,24 @@ class LocalProcessBackend(LocalBackend):
         if not execution.alive() and not os.path.exists(handle["exit_file"]):
             return None
         return execution
+
+
+def _choose_python(requested, uv):
+    """The interpreter for an environment asking for Python ``requested`` (see amlocal.local.choose_python)."""
+    default = this_interpreter()
+    choice = choose_python(requested, default, {}, "this machine")
+    found = None if choice.matches else host_interpreter(requested, uv)
+    if found is None:
+        return choice
+    return choose_python(requested, default, {".".join(requested.split(".")[:2]): found}, "this machine")
+
+
+def _warnings_of(venv):
+    try:
+        warnings = json.loads(ready_marker(venv).read_text() or "{}").get("warnings")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [w for w in warnings if isinstance(w, str)] if isinstance(warnings, list) else []
 
 
 def _start_marker(pid):

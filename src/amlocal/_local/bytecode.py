@@ -1,0 +1,269 @@
+"""Bytecode for built environments, compiled once per source file and kept in a store.
+
+Compiling an environment's bytecode (``.pyc``) is most of a build's time when the wheels are
+already on the machine: scikit-learn, SciPy and NumPy hold ~2,000 Python files, several
+seconds of CPU on every build. Bytecode depends only on a file's source and the interpreter's
+bytecode version, so this store keeps it by content:
+
+    <store>/<cache tag>-<magic>/<first two chars of the source's sha256>/<the rest>.pyc
+
+The key is the source's sha256 in the form wheel RECORD files already carry, so an installed
+environment finds its bytecode without reading its sources. Entries are hash-checked pycs
+(PEP 552): at import the interpreter compares the source's hash with the one recorded, so a pyc
+that does not match its source (a stale or a tampered store, a RECORD that lies) is ignored
+and the source compiled again: the store can make an import slower, never wrong.
+
+Two commands, both stdlib only, run by the interpreter the bytecode is for:
+
+    python bytecode.py compile --store DIR WHEEL...   fill the store from wheel files
+    python bytecode.py restore [--store DIR]          put bytecode into this interpreter's
+                                                      site-packages: from the store, else compiled
+
+``compile`` runs on the host, with trusted inputs only (wheel files are read as data, never
+executed); ``restore`` may run inside a build container and only reads the store, so nothing
+an image or a package does can put bytecode into the store that other environments load.
+Python 3.6 has no hash-checked pycs: there ``restore`` compiles everything (timestamped pycs).
+"""
+
+import base64
+import hashlib
+import importlib.util
+import marshal
+import os
+import re
+import shutil
+import sys
+import sysconfig
+import time
+import warnings
+import zipfile
+
+KEY = re.compile(r"^[A-Za-z0-9_-]{43}$")
+#: wheel members installed into site-packages: top-level files, or <name>.data/{purelib,platlib}/...
+DATA_DIR = re.compile(r"^[^/]+\.data/(purelib|platlib)/(.+)$")
+CHECKED_HASH = 0b11  # PEP 552 flags: hash-based, check the source
+
+
+def store_dir(store):
+    """The part of ``store`` for this interpreter's bytecode version."""
+    tag = sys.implementation.cache_tag or "none"
+    return os.path.join(store, "%s-%s" % (tag, importlib.util.MAGIC_NUMBER[:2].hex()))
+
+
+def key_of(source):
+    """The RECORD form of a file's sha256 (urlsafe base64, no padding)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(source).digest()).rstrip(b"=").decode("ascii")
+
+
+def entry_path(directory, key):
+    return os.path.join(directory, key[:2], key[2:] + ".pyc")
+
+
+def bytecode(source, path):
+    """A hash-checked pyc of ``source``, or None when it does not compile (as pip: skipped)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            code = compile(source, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError, RecursionError):
+        return None
+    return (importlib.util.MAGIC_NUMBER + CHECKED_HASH.to_bytes(4, "little")
+            + importlib.util.source_hash(source) + marshal.dumps(code))
+
+
+def _write_atomically(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = "%s.%d.partial" % (path, os.getpid())
+    with open(partial, "wb") as out:
+        out.write(data)
+    os.replace(partial, path)
+
+
+# -- compile: the store, from wheel files --------------------------------------------------------
+
+def _installed_as(member):
+    """The path under site-packages of a wheel's .py member, or None if it goes elsewhere."""
+    if not member.endswith(".py"):
+        return None
+    top = member.split("/", 1)[0]
+    if top.endswith(".dist-info"):
+        return None
+    if top.endswith(".data"):
+        match = DATA_DIR.match(member)
+        return match.group(2) if match else None
+    return member
+
+
+def _compile_wheel(args):
+    wheel, directory = args
+    compiled = skipped = 0
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            relative = _installed_as(name)
+            if relative is None:
+                continue
+            source = archive.read(name)
+            target = entry_path(directory, key_of(source))
+            if os.path.exists(target):
+                skipped += 1
+                continue
+            data = bytecode(source, relative)
+            if data is not None:
+                _write_atomically(target, data)
+                compiled += 1
+    return compiled, skipped
+
+
+def done_marker(directory, wheel):
+    """Marks a wheel whose every file is in the store (by name and size: a rebuilt wheel of the
+    same name is compiled again), so that a later build skips it without opening it."""
+    return os.path.join(directory, "wheels", "%s-%d" % (os.path.basename(wheel), _size(wheel)))
+
+
+def compile_wheels(store, wheels):
+    directory = store_dir(store)
+    started = time.monotonic()
+    todo = [w for w in wheels if not os.path.exists(done_marker(directory, w))]
+    jobs = [(wheel, directory) for wheel in sorted(todo, key=lambda w: -_size(w))]  # largest first
+    results = _in_parallel(_compile_wheel, jobs)
+    for wheel in todo:
+        _write_atomically(done_marker(directory, wheel), b"")
+    compiled, known = sum(r[0] for r in results), sum(r[1] for r in results)
+    if todo:
+        print("Bytecode store: compiled %d files of %d wheels, %d already stored (%.1f s)"
+              % (compiled, len(todo), known, time.monotonic() - started), flush=True)
+    else:
+        print("Bytecode store: holds the bytecode of all %d wheels" % len(wheels), flush=True)
+
+
+def _in_parallel(function, jobs):
+    """``function`` over ``jobs`` on every core, or in this process when that cannot help."""
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers <= 1:
+        return [function(job) for job in jobs]
+    try:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            return list(pool.map(function, jobs))
+    except (OSError, ImportError, NotImplementedError):  # no /dev/shm, no fork: one process will do
+        return [function(job) for job in jobs]
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except (OSError, TypeError):
+        return 0
+
+
+# -- restore: an environment's bytecode, from the store ------------------------------------------
+
+def _site_packages():
+    paths = sysconfig.get_paths()
+    return sorted({os.path.realpath(paths["purelib"]), os.path.realpath(paths["platlib"])})
+
+
+def _sources(site):
+    """(source path, RECORD key or None) of every .py file the distributions in ``site`` installed
+    there. RECORD paths that leave ``site`` (scripts, headers) or go through links are skipped."""
+    root = site + os.sep
+    for entry in sorted(os.listdir(site)):
+        if not entry.endswith(".dist-info"):
+            continue
+        try:
+            with open(os.path.join(site, entry, "RECORD"), encoding="utf-8") as record:
+                lines = record.read().splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in lines:
+            path, _, rest = line.partition(",")
+            path = path.strip('"')
+            if not path.endswith(".py"):
+                continue
+            full = os.path.normpath(os.path.join(site, path))
+            if not full.startswith(root) or os.path.realpath(full) != full or not os.path.isfile(full):
+                continue
+            digest = rest.partition(",")[0]
+            key = digest[7:] if digest.startswith("sha256=") else None
+            yield full, key if key and KEY.match(key) else None
+
+
+def _place(data_or_path, target, made):
+    """Put a pyc at ``target``: a hard link to a store entry when the store is on the same
+    filesystem (pycs are replaced, never written in place, so sharing the inode is safe), else a
+    copy. A build is published whole (image commit, ready marker), so no atomic rename is needed."""
+    directory = os.path.dirname(target)
+    if directory not in made:
+        os.makedirs(directory, exist_ok=True)
+        made.add(directory)
+    if os.path.lexists(target):
+        os.unlink(target)
+    if isinstance(data_or_path, bytes):
+        with open(target, "wb") as out:
+            out.write(data_or_path)
+        return
+    try:
+        os.link(data_or_path, target)
+    except OSError:
+        shutil.copyfile(data_or_path, target)
+
+
+def _compile_chunk(paths):
+    made, compiled = set(), 0
+    for source_path in paths:
+        try:
+            with open(source_path, "rb") as handle:
+                data = bytecode(handle.read(), source_path)
+            if data is not None:
+                _place(data, importlib.util.cache_from_source(source_path), made)
+                compiled += 1
+        except OSError:
+            continue
+    return compiled
+
+
+def restore(store):
+    started = time.monotonic()
+    if sys.version_info < (3, 7):  # no hash-checked pycs before 3.7
+        import compileall
+
+        for site in _site_packages():
+            compileall.compile_dir(site, quiet=2, workers=0)
+        print("Bytecode: compiled (Python %d.%d has no hash-checked bytecode to reuse)" % sys.version_info[:2])
+        return
+    directory = store_dir(store) if store else None
+    sources = [(path, key) for site in _site_packages() for path, key in _sources(site)]
+    made, missing, restored = set(), [], 0
+    for source_path, key in sources:
+        entry = entry_path(directory, key) if directory and key else None
+        if entry and os.path.isfile(entry):
+            try:
+                _place(entry, importlib.util.cache_from_source(source_path), made)
+                restored += 1
+                continue
+            except OSError:
+                pass
+        missing.append(source_path)
+    if missing:
+        print("Bytecode: compiling %d files" % len(missing), flush=True)
+    chunks = [missing[i::(os.cpu_count() or 1) * 4] for i in range((os.cpu_count() or 1) * 4)]
+    compiled = sum(_in_parallel(_compile_chunk, [chunk for chunk in chunks if chunk]))
+    print("Bytecode: %d files, %d from the bytecode store, %d compiled (%.1f s)"
+          % (len(sources), restored, compiled, time.monotonic() - started), flush=True)
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[0] == "compile" and argv[1] == "--store":
+        compile_wheels(argv[2], argv[3:])
+        return 0
+    if argv[:1] == ["restore"]:
+        store = argv[2] if len(argv) >= 3 and argv[1] == "--store" else None
+        restore(store if store and os.path.isdir(store) else None)
+        return 0
+    print(__doc__.split("\n\n")[3], file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
