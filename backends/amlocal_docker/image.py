@@ -150,12 +150,14 @@ class EnvironmentImage:
             raise PreparationCanceled()
         warnings = [w for w in (choice.note, *plan.moves) if w]
         command, environment, mounts = self._build_command(plan, python.path, conda_packages, probe["conda"], settings)
+        host_config = {  # bind mounts, not volumes: volumes would be recorded in the committed image
+            "Mounts": [{"Type": "bind", "Source": host, "Target": target, "ReadOnly": True}
+                       for host, target in mounts.items()]}
+        if plan.offline and not conda_packages:
+            host_config["NetworkMode"] = "none"  # everything comes from the mounts
         container = self.api.create_container({
             "Image": base["Id"], "Cmd": ["sh", "-c", command], "Labels": self._labels(key),
-            "Env": [f"{k}={v}" for k, v in environment.items()],
-            # bind mounts, not volumes: volumes would be recorded in the committed image
-            "HostConfig": {"Mounts": [{"Type": "bind", "Source": host, "Target": target, "ReadOnly": True}
-                                      for host, target in mounts.items()]}})
+            "Env": [f"{k}={v}" for k, v in environment.items()], "HostConfig": host_config})
         stopped = threading.Event()
         watcher = threading.Thread(target=self._kill_when_stopped, args=(container, should_stop, stopped), daemon=True)
         try:

@@ -115,9 +115,13 @@ def _compile_wheel(args):
 
 
 def done_marker(directory, wheel):
-    """Marks a wheel whose every file is in the store (by name and size: a rebuilt wheel of the
-    same name is compiled again), so that a later build skips it without opening it."""
-    return os.path.join(directory, "wheels", "%s-%d" % (os.path.basename(wheel), _size(wheel)))
+    """Marks a wheel whose every file is in the store (by name, size and time: another file of
+    the same name is compiled again), so that a later build skips it without opening it."""
+    try:
+        stat = os.stat(wheel)
+    except OSError:
+        return os.path.join(directory, "wheels", "missing")
+    return os.path.join(directory, "wheels", "%s-%d-%d" % (os.path.basename(wheel), stat.st_size, stat.st_mtime_ns))
 
 
 def compile_wheels(store, wheels):

@@ -217,6 +217,8 @@ class _Resolver:
     def __init__(self, uv, python, index):
         self.uv, self.python, self.index = uv, python, index
         self.wheels = cache_dir() / "wheels" / f"py{python}"
+        self.wheels.mkdir(parents=True, exist_ok=True)
+        self._unreachable = False
         self.offline_only = False
 
     def versions(self, requirements, lowest=False):
