@@ -51,7 +51,8 @@ class WatchedLog(io.StringIO):
 
 
 def build_containers(docker_engine, run_label):
-    return docker_engine.containers.list(all=True, filters={"label": [BUILD_LABEL, f"{HOME_LABEL}={run_label}"]})
+    """The build containers of this label, as the engine lists them (no inspect: one may go meanwhile)."""
+    return docker_engine.api.containers(all=True, filters={"label": [BUILD_LABEL, f"{HOME_LABEL}={run_label}"]})
 
 
 def environment_image(spec, run_label):
@@ -74,7 +75,7 @@ def test_a_cold_build_logs_each_step_labels_its_container_and_restores_bytecode(
     for step in ("Starting the build container (uv, Python 3.", "(uv venv)", "with uv from the wheel cache (no index)",
                  "from the bytecode store, 0 compiled", "(docker commit)", "ready in"):
         assert step in text, f"{step!r} missing from the build log:\n{text}"
-    assert len(seen["containers"]) == 1 and seen["containers"][0].labels[HOME_LABEL] == label
+    assert len(seen["containers"]) == 1 and seen["containers"][0]["Labels"][HOME_LABEL] == label
     wait_until(lambda: not build_containers(docker_engine, label), 30, "the build container to be removed")
     output = docker_engine.containers.run(prepared["image"], ["python", "-v", "-c", "import joblib"], user="65534",
                                           network_disabled=True, remove=True, stdout=False, stderr=True).decode()
