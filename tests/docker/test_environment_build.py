@@ -107,7 +107,7 @@ def test_canceling_a_build_removes_its_container_and_makes_no_image(private_base
     log = WatchedLog()
     spec = EnvironmentSpec(name="cloudpickle", base_image=private_base, pip_packages=("cloudpickle",))
     with pytest.raises(PreparationCanceled):
-        environment_image(spec, label).prepare(log, should_stop=lambda: "Starting the build container" in log.getvalue())
+        environment_image(spec, label).prepare(log, lambda: "Starting the build container" in log.getvalue())
     wait_until(lambda: not build_containers(docker_engine, label), 30, "the canceled build container to be removed")
     assert images() == before and "ready in" not in log.getvalue()
 

@@ -19,7 +19,8 @@ def record_line(name, data):
 def make_wheel(directory, source):
     files = {"greet/__init__.py": source.encode(), "greet/more.py": b"X = 2\n",
              "greet-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: greet\nVersion: 1.0\n",
-             "greet-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+             "greet-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                          b"Tag: py3-none-any\n"}
     record = "\n".join(record_line(name, data) for name, data in files.items()) + "\ngreet-1.0.dist-info/RECORD,,\n"
     wheel = directory / "greet-1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:

@@ -25,7 +25,8 @@ def test_pip_config_file_then_environment_variables(tmp_path, monkeypatch):
 
 
 def build_plan(tmp_path, offline, installer="pip"):
-    return PackagePlan(("joblib",), (), tmp_path, offline, installer, str(tmp_path / "uv") if installer == "uv" else None)
+    uv = str(tmp_path / "uv") if installer == "uv" else None
+    return PackagePlan(("joblib",), (), tmp_path, offline, installer, uv)
 
 
 def test_build_container_gets_the_indexes_and_the_ca_bundle(tmp_path):

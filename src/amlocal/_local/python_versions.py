@@ -174,7 +174,8 @@ def adapt_packages(packages, python, uv, index, log):
 
 def _record_path(packages, python):
     request = json.dumps([RULE_VERSION, sorted(packages), python])
-    return cache_dir() / "wheels" / f"py{python}" / "adapted" / f"{hashlib.sha256(request.encode()).hexdigest()[:24]}.json"
+    name = hashlib.sha256(request.encode()).hexdigest()[:24]
+    return cache_dir() / "wheels" / f"py{python}" / "adapted" / f"{name}.json"
 
 
 def _nearest(requirement, resolver):

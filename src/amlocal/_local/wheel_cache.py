@@ -123,7 +123,8 @@ def download_wheels(packages, pip_options, python_version, log, uv=None):
             return target, True
         found = _resolve_from_cache_with_uv(uv, packages, pip_options, major_minor, target) if uv else None
         if found:
-            log.write(f"Wheels for {' '.join(packages)} (Python {major_minor}) resolved from the wheel cache {target}\n")
+            log.write(f"Wheels for {' '.join(packages)} (Python {major_minor}) resolved (uv) from the wheel cache "
+                      f"{target}\n")
             _write_manifest(manifest, target, " ".join(found))
             return target, True
         cached = subprocess.run([*base, "--no-index", "--find-links", str(target), *packages], capture_output=True,
