@@ -26,7 +26,7 @@ from pathlib import Path
 from .._config import cache_dir
 from . import bytecode
 from .python_versions import Adaptation, adapt_packages, index_arguments
-from .wheel_cache import download_wheels, resolved_wheels, run_logged, split_pip_options
+from .wheel_cache import build_lock, download_wheels, resolved_wheels, run_logged, split_pip_options
 
 NO_UV_VARIABLE = "AMLOCAL_NO_UV"
 BYTECODE_SCRIPT = Path(__file__).resolve().with_name("bytecode.py")
@@ -120,8 +120,9 @@ def fill_bytecode_store(wheels, cache_tag, log):
     if all(os.path.exists(bytecode.done_marker(directory, str(wheel))) for wheel in wheels):
         log.write(f"Bytecode store: holds the bytecode of all {len(wheels)} wheels\n")
         return True  # known without starting a process
-    code = run_logged([sys.executable, "-I", "-B", str(BYTECODE_SCRIPT), "compile", "--store", str(bytecode_store()),
-                       *map(str, wheels)], log)
+    with build_lock(f"bytecode-{cache_tag}"):  # builds at once (a sweep's) compile each file once
+        code = run_logged([sys.executable, "-I", "-B", str(BYTECODE_SCRIPT), "compile", "--store",
+                           str(bytecode_store()), *map(str, wheels)], log)
     return code == 0
 
 
@@ -192,7 +193,9 @@ def install_steps(plan, place, installer=None):
         restore = [python, "-I", "-B", place.bytecode_script, "restore"]
         if place.bytecode_store:
             restore += ["--store", place.bytecode_store]
-        steps.append(Step("Bytecode: from the bytecode store, compiling what it lacks", tuple(restore)))
+        announce = "Bytecode: from the bytecode store, compiling what it lacks" if place.bytecode_store else \
+            "Bytecode: compiling (no bytecode store for this Python here)"
+        steps.append(Step(announce, tuple(restore)))
     else:
         steps = steps[:1]
     return steps, environment
