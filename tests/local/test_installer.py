@@ -108,3 +108,11 @@ def test_without_uv_pins_are_kept_as_asked(tmp_path, monkeypatch):
     monkeypatch.setenv("AMLOCAL_CACHE", str(tmp_path / "cache"))
     adapted = python_versions.adapt_packages(["numpy~=1.22.0"], "3.11", None, {}, io.StringIO())
     assert adapted.packages == ("numpy~=1.22.0",) and adapted.moves == ()
+
+
+def test_a_failed_build_for_another_python_says_what_to_do():
+    choice = choose_python("3.8", Interpreter("3.11.2", "python3"), {}, "base image b")
+    without_uv = PackagePlan(("numpy~=1.22.0",), (), Path("/w"), False, "pip", None)
+    advice = installer.failure_advice(without_uv, choice)
+    assert "Python 3.8" in advice and "amlocal[uv]" in advice and "base image with Python 3.8" in advice
+    assert installer.failure_advice(without_uv, choose_python("3.11", Interpreter("3.11.2", "python3"), {}, "")) == ""
