@@ -31,7 +31,6 @@ import importlib.util
 import marshal
 import os
 import re
-import shutil
 import sys
 import sysconfig
 import time
@@ -193,24 +192,30 @@ def _sources(site):
             yield full, key if key and KEY.match(key) else None
 
 
-def _place(data_or_path, target, made):
-    """Put a pyc at ``target``: a hard link to a store entry when the store is on the same
-    filesystem (pycs are replaced, never written in place, so sharing the inode is safe), else a
-    copy. A build is published whole (image commit, ready marker), so no atomic rename is needed."""
+def _place(data_or_path, target, made, link=False):
+    """Put a pyc at ``target``: a hard link to a store entry when ``link`` (the store is on the
+    same filesystem; pycs are replaced, never written in place, so sharing the inode is safe),
+    else a copy. A build is published whole (image commit, ready marker): no atomic rename needed."""
     directory = os.path.dirname(target)
     if directory not in made:
         os.makedirs(directory, exist_ok=True)
         made.add(directory)
-    if os.path.lexists(target):
-        os.unlink(target)
-    if isinstance(data_or_path, bytes):
-        with open(target, "wb") as out:
-            out.write(data_or_path)
-        return
+    if link:
+        try:
+            os.link(data_or_path, target)
+            return
+        except FileExistsError:
+            os.unlink(target)
+            os.link(data_or_path, target)
+            return
+    if not isinstance(data_or_path, bytes):
+        with open(data_or_path, "rb") as stored:
+            data_or_path = stored.read()
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        os.link(data_or_path, target)
-    except OSError:
-        shutil.copyfile(data_or_path, target)
+        os.write(descriptor, data_or_path)
+    finally:
+        os.close(descriptor)
 
 
 def _compile_chunk(paths):
@@ -227,6 +232,13 @@ def _compile_chunk(paths):
     return compiled
 
 
+def _same_device(a, b):
+    try:
+        return os.stat(a).st_dev == os.stat(b).st_dev
+    except OSError:
+        return False
+
+
 def restore(store):
     started = time.monotonic()
     if sys.version_info < (3, 7):  # no hash-checked pycs before 3.7
@@ -239,14 +251,14 @@ def restore(store):
     directory = store_dir(store) if store else None
     sources = [(path, key) for site in _site_packages() for path, key in _sources(site)]
     made, missing, restored = set(), [], 0
+    link = bool(directory and sources) and _same_device(directory, sources[0][0])
     for source_path, key in sources:
-        entry = entry_path(directory, key) if directory and key else None
-        if entry and os.path.isfile(entry):
+        if directory and key:
             try:
-                _place(entry, importlib.util.cache_from_source(source_path), made)
+                _place(entry_path(directory, key), importlib.util.cache_from_source(source_path), made, link)
                 restored += 1
                 continue
-            except OSError:
+            except OSError:  # not in the store
                 pass
         missing.append(source_path)
     if missing:
