@@ -145,7 +145,8 @@ class EnvironmentImage:
         cache_tag = probe["cache_tag"] if python.path == "python3" else "cpython-" + python.version.replace(".", "")[:4]
         uv = find_uv()
         plan = plan_packages(list(self.environment.pip_packages), list(self.environment.pip_options), python.version,
-                             cache_tag, adapt=not choice.matches, index=settings, log=log, uv=uv)
+                             cache_tag, adapt=not choice.matches, index=settings, log=log, uv=uv,
+                             should_stop=should_stop)
         if should_stop():
             raise PreparationCanceled()
         warnings = [w for w in (choice.note, *plan.moves) if w]

@@ -66,7 +66,7 @@ class LocalProcessBackend(LocalBackend):
         cache_tag = sys.implementation.cache_tag if python.path == sys.executable else \
             "cpython-" + "".join(python.version.split(".")[:2])
         plan = plan_packages(list(environment.pip_packages), list(environment.pip_options), python.version, cache_tag,
-                             adapt=not choice.matches, index=settings, log=log, uv=uv)
+                             adapt=not choice.matches, index=settings, log=log, uv=uv, should_stop=should_stop)
         # uv reads no pip configuration: it gets the user's indexes, file:// ones included (this is the host)
         place = Place(venv_python=python.path, prefix=str(venv), wheels=str(plan.wheels),
                       bytecode_script=str(BYTECODE_SCRIPT), uv=uv,

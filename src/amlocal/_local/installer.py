@@ -94,16 +94,18 @@ class PackagePlan:
     bytecode_stored: bool = False
 
 
-def plan_packages(packages, pip_options, python, cache_tag, adapt, index, log, uv=None):
+def plan_packages(packages, pip_options, python, cache_tag, adapt, index, log, uv=None, should_stop=None):
     """Plan installing ``packages`` for the interpreter ``python`` (its version) whose bytecode
     is ``cache_tag`` ("cpython-311"). ``adapt``: the interpreter is not the asked one, so move
-    packages without wheels for it (needs uv). ``index``: the user's pip settings."""
+    packages without wheels for it (needs uv). ``index``: the user's pip settings. Its long
+    steps (downloads, compiling the bytecode store) end early when ``should_stop()`` turns true."""
     adaptation = adapt_packages(packages, python, uv, index, log) if adapt else Adaptation(tuple(packages))
-    wheels, offline = download_wheels(list(adaptation.packages), list(pip_options), python, log, uv=uv)
+    wheels, offline = download_wheels(list(adaptation.packages), list(pip_options), python, log, uv=uv,
+                                      should_stop=should_stop)
     stored = False
     if offline:
         stored = fill_bytecode_store(resolved_wheels(list(adaptation.packages), list(pip_options), python), cache_tag,
-                                     log)
+                                     log, should_stop)
     installer = "uv" if uv and (offline or uv_options(pip_options) is not None) else "pip"
     if uv and installer == "pip":
         log.write(f"uv has no equivalent of a pip option among {' '.join(pip_options)}; installing with pip\n")
@@ -111,7 +113,7 @@ def plan_packages(packages, pip_options, python, cache_tag, adapt, index, log, u
                        adaptation.moves, stored)
 
 
-def fill_bytecode_store(wheels, cache_tag, log):
+def fill_bytecode_store(wheels, cache_tag, log, should_stop=None):
     """Compile the bytecode of ``wheels`` into the store with this interpreter, when it makes
     ``cache_tag``'s bytecode (a build for another Python compiles its own). True when stored."""
     if not wheels or cache_tag != sys.implementation.cache_tag:
@@ -122,7 +124,7 @@ def fill_bytecode_store(wheels, cache_tag, log):
         return True  # known without starting a process
     with build_lock(f"bytecode-{cache_tag}"):  # builds at once (a sweep's) compile each file once
         code = run_logged([sys.executable, "-I", "-B", str(BYTECODE_SCRIPT), "compile", "--store",
-                           str(bytecode_store()), *map(str, wheels)], log)
+                           str(bytecode_store()), *map(str, wheels)], log, should_stop=should_stop)
     return code == 0
 
 

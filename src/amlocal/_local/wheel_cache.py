@@ -105,12 +105,12 @@ def wheel_dir(python_version):
     return cache_dir() / "wheels" / f"py{major_minor}"
 
 
-def download_wheels(packages, pip_options, python_version, log, uv=None):
+def download_wheels(packages, pip_options, python_version, log, uv=None, should_stop=None):
     """Make sure the wheel cache holds wheels of ``packages`` (and their dependencies) for
     ``python_version``. Cheapest first: a manifest of the wheels this same request resolved to
     before (no pip at all); then a resolution from the cache alone (no network; by ``uv`` when
     given, in milliseconds, else by pip); else a download with the host's pip and the user's
-    settings. Returns (directory, ok)."""
+    settings (killed when ``should_stop()`` turns true). Returns (directory, ok)."""
     target = wheel_dir(python_version)
     target.mkdir(parents=True, exist_ok=True)
     major_minor = ".".join(str(python_version).split(".")[:2])
@@ -135,7 +135,8 @@ def download_wheels(packages, pip_options, python_version, log, uv=None):
             return target, True
         log.write(f"$ pip download --only-binary=:all: --python-version {major_minor} {' '.join(packages)}\n")
         output = []
-        code = run_logged([*base, *split_pip_options(pip_options), *packages], _Tee(log, output))
+        code = run_logged([*base, *split_pip_options(pip_options), *packages], _Tee(log, output),
+                          should_stop=should_stop)
         if code == 0:
             _write_manifest(manifest, target, "".join(output))
     return target, code == 0
