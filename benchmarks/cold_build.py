@@ -156,6 +156,11 @@ class ColdBuilds:
                 "installer": "uv" if "(uv venv)" in text else "pip"}
 
     def remove_env_images(self):
+        """Remove this benchmark's environment images, once their build containers are gone (a
+        build removes its container after it returns)."""
+        deadline = time.monotonic() + 60
+        while self.api.list_containers(labels=["amlocal.benchmark=cold-build"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
         for image in self.api.list_images(labels=[f"amlocal.base_image={self.bench_base}"]):
             self.api.remove_image(image["Id"])
 

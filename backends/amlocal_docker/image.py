@@ -23,11 +23,12 @@ import os
 import shlex
 import threading
 import time
+from dataclasses import replace
 
 from amlocal.exceptions import EnvironmentBuildError
-from amlocal.local import (BYTECODE_SCRIPT, Interpreter, Place, PreparationCanceled, build_lock, bytecode_store,
-                           cache_dir, choose_python, environment_key, failure_advice, find_uv, install_steps,
-                           pip_settings, plan_packages, remote_index_settings)
+from amlocal.local import (BYTECODE_SCRIPT, Interpreter, Place, PreparationCanceled, build_lock, bytecode_bundle,
+                           bytecode_store, cache_dir, choose_python, environment_key, failure_advice, find_uv,
+                           install_steps, pip_settings, plan_packages, remote_index_settings)
 
 from .engine import EngineError
 
@@ -41,6 +42,8 @@ CA_IN_BUILD = f"{BUILD_DIR}/ca.crt"
 UV_IN_BUILD = f"{BUILD_DIR}/uv"
 STORE_IN_BUILD = f"{BUILD_DIR}/bytecode-store"
 SCRIPT_IN_BUILD = f"{BUILD_DIR}/bytecode.py"
+BUNDLE_IN_BUILD = f"{BUILD_DIR}/bytecode.tar"
+CONSTRAINTS_IN_BUILD = f"{BUILD_DIR}/constraints.txt"
 PROBE_VERSION = 2
 PROBE = ("import sys, shutil; print('%d.%d.%d' % sys.version_info[:3]); "
          "print('conda' if shutil.which('conda') else ''); print(sys.implementation.cache_tag or ''); "
@@ -150,7 +153,10 @@ class EnvironmentImage:
         if should_stop():
             raise PreparationCanceled()
         warnings = [w for w in (choice.note, *plan.moves) if w]
-        command, environment, mounts = self._build_command(plan, python.path, conda_packages, probe["conda"], settings)
+        tar, constraints = bytecode_bundle(plan, log)
+        site = f"{ENV_PREFIX}/lib/python{'.'.join(python.version.split('.')[:2])}/site-packages"
+        command, environment, mounts = self._build_command(plan, python.path, conda_packages, probe["conda"], settings,
+                                                           (tar, constraints, site) if tar else None)
         host_config = {  # bind mounts, not volumes: volumes would be recorded in the committed image
             "Mounts": [{"Type": "bind", "Source": host, "Target": target, "ReadOnly": True}
                        for host, target in mounts.items()]}
@@ -193,9 +199,9 @@ class EnvironmentImage:
                 _remove_quietly(self.api, container)
                 return
 
-    def _build_command(self, plan, python, conda_packages, has_conda, settings):
+    def _build_command(self, plan, python, conda_packages, has_conda, settings, bundle=None):
         """The build container's shell command, its environment variables and its read-only
-        mounts {host path: container path}."""
+        mounts {host path: container path}. ``bundle``: (bytecode tar, constraints, site-packages)."""
         mounts = {str(plan.wheels): WHEELS_IN_BUILD, str(BYTECODE_SCRIPT): SCRIPT_IN_BUILD}
         if plan.bytecode_stored:
             mounts[str(bytecode_store())] = STORE_IN_BUILD
@@ -209,6 +215,10 @@ class EnvironmentImage:
                       uv=UV_IN_BUILD, bytecode_store=STORE_IN_BUILD if plan.bytecode_stored else None,
                       cert=CA_IN_BUILD if cert else None, index=remote_index_settings(settings),
                       system_site_packages=bool(conda_packages))
+        if bundle:
+            mounts[str(bundle[0])], mounts[str(bundle[1])] = BUNDLE_IN_BUILD, CONSTRAINTS_IN_BUILD
+            place = replace(place, bytecode_bundle=BUNDLE_IN_BUILD, constraints=CONSTRAINTS_IN_BUILD,
+                            site_packages=bundle[2])
         lines = ["set -e"]
         if conda_packages and has_conda:
             channels = " ".join(f"-c {shlex.quote(c)}" for c in self.environment.channels)

@@ -27,8 +27,8 @@ from ._local.datastores import DirectoryDatastores
 from ._local.job import DataPath, Execution, ExitInfo, Job, PreparationCanceled, job_environment
 from ._local.local_backend import DEFAULT_BASE_IMAGE, LocalBackend
 from ._local.resources import host_cpus, host_memory_bytes
-from ._local.installer import (BYTECODE_SCRIPT, PackagePlan, Place, Step, bytecode_store, failure_advice, find_uv,
-                               install_steps, plan_packages, uv_options)
+from ._local.installer import (BYTECODE_SCRIPT, PackagePlan, Place, Step, bytecode_bundle, bytecode_store,
+                               failure_advice, find_uv, install_steps, plan_packages, uv_options)
 from ._local.python_versions import Interpreter, PythonChoice, host_interpreter, this_interpreter
 from ._local.python_versions import choose as choose_python
 from ._local.wheel_cache import (build_lock, download_wheels, environment_key, pip_settings, ready_marker,
@@ -49,7 +49,7 @@ __all__ = [
     "job_environment", "job_shim_dir", "pip_settings", "read_events", "ready_marker", "remote_index_settings",
     "run_logged", "split_pip_options",
     # installing environments (uv or pip, the bytecode store, another Python than the one asked for)
-    "BYTECODE_SCRIPT", "Interpreter", "PackagePlan", "Place", "PythonChoice", "Step", "bytecode_store",
+    "BYTECODE_SCRIPT", "Interpreter", "PackagePlan", "Place", "PythonChoice", "Step", "bytecode_bundle", "bytecode_store",
     "choose_python", "failure_advice", "find_uv", "host_interpreter", "install_steps", "plan_packages",
     "resolved_wheels", "this_interpreter", "uv_options",
 ]

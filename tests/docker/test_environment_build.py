@@ -73,7 +73,7 @@ def test_a_cold_build_logs_each_step_labels_its_container_and_restores_bytecode(
     prepared = environment_image(spec, label).prepare(log)
     text = log.getvalue()
     for step in ("Starting the build container (uv, Python 3.", "(uv venv)", "with uv from the wheel cache (no index)",
-                 "from the bytecode store, 0 compiled", "(docker commit)", "ready in"):
+                 "Bytecode: from the bytecode store (one tar)", "(docker commit)", "ready in"):
         assert step in text, f"{step!r} missing from the build log:\n{text}"
     assert len(seen["containers"]) == 1 and seen["containers"][0]["Labels"][HOME_LABEL] == label
     wait_until(lambda: not build_containers(docker_engine, label), 30, "the build container to be removed")

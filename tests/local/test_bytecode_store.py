@@ -83,3 +83,19 @@ def test_bytecode_that_does_not_match_its_source_is_ignored(tmp_path):
 def test_restore_without_a_store_compiles_everything(tmp_path):
     python = installed_env(tmp_path, make_wheel(tmp_path, "GREETING = 'hi'\n"))
     assert "2 files, 0 from the bytecode store, 2 compiled" in run(python, "-I", "-B", BYTECODE_SCRIPT, "restore")
+
+
+def test_a_bundle_puts_each_pyc_where_the_wheel_installs_its_source(tmp_path):
+    from amlocal._local import bytecode
+
+    wheel = make_wheel(tmp_path, "GREETING = 'bundled'\n")
+    store = tmp_path / "store"
+    run(sys.executable, BYTECODE_SCRIPT, "compile", "--store", store, wheel)
+    bundle = tmp_path / "bundle.tar"
+    bytecode.bundle(str(store), [str(wheel)], str(bundle))
+    python = installed_env(tmp_path, wheel)
+    site = next((python.parent.parent / "lib").glob("python3*/site-packages"))
+    run("tar", "-x", "-f", bundle, "-C", site)
+    verbose = subprocess.run([str(python), "-v", "-c", "import greet.more; print(greet.more.X)"], capture_output=True,
+                             text=True)
+    assert verbose.stdout.strip() == "2" and verbose.stderr.count(" matches ") >= 2

@@ -17,9 +17,13 @@ Installing never compiles bytecode itself (``--no-compile``): step 3 does, reusi
 earlier build compiled, which is what makes a build with a warm wheel cache fast.
 """
 
+import hashlib
+import json
 import os
+import shlex
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +96,7 @@ class PackagePlan:
     uv: str = None
     moves: tuple = ()
     bytecode_stored: bool = False
+    wheel_files: tuple = ()
 
 
 def plan_packages(packages, pip_options, python, cache_tag, adapt, index, log, uv=None, should_stop=None):
@@ -102,15 +107,15 @@ def plan_packages(packages, pip_options, python, cache_tag, adapt, index, log, u
     adaptation = adapt_packages(packages, python, uv, index, log) if adapt else Adaptation(tuple(packages))
     wheels, offline = download_wheels(list(adaptation.packages), list(pip_options), python, log, uv=uv,
                                       should_stop=should_stop)
-    stored = False
+    stored, wheel_files = False, ()
     if offline:
-        stored = fill_bytecode_store(resolved_wheels(list(adaptation.packages), list(pip_options), python), cache_tag,
-                                     log, should_stop)
+        wheel_files = tuple(resolved_wheels(list(adaptation.packages), list(pip_options), python))
+        stored = fill_bytecode_store(wheel_files, cache_tag, log, should_stop)
     installer = "uv" if uv and (offline or uv_options(pip_options) is not None) else "pip"
     if uv and installer == "pip":
         log.write(f"uv has no equivalent of a pip option among {' '.join(pip_options)}; installing with pip\n")
     return PackagePlan(tuple(adaptation.packages), tuple(pip_options), wheels, offline, installer, uv,
-                       adaptation.moves, stored)
+                       adaptation.moves, stored, wheel_files)
 
 
 def fill_bytecode_store(wheels, cache_tag, log, should_stop=None):
@@ -126,6 +131,25 @@ def fill_bytecode_store(wheels, cache_tag, log, should_stop=None):
         code = run_logged([sys.executable, "-I", "-B", str(BYTECODE_SCRIPT), "compile", "--store",
                            str(bytecode_store()), *map(str, wheels)], log, should_stop=should_stop)
     return code == 0
+
+
+def bytecode_bundle(plan, log):
+    """(bytecode tar, constraints file) for a build container installing ``plan``, or
+    (None, None) when its bytecode is not in the store. The tar holds every pyc at its path under
+    site-packages; the constraints pin the install to the wheels that tar was made from. Both are
+    kept per set of wheels, so the next build of that set finds them ready."""
+    if not (plan.bytecode_stored and plan.wheel_files):
+        return None, None
+    identity = json.dumps(sorted((w.name, w.stat().st_size, w.stat().st_mtime_ns) for w in plan.wheel_files))
+    stem = bytecode_store() / "bundles" / hashlib.sha256(identity.encode()).hexdigest()[:24]
+    tar, constraints = stem.with_suffix(".tar"), stem.with_suffix(".constraints.txt")
+    if not (tar.exists() and constraints.exists()):
+        started = time.monotonic()
+        bytecode.bundle(str(bytecode_store()), [str(w) for w in plan.wheel_files], str(tar))
+        pins = sorted({"==".join(w.name.split("-")[:2]) for w in plan.wheel_files})
+        constraints.write_text("\n".join(pins) + "\n")
+        log.write(f"Bytecode bundle of {len(plan.wheel_files)} wheels made ({time.monotonic() - started:.1f} s)\n")
+    return tar, constraints
 
 
 @dataclass(frozen=True)
@@ -153,6 +177,10 @@ class Place:
     uv_cache: str = None
     system_site_packages: bool = False
     environment: dict = field(default_factory=dict)
+    #: a bytecode bundle (``bytecode_bundle``) and where to unpack it, with the constraints it needs
+    bytecode_bundle: str = None
+    site_packages: str = None
+    constraints: str = None
 
 
 def install_steps(plan, place, installer=None):
@@ -170,6 +198,8 @@ def install_steps(plan, place, installer=None):
         steps = [Step(f"Creating the virtual environment {place.prefix} (uv venv)",
                       (place.uv, "venv", "--quiet", "--python", place.venv_python, *site, place.prefix))]
         install = [place.uv, "pip", "install", "--python", python, "--no-compile"]
+        if place.constraints:
+            install += ["--constraint", place.constraints]
         if not place.uv_cache:
             install.append("--no-cache")
         if plan.offline:
@@ -185,13 +215,20 @@ def install_steps(plan, place, installer=None):
                       (place.venv_python, "-m", "venv", "--without-pip", *site, place.prefix))]
         install = [*place.pip, "--python", python, "install", "--no-cache-dir", "--no-compile",
                    "--disable-pip-version-check", "--progress-bar", "off"]
+        if place.constraints:
+            install += ["--constraint", place.constraints]
         if plan.offline:
             install += ["--no-index", "--find-links", place.wheels]
         else:
             install += ["--find-links", place.wheels, *split_pip_options(plan.pip_options)]
             environment.update(pip_environment(place.index, place.cert))
         steps.append(Step(_installing(packages, plan.offline, "pip"), (*install, *packages)))
-    if packages:
+    if packages and place.bytecode_bundle:
+        restore = shlex.join([python, "-I", "-B", place.bytecode_script, "restore", "--store", place.bytecode_store])
+        steps.append(Step("Bytecode: from the bytecode store (one tar)",
+                          ("sh", "-c", f"tar -x -f {shlex.quote(place.bytecode_bundle)} -C "
+                                       f"{shlex.quote(place.site_packages)} || {restore}")))
+    elif packages:
         restore = [python, "-I", "-B", place.bytecode_script, "restore"]
         if place.bytecode_store:
             restore += ["--store", place.bytecode_store]
