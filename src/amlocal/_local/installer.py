@@ -138,8 +138,9 @@ def bytecode_bundle(plan, log):
     (None, None) when its bytecode is not in the store. The tar holds every pyc at its path under
     site-packages; the constraints pin the install to the wheels that tar was made from. Both are
     kept per set of wheels, so the next build of that set finds them ready."""
-    if not (plan.bytecode_stored and plan.wheel_files):
-        return None, None
+    names = [w.name.split("-")[0].lower().replace("_", "-") for w in plan.wheel_files]
+    if not (plan.bytecode_stored and plan.wheel_files) or len(set(names)) != len(names):
+        return None, None  # two versions of a package: no pins to make; restore finds each file's bytecode
     identity = json.dumps(sorted((w.name, w.stat().st_size, w.stat().st_mtime_ns) for w in plan.wheel_files))
     stem = bytecode_store() / "bundles" / hashlib.sha256(identity.encode()).hexdigest()[:24]
     tar, constraints = stem.with_suffix(".tar"), stem.with_suffix(".constraints.txt")

@@ -138,7 +138,10 @@ def download_wheels(packages, pip_options, python_version, log, uv=None, should_
         code = run_logged([*base, *split_pip_options(pip_options), *packages], _Tee(log, output),
                           should_stop=should_stop)
         if code == 0:
-            _write_manifest(manifest, target, "".join(output))
+            # pip's output also names wheels it tried and dropped while backtracking: uv's
+            # resolution, when there is uv, names exactly one wheel per package
+            found = _resolve_from_cache_with_uv(uv, packages, pip_options, major_minor, target) if uv else None
+            _write_manifest(manifest, target, " ".join(found) if found else "".join(output))
     return target, code == 0
 
 
@@ -216,7 +219,8 @@ def _manifest_complete(manifest, directory):
         wheels = json.loads(manifest.read_text())
     except (OSError, ValueError):
         return False
-    return bool(wheels) and all((directory / name).is_file() for name in wheels)
+    names = [_normal_name(name.split("-")[0]) for name in wheels]
+    return bool(wheels) and len(set(names)) == len(names) and all((directory / name).is_file() for name in wheels)
 
 
 def split_pip_options(pip_options):
