@@ -6,8 +6,9 @@ host (``amlocal.local.plan_packages``: the interpreter, the packages, their whee
 wheel cache, their bytecode in the bytecode store), then starts a container from the base image
 with those mounted read-only, and the host's uv binary when there is one. In it: a virtualenv at
 /opt/amlocal-env (``uv venv``), the packages (``uv pip install --no-index`` from the wheels, or
-from the user's indexes with their URLs, trusted hosts and CA bundle), the bytecode (copied from
-the store, compiled where it lacks it); then the container is committed as the image. When uv is
+from the user's indexes with their URLs, trusted hosts and CA bundle), the bytecode (one tar made
+from the store, or compiled where the store has none); then the container is committed as the
+image. An install from the wheel cache alone runs without a network. When uv is
 missing on the host, or its binary cannot run in the image (another C library or architecture),
 the same steps run with the image's own pip, slower.
 

@@ -8,7 +8,9 @@ where the environment lives, with that place's paths:
 1. a virtualenv without pip: ``uv venv`` (milliseconds) or ``python -m venv --without-pip``;
 2. the packages: ``uv pip install`` or ``pip install``, both ``--no-index`` from the wheel cache
    when it holds every wheel, else from the user's indexes (URLs, trusted hosts, CA bundle);
-3. bytecode: ``bytecode.py restore`` copies each file's pyc from the store, compiling the rest.
+3. bytecode: in a build container, one ``tar -x`` of the set's pycs made from the store
+   (``bytecode_bundle``; the install is pinned to the wheels the tar was made from); elsewhere
+   ``bytecode.py restore`` links or copies each file's pyc from the store, compiling the rest.
 
 uv is optional (``pip install amlocal[uv]``). It installs in ~1 s what pip installs in 4-8 s on
 two cores, and it finds the nearest releases with wheels when an environment asks for a Python
