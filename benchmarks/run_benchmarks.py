@@ -10,7 +10,8 @@ Targets (goal in brackets):
    bare ``docker run --rm`` of the same script in the same amlocal/env image      [ratio <= 1.2]
 2. Preparing on an environment-cache hit (Preparing -> Starting in statusTimeline)  [<= 0.1 s]
 3. cold Preparing vs a plain ``docker build --no-cache`` of the same packages:
-   (a) image absent, wheel cache warm [ratio <= 0.8]; (b) image and wheel cache cold (reported)
+   (a) image absent, wheel cache and bytecode store warm [ratio <= 0.35]; (b) all cold (reported);
+   benchmarks/cold_build.py measures the same build alone, with and without uv, and the process backend
 4. register a model [<= 5 ms], Model.list of 1,000 versions [<= 10 ms], ``amlocal model list``
    as a new process [<= 0.3 s]; MLflow's figures are quoted from docker-floors.md, not re-measured
 5. 10 runs on a max_nodes=4 target vs ten bare ``docker run``s, 4 at a time       [ratio <= 1.15]
@@ -48,8 +49,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from amlocal import _config
-from amlocal._local import packages
-from amlocal._local.backend import LocalBackend
+from amlocal import local as packages
+from amlocal.local import LocalBackend
 from amlocal._runtime import SHIM_DIR
 from amlocal.core import Experiment, Model, Workspace
 from amlocal.core.compute import AmlCompute, ComputeTarget
@@ -444,15 +445,15 @@ class Bench:
         key = self.image.partition(":")[2]
         for sample in warm_wheels + cold:
             sample["phases"] = build_phases(sample, events.times("amlocal.build", key, sample["start"], sample["end"]))
-        self.build_breakdown = {"(a) wheel cache warm": warm_wheels, "(b) all cold": cold}
+        self.build_breakdown = {"(a) wheel cache + bytecode store warm": warm_wheels, "(b) all cold": cold}
         self.notes.append(f"Target 3: `pip download` of {' '.join(pip_packages)} into a wheel cache that already "
                           f"holds them takes {seconds(download_s)} on the host (it still asks the index).")
         a_s, b_s = [s["preparing"] for s in warm_wheels], [s["preparing"] for s in cold]
         a_ratio, b_ratio = paired_ratio(a_s, plain), paired_ratio(b_s, plain)
         peer = f"{seconds(median(plain))} (docker build --no-cache)"
         return [
-            Row(f"3a. cold Preparing, wheel cache warm (median of {self.builds})", seconds(median(a_s)), peer,
-                ratio_text(a_ratio, 0.8), "<= 0.8", a_ratio <= 0.8,
+            Row(f"3a. cold Preparing, wheel cache + bytecode store warm (median of {self.builds})", seconds(median(a_s)), peer,
+                ratio_text(a_ratio, 0.35), "<= 0.35", a_ratio <= 0.35,
                 {"amlocal_s": summary(a_s), "docker_build_s": summary(plain), "ratio": a_ratio,
                  "runs": warm_wheels}),
             Row(f"3b. cold Preparing, wheel cache cold too (median of {self.builds})", seconds(median(b_s)), peer,
@@ -722,7 +723,7 @@ def build_phases(sample, container):
     return {
         "host: pip download, base image probe": between(start, container.get("create")),
         "build container create -> start": between(container.get("create"), container.get("start")),
-        "in container: venv + pip install from the wheels": between(container.get("start"), container.get("die")),
+        "in container: venv, install, bytecode": between(container.get("start"), container.get("die")),
         "docker commit": between(container.get("die"), container.get("commit")),
         "commit -> Starting (remove build container)": between(container.get("commit"), end),
     }

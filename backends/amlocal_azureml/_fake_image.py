@@ -40,11 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from amlocal.exceptions import EnvironmentBuildError
-from amlocal.local import PreparationCanceled, cache_dir, download_wheels, split_pip_options
+from amlocal.local import (PreparationCanceled, PythonChoice, cache_dir, download_wheels, find_uv, host_interpreter,
+                           split_pip_options, this_interpreter)
 from amlocal.rules.packages import canonical_name
 from amlocal.specs import EnvironmentSpec
 from amlocal_azure.times import utc
-from amlocal_process.virtualenvs import find_interpreter, virtualenv
+from amlocal_process.virtualenvs import virtualenv
 
 IMAGE_BUILD_LOG = "azureml-logs/20_image_build_log.txt"
 _CONDA_SPEC = re.compile(r"^(?:[\w.-]+::)?([A-Za-z0-9][\w.-]*)(?:\s*(==|>=|<=|!=|>|<|=)\s*|\s+)?([^=\s,]+)?")
@@ -189,11 +190,12 @@ def build_image(plan, log, should_stop, default_python):
             log.write(f"Conda package {conda}: PyPI has no {canonical_name(pip)}; Azure installs it with conda, "
                       "the fake (no conda offline) goes on without it.\n")
             packages.remove(pip)
-    interpreter = find_interpreter(version)
+    here = this_interpreter()
+    interpreter = here if version.split(".")[:2] == here.version.split(".")[:2] else host_interpreter(version, find_uv())
     if interpreter is not None:
         spec = EnvironmentSpec(name=plan.name, python_version=version, pip_packages=tuple(packages),
                                pip_options=plan.pip_options)
-        return virtualenv(spec, log, should_stop, interpreter)[0]
+        return virtualenv(spec, log, should_stop, PythonChoice(interpreter, version))[0]
     # Azure would install Python <version> with conda: check the packages resolve for it, then
     # run the job with this machine's Python, saying so.
     if packages and not download_wheels(packages, plan.pip_options, version, log)[1]:
@@ -204,7 +206,7 @@ def build_image(plan, log, should_stop, default_python):
     spec = EnvironmentSpec(name=plan.name, python_version=host, pip_packages=tuple(packages),
                            pip_options=plan.pip_options)
     try:
-        return virtualenv(spec, log, should_stop, sys.executable)[0]
+        return virtualenv(spec, log, should_stop, PythonChoice(this_interpreter(), host))[0]
     except EnvironmentBuildError as err:
         raise FakeLimit(f"The environment {plan.name!r} asks for Python {version}; its packages resolve for Python "
                         f"{version} (Azure ML would build it) but do not install on Python {host}, the only one the "

@@ -2,6 +2,12 @@
 
 No isolation beyond a process: a job runs as the user, with the user's access. Each job runs
 under ``job_wrapper`` in its own session, so everything it starts ends with it.
+
+A virtualenv is built as the docker backend builds an image (``amlocal.local.plan_packages``
+and ``install_steps``: uv when it is there, else pip; wheels from the host wheel cache; bytecode
+from the store), with the interpreter the environment asks for when this machine has it (on
+PATH, under pyenv, among uv's managed Pythons), else with amlocal's own, which the run's
+warnings then say.
 """
 
 import json
@@ -33,8 +39,11 @@ class LocalProcessBackend(LocalBackend):
                 "no conda. Use pip packages instead, or the docker backend with a base image that has conda.")
         if environment.user_managed:
             return {"python": sys.executable}
-        python, _ = virtualenv(environment, build_log, should_stop)
-        return {"python": python}
+        python, warnings = virtualenv(environment, build_log, should_stop)
+        prepared = {"python": python}
+        if warnings:
+            prepared["warnings"] = warnings
+        return prepared
 
     def launch(self, prepared, job, on_created):
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}

@@ -1,91 +1,98 @@
 """Cached virtualenvs built from an EnvironmentSpec's pip packages: the process backend's
 environments, and the "image" of a run in the azureml backend's fake (``amlocal_azureml.fake``).
 
-``virtualenv(environment, build_log, should_stop, python)`` returns the path of a ready
-interpreter: a cache hit costs one ``stat``; a miss creates the venv with ``python -m venv``
-and fills it from the host-side wheel cache (``amlocal.local.download_wheels``), falling back
-to the package index when a package has no wheel. A failed install raises EnvironmentBuildError
-(the log holds pip's output); ``should_stop()`` turning true raises PreparationCanceled.
+A virtualenv is built as the docker backend builds an image (``amlocal.local.plan_packages`` and
+``install_steps``: uv when it is there, else pip; wheels from the host wheel cache; bytecode from
+the store). ``virtualenv(environment, build_log, should_stop)`` returns (the venv's python, its
+warnings): a cache hit costs one ``stat``. It uses the interpreter the environment asks for when
+this machine has it (on PATH, under pyenv, among uv's managed Pythons), else amlocal's own, with
+the pins that have no wheel for it moved to their nearest release that has one (the warnings say
+so). A failed install raises EnvironmentBuildError (the log holds the installer's output);
+``should_stop()`` turning true raises PreparationCanceled.
 """
 
+import json
 import os
 import shutil
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 from amlocal.exceptions import EnvironmentBuildError
-from amlocal.local import (PreparationCanceled, build_lock, cache_dir, download_wheels, environment_key, pip_settings,
-                           ready_marker, run_logged, split_pip_options)
+from amlocal.local import (BYTECODE_SCRIPT, Place, PreparationCanceled, build_lock, bytecode_store, cache_dir,
+                           choose_python, environment_key, failure_advice, find_uv, host_interpreter, install_steps,
+                           pip_settings, plan_packages, ready_marker, run_logged, this_interpreter)
 
 
-def interpreter_version(python=None):
-    """"3.11.7" of ``python`` (default: this interpreter)."""
-    if python in (None, sys.executable):
-        return "%d.%d.%d" % sys.version_info[:3]
-    out = subprocess.run([python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    if out.returncode != 0:
-        raise EnvironmentBuildError(f"Python interpreter {python} does not run: {out.stderr.strip()[-300:]}")
-    return out.stdout.strip()
+def choose_interpreter(requested, uv=None):
+    """The PythonChoice for an environment asking for Python ``requested``: this machine's
+    interpreter of that version when there is one, else amlocal's own (with a note)."""
+    default = this_interpreter()
+    choice = choose_python(requested, default, {}, "this machine")
+    found = None if choice.matches else host_interpreter(requested, uv)
+    if found is None:
+        return choice
+    return choose_python(requested, default, {".".join(requested.split(".")[:2]): found}, "this machine")
 
 
-def find_interpreter(major_minor):
-    """An interpreter of Python ``major_minor`` ("3.10") on this machine: this one, else
-    ``python3.10`` on PATH, else one installed by pyenv; None when there is none."""
-    if "%d.%d" % sys.version_info[:2] == major_minor:
-        return sys.executable
-    candidates = [shutil.which(f"python{major_minor}")]
-    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    candidates += sorted(str(p) for p in pyenv.glob(f"{major_minor}.*/bin/python{major_minor}"))
-    for candidate in filter(None, candidates):
-        try:
-            if interpreter_version(candidate).startswith(major_minor + "."):
-                return candidate
-        except (EnvironmentBuildError, OSError, subprocess.TimeoutExpired):
-            continue  # a shim that does not run, a broken install
-    return None
-
-
-def virtualenv(environment, build_log, should_stop, python=None):
-    """(path of the venv's python, whether it was built now) for ``environment``'s pip packages
-    and options on interpreter ``python`` (default: this one)."""
-    python = python or sys.executable
-    version = interpreter_version(python)
-    key = environment_key(environment, f"host-python:{python}:{version}", pip_settings())
+def virtualenv(environment, build_log, should_stop, choice=None):
+    """(path of the venv's python, its warnings) for ``environment``'s pip packages and options,
+    on ``choice`` (a PythonChoice; default: ``choose_interpreter(environment.python_version)``)."""
+    uv = find_uv()
+    choice = choice or choose_interpreter(environment.python_version, uv)
+    python = choice.interpreter
+    settings = pip_settings()
+    key = environment_key(environment, f"host-python:{python.path}:{python.version}", settings)
     venv = cache_dir() / "venvs" / key[:24]
-    if ready_marker(venv).exists():
-        return str(venv / "bin" / "python"), False
-    with build_lock(f"venv-{key[:24]}"):
-        if ready_marker(venv).exists():
-            return str(venv / "bin" / "python"), False
-        _build(venv, environment, python, version, build_log, should_stop)
-    return str(venv / "bin" / "python"), True
+    if not ready_marker(venv).exists():
+        with build_lock(f"venv-{key[:24]}"):
+            if not ready_marker(venv).exists():
+                _build(venv, environment, choice, uv, settings, build_log, should_stop)
+    return str(venv / "bin" / "python"), _warnings_of(venv)
 
 
-def _build(venv, environment, python, python_version, log, should_stop):
+def _build(venv, environment, choice, uv, settings, log, should_stop):
     started = time.monotonic()
+    python = choice.interpreter
     shutil.rmtree(venv, ignore_errors=True)
-    log.write(f"Building virtual environment {venv.name} (Python {python_version})\n")
-    code = run_logged([python, "-m", "venv", "--without-pip", str(venv)], log)
-    pip_packages = list(environment.pip_packages)
-    if code == 0 and pip_packages:
-        wheels, ok = download_wheels(pip_packages, environment.pip_options, python_version, log)
-        install = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-                   "--disable-pip-version-check", "--progress-bar", "off"]
-        if ok:
-            code = run_logged([*install, "--no-index", "--find-links", str(wheels), *pip_packages], log,
-                              should_stop=should_stop)
-        else:
-            log.write("Not every package has a wheel; installing from the package index instead\n")
-            code = run_logged([*install, *split_pip_options(environment.pip_options), *pip_packages], log,
-                              should_stop=should_stop)
-    if code != 0:
+    log.write(f"Building virtual environment {venv.name} (Python {python.version})\n")
+    if choice.note:
+        log.write(f"Note: {choice.note}\n")
+    cache_tag = sys.implementation.cache_tag if python.path == sys.executable else \
+        "cpython-" + "".join(python.version.split(".")[:2])
+    plan = plan_packages(list(environment.pip_packages), list(environment.pip_options), python.version, cache_tag,
+                         adapt=not choice.matches, index=settings, log=log, uv=uv, should_stop=should_stop)
+    # uv reads no pip configuration: it gets the user's indexes, file:// ones included (this is the host)
+    place = Place(venv_python=python.path, prefix=str(venv), wheels=str(plan.wheels),
+                  bytecode_script=str(BYTECODE_SCRIPT), uv=uv,
+                  bytecode_store=str(bytecode_store()) if plan.bytecode_stored else None,
+                  cert=settings.get("cert"), index=settings if plan.installer == "uv" else None,
+                  pip=(sys.executable, "-m", "pip"), uv_cache=str(cache_dir() / "uv"))
+    steps, variables = install_steps(plan, place)
+    code = 0
+    for step in steps:
+        if should_stop():
+            break
+        log.write(step.announce + "\n")
+        code = run_logged(list(step.argv), log, env={**os.environ, **variables}, should_stop=should_stop)
+        if code != 0:
+            break
+    if code != 0 or should_stop():
         shutil.rmtree(venv, ignore_errors=True)
         if should_stop():
             raise PreparationCanceled()
-        raise EnvironmentBuildError(f"installing {', '.join(pip_packages) or 'the environment'} failed "
-                                    f"(exit code {code}); see azureml-logs/20_image_build_log.txt")
-    ready_marker(venv).touch()
+        raise EnvironmentBuildError(
+            f"installing {', '.join(plan.packages) or 'the environment'} failed (exit code {code}); see "
+            f"azureml-logs/20_image_build_log.txt.{failure_advice(plan, choice)}")
+    warnings = [w for w in (choice.note, *plan.moves) if w]
+    for warning in warnings:
+        log.write(f"Warning: {warning}\n")
+    ready_marker(venv).write_text(json.dumps({"warnings": warnings}))
     log.write(f"Environment ready in {time.monotonic() - started:.1f} s\n")
+
+
+def _warnings_of(venv):
+    try:
+        warnings = json.loads(ready_marker(venv).read_text() or "{}").get("warnings")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [w for w in warnings if isinstance(w, str)] if isinstance(warnings, list) else []

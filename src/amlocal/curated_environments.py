@@ -16,9 +16,11 @@ marked ``local`` or not with the reason. Left out locally:
 The machine-learning stack (numpy, scipy, pandas, scikit-learn, joblib, matplotlib, ...) is
 installed with the published specifiers, unchanged.
 
-Python. A local build runs the base image's interpreter. When it is not the version below, the
-build is not the published environment: old pins may have no wheel for a newer Python and pip
-then tries to compile them (which fails offline). Each entry's ``python_note`` says what breaks.
+Python. A local build uses the version below when the base image (for the process backend, this
+machine) has it, else the base image's own, and then the run's warnings say so: pins with no
+wheel for that Python move to their nearest release that has one (``amlocal._local.python_versions``,
+with uv; without it pip finds no wheel and the build fails offline). Each entry's ``python_note``
+says which pins that concerns.
 
 Sources: each entry names the file it was read from (``source``) and that file's date
 (``source_date``). "{{latest-pypi-version}}" in Azure's templates is filled in with the latest

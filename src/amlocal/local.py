@@ -18,8 +18,8 @@ events from the job, outputs, adoption of a run whose supervisor died)::
 
 and advertises it in the ``amlocal.backends`` entry-point group. ``job_environment()`` gives
 the variables every job needs, ``job_shim_dir()`` the directory to put first on its
-PYTHONPATH; the wheel cache and build helpers make environments the way the built-in backends
-do. ``amlocal.testing`` has the contract suite a backend must pass.
+PYTHONPATH; the wheel cache and build helpers (``plan_packages`` then ``install_steps``) make
+environments the way the built-in backends do. ``amlocal.testing`` has the contract suite a backend must pass.
 """
 
 from ._config import cache_dir
@@ -28,9 +28,13 @@ from ._local.job import DataPath, Execution, ExitInfo, Job, PreparationCanceled,
 from ._local.local_backend import DEFAULT_BASE_IMAGE, LocalBackend
 from ._local.resources import host_cpus, host_memory_bytes
 from ._local.gc import Item as GarbageItem
+from ._local.installer import (BYTECODE_SCRIPT, PackagePlan, Place, Step, bytecode_bundle, bytecode_store,
+                               failure_advice, find_uv, install_steps, plan_packages)
+from ._local.python_versions import Interpreter, PythonChoice, host_interpreter, this_interpreter
+from ._local.python_versions import choose as choose_python
 from ._local.wheel_cache import (build_in_progress, build_lock, download_wheels, environment_key, last_used,
-                                 mark_used, pip_settings, ready_marker, remote_index_settings, run_logged,
-                                 split_pip_options)
+                                 mark_used, pip_settings, ready_marker, remote_index_settings, resolved_wheels,
+                                 run_logged, split_pip_options)
 from ._runtime import read_events
 
 
@@ -46,4 +50,8 @@ __all__ = [
     "build_in_progress", "build_lock", "cache_dir", "last_used", "mark_used", "download_wheels", "environment_key", "host_cpus", "host_memory_bytes",
     "job_environment", "job_shim_dir", "pip_settings", "read_events", "ready_marker", "remote_index_settings",
     "run_logged", "split_pip_options",
+    # installing environments (uv or pip, the bytecode store, another Python than the one asked for)
+    "BYTECODE_SCRIPT", "Interpreter", "PackagePlan", "Place", "PythonChoice", "Step", "bytecode_bundle", "bytecode_store",
+    "choose_python", "failure_advice", "find_uv", "host_interpreter", "install_steps", "plan_packages",
+    "resolved_wheels", "this_interpreter",
 ]

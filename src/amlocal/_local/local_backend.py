@@ -67,8 +67,10 @@ class LocalBackend(ExecutionBackend):
     def prepare_environment(self, environment, build_log, should_stop):
         """Build or reuse what ``environment`` (an EnvironmentSpec with its base image
         resolved) needs; write progress to ``build_log`` (a text file object). Returns a
-        JSON-able dict for ``launch``. Raises EnvironmentBuildError; stops early (raising
-        PreparationCanceled) when ``should_stop()`` turns true."""
+        JSON-able dict for ``launch``; its optional "warnings" (a list of str) say where the
+        environment differs from the one asked for (another Python...), on every run of it.
+        Raises EnvironmentBuildError; stops early (raising PreparationCanceled) when
+        ``should_stop()`` turns true."""
 
     @abc.abstractmethod
     def launch(self, prepared, job, on_created):

@@ -206,6 +206,8 @@ class Supervisor:
             prepared = self.backend.prepare_environment(self.environment, build_log, self.should_stop)
         finally:
             build_log.close()
+        for warning in prepared.get("warnings") or []:
+            self.log(f"Environment: {warning}")
         if self.should_stop():
             return self._end_canceled()
         if self.compute and self.slot is None:

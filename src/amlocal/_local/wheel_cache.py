@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .._config import cache_dir
 
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"  # 3: uv, hash-checked bytecode from the store
 
 
 def _pip_config_files():
@@ -130,21 +130,27 @@ def wheel_dir(python_version):
     return cache_dir() / "wheels" / f"py{major_minor}"
 
 
-def download_wheels(packages, pip_options, python_version, log):
+def download_wheels(packages, pip_options, python_version, log, uv=None, should_stop=None):
     """Make sure the wheel cache holds wheels of ``packages`` (and their dependencies) for
     ``python_version``. Cheapest first: a manifest of the wheels this same request resolved to
-    before (no pip at all); then a resolution from the cache alone (no network); else a download
-    with the host's pip and the user's settings. Returns (directory, ok)."""
+    before (no pip at all); then a resolution from the cache alone (no network; by ``uv`` when
+    given, in milliseconds, else by pip); else a download with the host's pip and the user's
+    settings (killed when ``should_stop()`` turns true). Returns (directory, ok)."""
     target = wheel_dir(python_version)
     target.mkdir(parents=True, exist_ok=True)
     major_minor = ".".join(str(python_version).split(".")[:2])
-    request = json.dumps([sorted(packages), list(pip_options or []), major_minor])
-    manifest = target / "resolved" / f"{hashlib.sha256(request.encode()).hexdigest()[:24]}.json"
+    manifest = _manifest_path(packages, pip_options, python_version)
     base = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "off",
             "--only-binary=:all:", "--python-version", major_minor, "--dest", str(target)]
     with build_lock(f"wheels-py{major_minor}"):
         if _manifest_complete(manifest, target):
             log.write(f"Wheels for {' '.join(packages)} (Python {major_minor}) are in the wheel cache {target}\n")
+            return target, True
+        found = _resolve_from_cache_with_uv(uv, packages, pip_options, major_minor, target) if uv else None
+        if found:
+            log.write(f"Wheels for {' '.join(packages)} (Python {major_minor}) resolved (uv) from the wheel cache "
+                      f"{target}\n")
+            _write_manifest(manifest, target, " ".join(found))
             return target, True
         cached = subprocess.run([*base, "--no-index", "--find-links", str(target), *packages], capture_output=True,
                                 text=True, stdin=subprocess.DEVNULL)
@@ -154,10 +160,61 @@ def download_wheels(packages, pip_options, python_version, log):
             return target, True
         log.write(f"$ pip download --only-binary=:all: --python-version {major_minor} {' '.join(packages)}\n")
         output = []
-        code = run_logged([*base, *split_pip_options(pip_options), *packages], _Tee(log, output))
+        code = run_logged([*base, *split_pip_options(pip_options), *packages], _Tee(log, output),
+                          should_stop=should_stop)
         if code == 0:
-            _write_manifest(manifest, target, "".join(output))
+            # pip's output also names wheels it tried and dropped while backtracking: uv's
+            # resolution, when there is uv, names exactly one wheel per package
+            found = _resolve_from_cache_with_uv(uv, packages, pip_options, major_minor, target) if uv else None
+            _write_manifest(manifest, target, " ".join(found) if found else "".join(output))
     return target, code == 0
+
+
+def _resolve_from_cache_with_uv(uv, packages, pip_options, major_minor, directory):
+    """The wheel files of ``directory`` that uv resolves ``packages`` to without an index, or
+    None (no resolution, pip options uv may read differently, a pin without its file)."""
+    if pip_options:
+        return None
+    ran = subprocess.run([uv, "pip", "compile", "-", "--python-version", major_minor, "--only-binary", ":all:",
+                          "--no-index", "--find-links", str(directory), "--no-header", "--no-annotate", "--quiet"],
+                         input="\n".join(packages) + "\n", capture_output=True, text=True,
+                         env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1", "NO_COLOR": "1",
+                              "UV_CACHE_DIR": str(cache_dir() / "uv")})
+    if ran.returncode != 0:
+        return None
+    pins = {}
+    for line in ran.stdout.splitlines():
+        name, separator, version = line.split(";")[0].partition("==")
+        if separator:
+            pins[_normal_name(name.strip())] = version.strip()
+    files = {}
+    for wheel in directory.glob("*.whl"):
+        parts = wheel.name.split("-")
+        if len(parts) >= 5 and pins.get(_normal_name(parts[0])) == parts[1]:
+            files.setdefault(_normal_name(parts[0]), []).append(wheel.name)
+    if set(files) != set(pins):
+        return None
+    return sorted(name for names in files.values() for name in names)
+
+
+def _normal_name(name):
+    return "".join("-" if c in "-_." else c for c in name.lower())
+
+
+def _manifest_path(packages, pip_options, python_version):
+    major_minor = ".".join(str(python_version).split(".")[:2])
+    request = json.dumps([sorted(packages), list(pip_options or []), major_minor])
+    return wheel_dir(python_version) / "resolved" / f"{hashlib.sha256(request.encode()).hexdigest()[:24]}.json"
+
+
+def resolved_wheels(packages, pip_options, python_version):
+    """The wheel files ``download_wheels`` last resolved this request to ([] when unknown)."""
+    directory = wheel_dir(python_version)
+    try:
+        names = json.loads(_manifest_path(packages, pip_options, python_version).read_text())
+    except (OSError, ValueError):
+        return []
+    return [directory / name for name in names if "/" not in name and (directory / name).is_file()]
 
 
 class _Tee:
@@ -187,7 +244,8 @@ def _manifest_complete(manifest, directory):
         wheels = json.loads(manifest.read_text())
     except (OSError, ValueError):
         return False
-    return bool(wheels) and all((directory / name).is_file() for name in wheels)
+    names = [_normal_name(name.split("-")[0]) for name in wheels]
+    return bool(wheels) and len(set(names)) == len(names) and all((directory / name).is_file() for name in wheels)
 
 
 def split_pip_options(pip_options):
