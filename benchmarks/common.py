@@ -202,7 +202,11 @@ def amlocal_role(command, root):
 
 class ProcessFinder:
     """The amlocal processes (supervisors, dispatcher) of one workspace, found by their command
-    line. Remembers what each pid was, so a scan reads only new pids' command lines."""
+    line. Remembers what each pid was, so a scan reads only new pids' command lines; a process
+    younger than ``SETTLED_SECONDS`` is read again at each scan, since between fork and exec it
+    still shows its parent's command line (a supervisor's, for the dispatcher it starts)."""
+
+    SETTLED_SECONDS = 2.0
 
     def __init__(self, root):
         self.root = Path(root).resolve()
@@ -210,14 +214,30 @@ class ProcessFinder:
 
     def scan(self):
         """{pid: (role, run id)} of the workspace's processes alive now."""
-        pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+        pids = {int(entry) for entry in os.listdir("/proc") if entry.isdigit()}
         for pid in list(self._known):
             if pid not in pids:
                 del self._known[pid]
+        found = {}
         for pid in pids:
-            if pid not in self._known:
-                self._known[pid] = amlocal_role(command_line(pid), self.root)
-        return {pid: role for pid, role in self._known.items() if role is not None and _alive(pid)}
+            if pid in self._known:
+                found[pid] = self._known[pid]
+                continue
+            found[pid] = amlocal_role(command_line(pid), self.root)
+            if _age(pid) > self.SETTLED_SECONDS:
+                self._known[pid] = found[pid]
+        return {pid: role for pid, role in found.items() if role is not None and _alive(pid)}
+
+
+def _age(pid):
+    """Seconds since process ``pid`` started (0 when unknown)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            started = int(stat.read().rpartition(")")[2].split()[19]) / os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime") as uptime:
+            return float(uptime.read().split()[0]) - started
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _alive(pid):
