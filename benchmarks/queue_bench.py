@@ -35,6 +35,8 @@ import time
 import traceback
 from pathlib import Path
 
+from amlocal._local.dispatch import MAX_PREPARING
+from amlocal._local.dispatcher import POLL_SECONDS
 from amlocal.core import Environment, Experiment, ScriptRunConfig, Workspace
 
 from common import (DEFAULT_BASE_IMAGE, BenchError, ProcessFinder, Row, busy_note, compute_target, cpu_seconds,
@@ -193,12 +195,12 @@ def measure(args, root, notes):
         f"{submitter_kb / 1024:.1f} MB (not counted). The holding run's container processes are the engine's, not "
         "counted either.",
         f"While they waited, the workspace's amlocal processes used {cpu_rate * 100:.1f}% of one CPU "
-        "(CPU seconds per second over 5 s; the dispatcher polls every 50 ms).",
+        f"(CPU seconds per second over 5 s; the dispatcher polls every {POLL_SECONDS * 1000:.0f} ms).",
         f"The {args.runs} submissions took {seconds(submitted_s)} in all (median {millis(median(submit_s))}, max "
         f"{millis(max(submit_s))} each); the last run was Queued {seconds(all_queued_s)} after the last submission "
-        f"(at most 8 runs prepare at once; the dispatcher starts the others). At the peak of that burst the "
-        f"workspace's amlocal processes held {burst.peak_kb / 1024:.1f} MB RSS ({burst.peak_processes} processes; "
-        "sampled every 100 ms).",
+        f"(at most {MAX_PREPARING} runs prepare at once; the dispatcher starts the others). At the peak of that "
+        f"burst the workspace's amlocal processes held {burst.peak_kb / 1024:.1f} MB RSS ({burst.peak_processes} "
+        "processes; sampled every 100 ms).",
         f"Cancel: {len(every)} runs (the {args.runs} queued first, then the holding one) all ended in "
         f"{seconds(cancel_s)}: " + ("every one Canceled." if not not_canceled else f"NOT all Canceled: {not_canceled}"),
     ]

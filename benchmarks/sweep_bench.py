@@ -247,7 +247,8 @@ class SweepBench:
             f"children of quality {', '.join(map(str, QUALITIES))}, the better two Completed). From the condemning "
             f"report's logged time: to CancelRequested {seconds(median(requested))} median, "
             f"{seconds(max(requested, default=float('nan')))} max (the sweep's decision); to Canceled "
-            f"{seconds(median([s['to_canceled'] for s in samples]))} median, {seconds(worst)} max (the container killed, outputs collected). Each condemning report is found by "
+            f"{seconds(median([s['to_canceled'] for s in samples]))} median, {seconds(worst)} max (the container "
+            "killed, outputs collected). Each condemning report is found by "
             "replaying the logged reports through the policy's rule; its interval matched the one in the child's "
             f"Canceled reason for {sum(1 for s in samples if s['interval_matches'])} of {len(samples)}.")
         self.termination_samples = samples
