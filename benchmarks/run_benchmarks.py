@@ -321,7 +321,7 @@ class Bench:
 
     def target_concurrent(self):
         """Target 5: ten runs on max_nodes=4 (submit all, then wait all) vs ten bare runs, 4 at a time."""
-        ours, bare, queued, jobs, bare_jobs, cpu = [], [], [], [], [], []
+        ours, bare, queued, jobs, bare_jobs, cpu, handover = [], [], [], [], [], [], []
         for index in range(self.batches):
             with DockerEvents() as events:
                 children_cpu = children_cpu_seconds()
@@ -342,6 +342,12 @@ class Bench:
                 container = events.times("amlocal.run_id", run_id)
                 if "start" in container and "die" in container:
                     jobs.append(container["die"] - container["start"])
+                if "Queued" in when and "create" in container:
+                    # the node it got was freed by the last run that ended before its container came
+                    freed = [t["Completed"] for t in timelines.values()
+                             if t.get("Completed", float("inf")) <= container["create"]]
+                    if freed:
+                        handover.append(container["create"] - max(freed))
             for label in labels:
                 container = events.times(BARE_LABEL, label)
                 if "start" in container and "die" in container:
@@ -351,7 +357,10 @@ class Bench:
             f"Target 5: one job's container runs {seconds(median(jobs))} from start to exit under amlocal and "
             f"{seconds(median(bare_jobs))} bare (medians, 10 jobs at 4 at a time on {len(os.sched_getaffinity(0))} "
             f"CPUs); {sum(1 for q in queued if q > 0)} of {len(queued)} amlocal runs waited Queued for a node, "
-            f"{seconds(median(queued))} median over all runs (max {seconds(max(queued))}), from Queued to Running. "
+            f"{seconds(median(queued))} median over all runs (max {seconds(max(queued))}), from Queued to Running; "
+            f"from a node freed (the last Completed before) to a queued run's container created: "
+            f"{millis(median(handover))} median, {millis(max(handover, default=float('nan')))} max "
+            "(the dispatcher's poll, then a new supervisor: interpreter, imports, Starting, Preparing). "
             "Host CPU per batch of ten (median): amlocal supervisors and dispatcher "
             f"{seconds(median([c['supervisors and dispatcher'] for c in cpu]))} (at least: sampled every "
             f"20 ms), the submitting and waiting process {seconds(median([c['submitting process'] for c in cpu]))}; "
@@ -363,7 +372,7 @@ class Bench:
                     {"amlocal_s": summary(ours), "bare_s": summary(bare), "ratio": ratio,
                      "ratio_of_medians": amlocal_s / bare_s,
                      "container_job_s": {"amlocal": summary(jobs), "bare": summary(bare_jobs)},
-                     "queued_s": summary(queued), "host_cpu_s": cpu})]
+                     "queued_s": summary(queued), "node_handover_s": summary(handover), "host_cpu_s": cpu})]
 
     def amlocal_batch(self):
         """Submit ten, then wait for each; {run id: its timeline}."""
