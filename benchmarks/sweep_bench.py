@@ -49,7 +49,7 @@ from amlocal.train.sklearn import SKLearn
 
 from common import (BARE_LABEL, DEFAULT_BASE_IMAGE, IRIS_DATA, TRAIN_SCRIPT, BarePeer, BenchError, DockerEvents, Row,
                     busy_note, compute_target, error_row, load_average, log, machine, machine_lines, markdown_table,
-                    median, paired_ratio, ratio_text, rows_json, seconds, summary, targets_table, timeline,
+                    median, millis, paired_ratio, ratio_text, rows_json, seconds, summary, targets_table, timeline,
                     use_temporary_home, write_project, write_results)
 
 WORKSPACE_NAME = "sweep-bench"
@@ -179,7 +179,7 @@ class SweepBench:
 
     def sweep_note(self, ours, bare_labels, events):
         """Where a sweep's time goes, from the children's timelines and their containers."""
-        jobs, bare_jobs, first, tail, most = [], [], [], [], []
+        jobs, bare_jobs, first, tail, most, handover = [], [], [], [], [], []
         for sweep in ours:
             containers = {child: events.times("amlocal.run_id", child) for child in sweep["children"]}
             jobs += [c["die"] - c["start"] for c in containers.values() if "start" in c and "die" in c]
@@ -189,6 +189,11 @@ class SweepBench:
                 first.append(min(created) - sweep["wall_started"])
             if died:
                 tail.append(sweep["wall_ended"] - max(died))
+            ended = [t["Completed"] for t in sweep["children"].values() if "Completed" in t]
+            for c in containers.values():  # a later child started when an earlier one ended
+                freed = [when for when in ended if "create" in c and when <= c["create"]]
+                if freed:
+                    handover.append(c["create"] - max(freed))
             spans = [(t["Running"], next(t[s] for s in ("Finalizing", *TERMINAL) if s in t))
                      for t in sweep["children"].values() if "Running" in t]
             most.append(max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans))
@@ -200,7 +205,9 @@ class SweepBench:
         return (f"(a): one child's container runs {seconds(median(jobs))} from start to exit in the sweep and "
                 f"{seconds(median(bare_jobs))} bare (medians); submit -> first child's container created "
                 f"{seconds(median(first))}, last child's container exit -> wait_for_completion returns "
-                f"{seconds(median(tail))} (medians); at most {max(most)} children Running at once.")
+                f"{seconds(median(tail))} (medians); a child Completed -> the next child's container created "
+                f"{millis(median(handover))} median, {millis(max(handover, default=float('nan')))} max (the sweep's "
+                f"poll, then the child's supervisor); at most {max(most)} children Running at once.")
 
     # -- (b) early termination ---------------------------------------------------------------------
     def bandit_sweep(self):
