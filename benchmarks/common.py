@@ -308,7 +308,8 @@ def machine():
     with open("/proc/meminfo") as info:
         mem_kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
     commit = sh(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], check=False)
-    dirty = sh(["git", "-C", str(REPO), "status", "--porcelain"], check=False)
+    # results written by an earlier benchmark are not a change to what is measured
+    dirty = sh(["git", "-C", str(REPO), "status", "--porcelain", "--", ".", ":!benchmarks/results"], check=False)
     return {
         "nproc": len(os.sched_getaffinity(0)),
         "memory": f"{mem_kb / (1 << 20):.1f} GiB",
