@@ -7,11 +7,17 @@
 Targets (goal in brackets):
 
 1. warm iris flow, in process: exp.submit + run.wait_for_completion + run.register_model, vs a
-   bare ``docker run --rm`` of the same script in the same amlocal/env image      [ratio <= 1.2]
-2. Preparing on an environment-cache hit (Preparing -> Starting in statusTimeline)  [<= 0.1 s]
+   bare ``docker run --rm`` of the same script in the same amlocal/env image, with the container
+   posture amlocal gives a job (``common.BarePeer``: non-root user, no capabilities,
+   no-new-privileges, pids, memory and CPU limits, stderr joined to stdout)    [ratio <= 1.2]
+2. Preparing on an environment-cache hit: from Preparing (statusTimeline) to the creation of the
+   job's container (docker events); with a free node Preparing lasts until Running, recorded
+   once the engine has created and started the container, as the bare run's engine does too
+                                                                                  [<= 0.1 s]
 3. cold Preparing vs a plain ``docker build --no-cache`` of the same packages:
    (a) image absent, wheel cache and bytecode store warm [ratio <= 0.35]; (b) all cold (reported);
-   benchmarks/cold_build.py measures the same build alone, with and without uv, and the process backend
+   Preparing measured as in target 2; benchmarks/cold_build.py measures the same build alone,
+   with and without uv, and the process backend
 4. register a model [<= 5 ms], Model.list of 1,000 versions [<= 10 ms], ``amlocal model list``
    as a new process [<= 0.3 s]; MLflow's figures are quoted from docker-floors.md, not re-measured
 5. 10 runs on a max_nodes=4 target vs ten bare ``docker run``s, 4 at a time       [ratio <= 1.15]
@@ -23,6 +29,9 @@ an empty one. Environment images are built from ``amlocal-bench/base:<name>``, a
 base image that differs only by a label: same filesystem, another image id, hence its own
 ``amlocal/env`` tag, which target 3 can remove without touching images other work relies on.
 
+Statuses follow Azure ML's documented order (NotStarted, Starting, Preparing, Queued, Running,
+Finalizing), and so does the breakdown of a warm run's time.
+
 Prints the machine and a markdown table; writes results/latest.json and results/latest.md.
 Exits 0 when every target was measured (whether or not it met its goal), 1 when one could not be.
 """
@@ -32,8 +41,6 @@ import contextlib
 import io
 import json
 import os
-import platform
-import re
 import resource
 import shutil
 import statistics
@@ -45,27 +52,20 @@ import time
 import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from amlocal import _config
-from amlocal import local as packages
-from amlocal.local import LocalBackend
-from amlocal._runtime import SHIM_DIR
 from amlocal.core import Experiment, Model, Workspace
-from amlocal.core.compute import AmlCompute, ComputeTarget
-from amlocal.core.compute_target import ComputeTargetException
+from amlocal.local import LocalBackend, download_wheels, pip_settings, remote_index_settings
+from amlocal.specs import EnvironmentSpec
 from amlocal.train.sklearn import SKLearn
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-RESULTS_DIR = HERE / "results"
-TRAIN_SCRIPT = REPO / "train_iris.py"
-IRIS_DATA = REPO / "examples" / "iris" / "data" / "iris"
-DEFAULT_BASE_IMAGE = "amlocal-base:bookworm"
-BENCH_BASE_REPOSITORY = "amlocal-bench/base"
+from common import (BARE_LABEL, DEFAULT_BASE_IMAGE, IRIS_DATA, REPO, TRAIN_SCRIPT, BarePeer, BenchError, CpuSampler,
+                    DockerEvents, ProcessFinder, Row, busy_note, check_completed, compute_target, cpu_seconds,
+                    error_row, load_average, log, machine, machine_lines, markdown_table, median, millis,
+                    paired_ratio, ratio_text, rows_json, rss_kb, seconds, settle, sh, summary, targets_table, timed,
+                    timeline, use_temporary_home, write_project, write_results)
+
 PLAIN_BUILD_TAG = "amlocal-bench/plain-build:latest"
-BARE_LABEL = "amlocal.bench.bare"
 WORKSPACE_NAME = "bench-workspace"
 EXPERIMENT = "sklearn-iris"
 CLUSTER = "cpu-cluster"
@@ -75,239 +75,10 @@ MLFLOW_REGISTER_MS, MLFLOW_LIST_MS = 15, 28  # docker-floors.md, measured there,
 SCRIPT_ARGS = ["--kernel", "linear", "--penalty", "1.0"]
 
 
-class BenchError(Exception):
-    """A measurement could not be made (a run failed, a docker command failed...)."""
-
-
-@dataclass
-class Row:
-    target: str
-    amlocal: str
-    peer: str
-    ratio: str
-    goal: str
-    passed: bool = None  # None: not measured
-    data: dict = field(default_factory=dict)
-    graded: bool = True  # False: reported without a goal
-
-    @property
-    def verdict(self):
-        if not self.graded and self.passed is not None:
-            return "(reported)"
-        return {True: "pass", False: "FAIL", None: "ERROR"}[self.passed]
-
-
-# -- small helpers ------------------------------------------------------------------------------
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-def median(values):
-    return statistics.median(values) if values else float("nan")
-
-
-def seconds(value):
-    return f"{value:.2f} s"
-
-
-def millis(value):
-    return f"{value * 1000:.1f} ms"
-
-
-def ratio_text(value, goal=None):
-    """Two decimals; three when two would look like the goal itself (1.153 against 1.15)."""
-    text = f"{value:.2f}"
-    return f"{value:.3f}" if goal is not None and text == f"{goal:.2f}" else text
-
-
-def paired_ratio(ours, theirs):
-    """The median of ours[i] / theirs[i]: each pair was measured back to back, so a pair shares
-    whatever else the machine was doing; robust to load that comes and goes."""
-    return median([a / b for a, b in zip(ours, theirs)])
-
-
-def summary(values):
-    """Median, min, max and the samples, for the JSON results."""
-    if not values:
-        return {"median": None, "min": None, "max": None, "samples": []}
-    return {"median": median(values), "min": min(values), "max": max(values), "samples": values}
-
-
-def sh(command, check=True, **kwargs):
-    """Run a command; BenchError with its output when it fails."""
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
-    if check and result.returncode != 0:
-        raise BenchError(f"`{' '.join(map(str, command))}` exited {result.returncode}:\n{result.stdout[-3000:]}")
-    return result.stdout.strip()
-
-
-def timed(function, *args, **kwargs):
-    started = time.perf_counter()
-    result = function(*args, **kwargs)
-    return time.perf_counter() - started, result
-
-
-def rss_kb(pid="self"):
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def cpu_seconds(pid):
-    """User + system CPU time used so far by process ``pid`` (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 def children_cpu_seconds():
     """CPU time of this process's finished (waited-for) children."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def settle(pids, timeout=30):
-    """Wait for these child processes (supervisors) to end, then let ``subprocess`` reap them, so
-    their CPU time is not counted in RUSAGE_CHILDREN of a later measurement."""
-    def running(pid):
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                return stat.read().rpartition(")")[2].split()[0] != "Z"
-        except OSError:
-            return False
-
-    deadline = time.monotonic() + timeout
-    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    subprocess.run(["true"])  # creating a Popen reaps the finished ones
-
-
-def check_completed(run, details):
-    """BenchError naming the run, its status, error and log tail unless it Completed."""
-    if details["status"] == "Completed":
-        return
-    error = details.get("error") or {}
-    raise BenchError(f"run {run.id} ended {details['status']}: {error.get('message')}\n"
-                     f"--- log tail ---\n{error.get('log_tail') or '(none)'}")
-
-
-def timeline(details):
-    """{status: epoch of its first occurrence} from get_details()["statusTimeline"]."""
-    found = {}
-    for status, when in details["statusTimeline"]:
-        found.setdefault(status, when)
-    return found
-
-
-def machine():
-    def cpu_model():
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-        return platform.processor() or "unknown"
-
-    with open("/proc/meminfo") as info:
-        mem_kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
-    commit = sh(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], check=False)
-    dirty = sh(["git", "-C", str(REPO), "status", "--porcelain"], check=False)
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "memory": f"{mem_kb / (1 << 20):.1f} GiB",
-        "cpu": cpu_model(),
-        "docker": sh(["docker", "version", "--format", "{{.Server.Version}}"], check=False),
-        "docker_info": sh(["docker", "info", "--format",
-                           "{{.Driver}}, cgroup v{{.CgroupVersion}}, {{.NCPU}} CPUs"], check=False),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "amlocal_commit": commit + (" (with local changes)" if dirty else ""),
-    }
-
-
-class CpuSampler:
-    """CPU seconds used by some processes, read from /proc every 20 ms until each exits (so at
-    least what they used: the last 20 ms of a process may be missed)."""
-
-    def __init__(self):
-        self.used = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    @property
-    def pids(self):
-        return list(self.used)
-
-    def follow(self, pid):
-        self.used.setdefault(pid, 0.0)
-
-    def total(self):
-        return sum(self.used.values())
-
-    def _sample(self):
-        while not self._stop.is_set():
-            for pid in self.pids:
-                self.used[pid] = max(self.used[pid], cpu_seconds(pid))
-            self._stop.wait(0.02)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
-class DockerEvents:
-    """Container events (create, start, die, destroy...) with nanosecond times, recorded while
-    a target runs, to split a run's time between amlocal and the container."""
-
-    def __init__(self):
-        self.events = []
-        self._process = None
-        self._reader = None
-
-    def __enter__(self):
-        self._process = subprocess.Popen(["docker", "events", "--format", "{{json .}}", "--filter", "type=container"],
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        time.sleep(0.2)  # let the stream attach before the first container
-        return self
-
-    def _read(self):
-        for line in self._process.stdout:
-            try:
-                self.events.append(json.loads(line))
-            except ValueError:
-                pass
-
-    def __exit__(self, *exc):
-        time.sleep(0.3)  # late destroy events
-        self._process.terminate()
-        self._process.wait()
-        self._reader.join(2)
-
-    def times(self, label, value, after=0.0, before=float("inf")):
-        """{action: epoch} of the container carrying label=value (first occurrence of each),
-        among the events between ``after`` and ``before``."""
-        found = {}
-        for event in self.events:
-            when = event["timeNano"] / 1e9
-            if after <= when <= before and event.get("Actor", {}).get("Attributes", {}).get(label) == value:
-                found.setdefault(event.get("Action") or event.get("status"), when)
-        return found
 
 
 # -- the benchmark ------------------------------------------------------------------------------
@@ -329,42 +100,28 @@ class Bench:
 
     # -- setup ------------------------------------------------------------------------------
     def setup(self):
-        # The user's environment cache, not one inside the temporary home.
-        os.environ.setdefault("AMLOCAL_CACHE", str(_config.cache_dir()))
-        os.environ["AMLOCAL_HOME"] = str(self.root / "home")
-        os.environ["AMLOCAL_BASE_IMAGE"] = self.bench_base_image()
-        (self.project / "src").mkdir(parents=True)
+        use_temporary_home(self.root, self.base_image)
+        write_project(self.project, WORKSPACE_NAME)
         self.scratch.mkdir()
-        shutil.copy(TRAIN_SCRIPT, self.project / "src")
-        (self.project / "config.json").write_text(json.dumps({
-            "subscription_id": "00000000-0000-0000-0000-000000000000", "resource_group": "amlocal-bench",
-            "workspace_name": WORKSPACE_NAME, "backend": "docker"}))
         os.chdir(self.project)
         self.ws, self.exp, self.estimator = open_project(upload=True)
         log(f"workspace in {self.root}; base image {self.base_image} as {os.environ['AMLOCAL_BASE_IMAGE']}")
-
-    def bench_base_image(self):
-        """The base image's label-only copy (see the module docstring). Cached by Docker."""
-        if subprocess.run(["docker", "image", "inspect", self.base_image], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL).returncode != 0:
-            raise BenchError(f"Base image {self.base_image} is not on this machine (nothing can be pulled): "
-                             "`make base-image` builds one, or set AMLOCAL_BASE_IMAGE.")
-        tag = f"{BENCH_BASE_REPOSITORY}:{re.sub(r'[^A-Za-z0-9_.-]', '-', self.base_image)[:120]}"
-        dockerfile = f"FROM {self.base_image}\nLABEL amlocal.benchmark.copy-of={json.dumps(self.base_image)}\n"
-        sh(["docker", "build", "-q", "-t", tag, "-"], input=dockerfile, env={**os.environ, "DOCKER_BUILDKIT": "0"})
-        return tag
 
     def warm_up(self):
         """One amlocal run (builds the environment image if needed) and one bare run."""
         log("warm-up: one amlocal run (builds the environment image on first use) and one bare run")
         sample = self.amlocal_run(register=False)
-        environment = self.ws.run_history.get_run(sample["run_id"])["environment"]
         from amlocal_docker.engine import connect_api
         from amlocal_docker.image import EnvironmentImage  # cache hit: returns the tag at once
 
-        self.environment = environment
-        self.image = EnvironmentImage(environment, connect_api()).prepare(io.StringIO())["image"]
+        self.environment = EnvironmentSpec.from_dict(self.ws.run_history.get_run(sample["run_id"])["environment"])
+        prepared = EnvironmentImage(self.environment, connect_api()).prepare(io.StringIO())
+        self.image = prepared["image"]
+        self.bare = BarePeer(self.image, prepared["python"], self.scratch)
         self.bare_run()
+        self.notes.append(f"The bare peer is `{self.bare.describe()} -v WORKDIR:/wd -w /wd -v DATA:/data:ro IMAGE "
+                          "/bin/sh -c 'exec \"$@\" 2>&1' sh PYTHON train_iris.py ...`: the posture amlocal's docker "
+                          "backend gives a job on a STANDARD_D2_V2 node.")
         log(f"environment image {self.image}")
 
     # -- one run each side ---------------------------------------------------------------------
@@ -384,21 +141,9 @@ class Bench:
                 "wall_submitted": wall_submitted, "wall_waited": wall_waited, "timeline": timeline(details)}
 
     def bare_run(self, label=None):
-        """``docker run --rm`` of train_iris.py in the environment image, shim on PYTHONPATH."""
-        workdir = Path(tempfile.mkdtemp(dir=self.scratch))
-        shutil.copy(TRAIN_SCRIPT, workdir)
-        # as amlocal does for a non-root user: run as that user, so the outputs are theirs
-        user = [] if os.getuid() == 0 else ["--user", f"{os.getuid()}:{os.getgid()}", "-e", "HOME=/tmp"]
-        command = ["docker", "run", "--rm", "--label", f"{BARE_LABEL}={label or 'warm-up'}", *user,
-                   "-v", f"{SHIM_DIR}:/shim:ro", "-e", "PYTHONPATH=/shim", "-v", f"{workdir}:/wd", "-w", "/wd",
-                   "-v", f"{IRIS_DATA}:/data:ro", self.image, "python", "train_iris.py", *SCRIPT_ARGS,
-                   "--data-folder", "/data"]
-        started, wall_started = time.perf_counter(), time.time()
-        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        elapsed = time.perf_counter() - started
-        if result.returncode != 0 or not (workdir / "outputs" / "model.joblib").is_file():
-            raise BenchError(f"bare docker run failed (exit {result.returncode}):\n{result.stdout[-3000:]}")
-        return {"total": elapsed, "wall_started": wall_started, "wall_ended": wall_started + elapsed}
+        """``docker run --rm`` of train_iris.py in the environment image, with a job's posture."""
+        return self.bare.run(label or "warm-up", [TRAIN_SCRIPT], "train_iris.py",
+                             [*SCRIPT_ARGS, "--data-folder", "/data"], data=IRIS_DATA, expect="outputs/model.joblib")
 
     # -- targets -----------------------------------------------------------------------------
     def target_warm_flow(self):
@@ -423,14 +168,21 @@ class Bench:
                    f"{seconds(bare_s)} (bare docker run)", ratio_text(ratio, 1.2), "<= 1.2", ratio <= 1.2,
                    {"amlocal_s": summary([s["total"] for s in ours]), "bare_s": summary([s["total"] for s in bare]),
                     "ratio": ratio, "ratio_of_medians": amlocal_s / bare_s})
-        preparing = [s["timeline"]["Starting"] - s["timeline"]["Preparing"] for s in ours]
-        prep = Row("2. Preparing on a cache hit (median; max %s)" % millis(max(preparing)), millis(median(preparing)),
-                   "-", "-", "<= 0.1 s", median(preparing) <= 0.1, {"preparing_s": summary(preparing)})
+        # With a free node Preparing lasts until Running, which is recorded once the container has
+        # started: the engine's create and start are the bare run's costs too, so Preparing's own
+        # work is measured up to the creation of the job's container.
+        preparing = [s["container"]["create"] - s["timeline"]["Preparing"] for s in ours
+                     if "create" in s["container"] and "Preparing" in s["timeline"]]
+        if not preparing:
+            raise BenchError("no container create event was seen for the target-1 runs (docker events)")
+        prep = Row("2. Preparing on a cache hit, up to the job's container created (median; max %s)"
+                   % millis(max(preparing)), millis(median(preparing)), "-", "-", "<= 0.1 s",
+                   median(preparing) <= 0.1, {"preparing_s": summary(preparing)})
         return [flow, prep]
 
     def target_cold_preparing(self):
         """Target 3: cold Preparing, (a) wheels warm and (b) all cold, vs docker build --no-cache."""
-        pip_packages = self.environment["conda_dependencies"]["pip_packages"]
+        pip_packages = list(self.environment.pip_packages)
         context = self.plain_build_context(pip_packages)
         download_s = self.prime_wheel_cache(pip_packages)
         plain, warm_wheels, cold = [], [], []
@@ -440,10 +192,14 @@ class Bench:
                 warm_wheels.append(self.cold_preparing())
                 with self.fresh_cache():
                     cold.append(self.cold_preparing())
-                log(f"  round {index + 1}/{self.builds}: docker build {seconds(plain[-1])}, amlocal Preparing "
-                    f"(a) {seconds(warm_wheels[-1]['preparing'])}, (b) {seconds(cold[-1]['preparing'])}")
+                log(f"  round {index + 1}/{self.builds}: docker build {seconds(plain[-1])}; amlocal runs "
+                    f"{warm_wheels[-1]['run_id']} (a), {cold[-1]['run_id']} (b)")
         key = self.image.partition(":")[2]
         for sample in warm_wheels + cold:
+            created = events.times("amlocal.run_id", sample["run_id"]).get("create")
+            if created is None:
+                raise BenchError(f"no container create event was seen for run {sample['run_id']} (docker events)")
+            sample["end"], sample["preparing"] = created, created - sample["start"]
             sample["phases"] = build_phases(sample, events.times("amlocal.build", key, sample["start"], sample["end"]))
         self.build_breakdown = {"(a) wheel cache + bytecode store warm": warm_wheels, "(b) all cold": cold}
         self.notes.append(f"Target 3: `pip download` of {' '.join(pip_packages)} into a wheel cache that already "
@@ -463,12 +219,12 @@ class Bench:
         ]
 
     def plain_build_context(self, pip_packages):
-        settings = packages.pip_settings()
+        settings = pip_settings()
         cert = settings.get("cert") or "/etc/ssl/certs/ca-certificates.crt"
         context = self.root / "plain-build"
         context.mkdir()
         shutil.copy(cert, context / "ca.crt")
-        remote = packages.remote_index_settings(settings)
+        remote = remote_index_settings(settings)
         index = "".join(f"{name}={json.dumps(value)} " for name, value in (
             ("PIP_INDEX_URL", remote["index_url"]), ("PIP_EXTRA_INDEX_URL", " ".join(remote["extra_index_urls"])),
             ("PIP_TRUSTED_HOST", " ".join(remote["trusted_hosts"]))) if value)
@@ -490,8 +246,8 @@ class Bench:
         python = sh(["docker", "run", "--rm", os.environ["AMLOCAL_BASE_IMAGE"], "python3", "-c",
                      "import sys; print('%d.%d' % sys.version_info[:2])"])
         buffer = io.StringIO()
-        packages.download_wheels(pip_packages, None, python, buffer)  # fills the cache
-        elapsed, (_, ok) = timed(packages.download_wheels, pip_packages, None, python, buffer)  # a warm one
+        download_wheels(pip_packages, None, python, buffer)  # fills the cache
+        elapsed, (_, ok) = timed(download_wheels, pip_packages, None, python, buffer)  # a warm one
         if not ok:
             raise BenchError(f"pip download into the wheel cache failed:\n{buffer.getvalue()[-3000:]}")
         return elapsed
@@ -507,11 +263,11 @@ class Bench:
             os.environ["AMLOCAL_CACHE"] = previous
 
     def cold_preparing(self):
-        """Remove the environment image, run the flow once: its Preparing -> Starting time."""
+        """Remove the environment image, run the flow once. Its Preparing ends when the job's
+        container is created (``target_cold_preparing`` reads that from docker events)."""
         self.remove_env_image()
         sample = self.amlocal_run(register=False)
-        start, end = sample["timeline"]["Preparing"], sample["timeline"]["Starting"]
-        return {"run_id": sample["run_id"], "preparing": end - start, "start": start, "end": end}
+        return {"run_id": sample["run_id"], "start": sample["timeline"]["Preparing"]}
 
     def remove_env_image(self):
         deadline = time.monotonic() + 30
@@ -566,7 +322,7 @@ class Bench:
 
     def target_concurrent(self):
         """Target 5: ten runs on max_nodes=4 (submit all, then wait all) vs ten bare runs, 4 at a time."""
-        ours, bare, queued, jobs, bare_jobs, cpu = [], [], [], [], [], []
+        ours, bare, queued, jobs, bare_jobs, cpu, handover = [], [], [], [], [], [], []
         for index in range(self.batches):
             with DockerEvents() as events:
                 children_cpu = children_cpu_seconds()
@@ -574,18 +330,25 @@ class Bench:
                 bare.append(elapsed)
                 cli_cpu = children_cpu_seconds() - children_cpu
                 own_cpu = time.process_time()
-                with CpuSampler() as supervisors:
-                    elapsed, timelines = timed(self.amlocal_batch, supervisors)
+                with CpuSampler(self.ws.stores.layout.root) as supervisors:
+                    elapsed, timelines = timed(self.amlocal_batch)
                     own_cpu = time.process_time() - own_cpu
                     settle(supervisors.pids)  # after the timing: they remove their containers
                 ours.append(elapsed)
-                cpu.append({"docker CLIs (bare)": cli_cpu, "supervisors": supervisors.total(),
+                cpu.append({"docker CLIs (bare)": cli_cpu, "supervisors and dispatcher": supervisors.total(),
                             "submitting process": own_cpu})
             for run_id, when in timelines.items():
-                queued.append(when["Preparing"] - when["Queued"])
+                # Queued only when no node was free after Preparing; it then waits until Running
+                queued.append(when["Running"] - when["Queued"] if "Queued" in when else 0.0)
                 container = events.times("amlocal.run_id", run_id)
                 if "start" in container and "die" in container:
                     jobs.append(container["die"] - container["start"])
+                if "Queued" in when and "create" in container:
+                    # the node it got was freed by the last run that ended before its container came
+                    freed = [t["Completed"] for t in timelines.values()
+                             if t.get("Completed", float("inf")) <= container["create"]]
+                    if freed:
+                        handover.append(container["create"] - max(freed))
             for label in labels:
                 container = events.times(BARE_LABEL, label)
                 if "start" in container and "die" in container:
@@ -594,9 +357,13 @@ class Bench:
         self.notes.append(
             f"Target 5: one job's container runs {seconds(median(jobs))} from start to exit under amlocal and "
             f"{seconds(median(bare_jobs))} bare (medians, 10 jobs at 4 at a time on {len(os.sched_getaffinity(0))} "
-            f"CPUs); amlocal runs spent {seconds(median(queued))} median (max {seconds(max(queued))}) between "
-            "Queued and Preparing (waiting for a node). Host CPU per batch of ten (median): "
-            f"amlocal supervisors {seconds(median([c['supervisors'] for c in cpu]))} (at least: sampled every "
+            f"CPUs); {sum(1 for q in queued if q > 0)} of {len(queued)} amlocal runs waited Queued for a node, "
+            f"{seconds(median(queued))} median over all runs (max {seconds(max(queued))}), from Queued to Running; "
+            f"from a node freed (the last Completed before) to a queued run's container created: "
+            f"{millis(median(handover))} median, {millis(max(handover, default=float('nan')))} max "
+            "(the dispatcher's poll, then a new supervisor: interpreter, imports, Starting, Preparing). "
+            "Host CPU per batch of ten (median): amlocal supervisors and dispatcher "
+            f"{seconds(median([c['supervisors and dispatcher'] for c in cpu]))} (at least: sampled every "
             f"20 ms), the submitting and waiting process {seconds(median([c['submitting process'] for c in cpu]))}; "
             f"bare: the docker CLIs {seconds(median([c['docker CLIs (bare)'] for c in cpu]))}.")
         amlocal_s, bare_s, ratio = median(ours), median(bare), paired_ratio(ours, bare)
@@ -606,14 +373,11 @@ class Bench:
                     {"amlocal_s": summary(ours), "bare_s": summary(bare), "ratio": ratio,
                      "ratio_of_medians": amlocal_s / bare_s,
                      "container_job_s": {"amlocal": summary(jobs), "bare": summary(bare_jobs)},
-                     "queued_s": summary(queued), "host_cpu_s": cpu})]
+                     "queued_s": summary(queued), "node_handover_s": summary(handover), "host_cpu_s": cpu})]
 
-    def amlocal_batch(self, cpu):
-        """Submit ten, then wait for each; {run id: its timeline}. ``cpu`` follows the supervisors."""
-        runs = []
-        for _ in range(CONCURRENT_RUNS):
-            runs.append(self.exp.submit(self.estimator))
-            cpu.follow(self.ws.run_history.get_run(runs[-1].id)["supervisor_pid"])
+    def amlocal_batch(self):
+        """Submit ten, then wait for each; {run id: its timeline}."""
+        runs = [self.exp.submit(self.estimator) for _ in range(CONCURRENT_RUNS)]
         timelines = {}
         for run in runs:
             details = run.wait_for_completion(raise_on_error=False)
@@ -638,8 +402,8 @@ class Bench:
         self.notes.append(
             f"Target 6: the following process holds {mb['start_kb']:.1f} MB with amlocal.core imported, "
             f"{mb['ready_kb']:.1f} MB with the workspace open and {mb['submitted_kb']:.1f} MB after its first "
-            f"exp.submit, which took {millis(result['first_submit_s'])} (it imports the docker SDK to ping the "
-            f"engine). The run's supervisor process peaked at {mb['supervisor_peak_kb']:.1f} MB and used at least "
+            f"exp.submit, which took {millis(result['first_submit_s'])} (it pings the engine). The run's "
+            f"supervisor process peaked at {mb['supervisor_peak_kb']:.1f} MB RSS and used at least "
             f"{millis(result['supervisor_cpu_s'])} of CPU (not part of the goal).")
         return [Row("6. RSS of the process following a run (max, sampled every 20 ms)", f"{peak_mb:.1f} MB", "-",
                     "-", "< 100 MB", peak_mb < 100, result)]
@@ -657,12 +421,13 @@ class Bench:
         rows = [
             ("submit() returns (ping engine, history row, snapshot, spawn supervisor)",
              phase(ours, lambda s: s["wall_started"], lambda s: s["wall_submitted"])),
-            ("supervisor up -> Queued (interpreter, imports, workspace)",
-             phase(ours, lambda s: s["wall_submitted"], status("Queued"))),
-            ("Queued -> Preparing (engine warm-up, node slot)", phase(ours, status("Queued"), status("Preparing"))),
-            ("Preparing -> Starting (environment cache hit)", phase(ours, status("Preparing"), status("Starting"))),
-            ("Starting -> container created (work dir copy, engine client)",
-             phase(ours, status("Starting"), event("create"))),
+            ("submit() returned -> Starting (supervisor: interpreter, imports, workspace, engine client)",
+             phase(ours, lambda s: s["wall_submitted"], status("Starting"))),
+            ("Starting -> Preparing", phase(ours, status("Starting"), status("Preparing"))),
+            ("Preparing -> container created (environment cache hit, node claimed, work dir, create)",
+             phase(ours, status("Preparing"), event("create"))),
+            ("Queued -> Running (waiting for a node; '-': no run had to)", phase(ours, status("Queued"),
+                                                                                status("Running"))),
             ("container created -> started", phase(ours, event("create"), event("start"))),
             ("container started -> Running recorded", phase(ours, event("start"), status("Running"))),
             ("Running -> container died (the job)", phase(ours, status("Running"), event("die"))),
@@ -696,7 +461,8 @@ class Bench:
         base = cost("pass")
         return {"python -c pass": base,
                 "+ import amlocal._local.supervisor": cost("import amlocal._local.supervisor") - base,
-                "+ import docker": cost("import amlocal._local.supervisor, docker") - base}
+                "+ import the docker backend": cost("import amlocal._local.supervisor, amlocal_docker.docker_backend")
+                - base}
 
     def cleanup(self):
         os.chdir(REPO)
@@ -725,7 +491,7 @@ def build_phases(sample, container):
         "build container create -> start": between(container.get("create"), container.get("start")),
         "in container: venv, install, bytecode": between(container.get("start"), container.get("die")),
         "docker commit": between(container.get("die"), container.get("commit")),
-        "commit -> Starting (remove build container)": between(container.get("commit"), end),
+        "commit -> job container created": between(container.get("commit"), end),
     }
 
 
@@ -735,13 +501,9 @@ def open_project(upload=False):
     ds = ws.get_default_datastore()
     if upload:
         ds.upload(src_dir=str(IRIS_DATA), target_path="iris", overwrite=True, show_progress=False)
-    try:
-        compute_target = ComputeTarget(workspace=ws, name=CLUSTER)
-    except ComputeTargetException:
-        config = AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", max_nodes=CONCURRENCY)
-        compute_target = ComputeTarget.create(ws, CLUSTER, config)
+    target = compute_target(ws, CLUSTER, CONCURRENCY)
     params = {"--kernel": "linear", "--penalty": 1.0, "--data-folder": ds.path("iris").as_mount()}
-    estimator = SKLearn(source_directory="src", script_params=params, compute_target=compute_target,
+    estimator = SKLearn(source_directory="src", script_params=params, compute_target=target,
                         entry_script="train_iris.py", pip_packages=["joblib"])
     return ws, Experiment(workspace=ws, name=EXPERIMENT), estimator
 
@@ -751,16 +513,22 @@ def follow_child():
     start_kb = rss_kb()
     ws, exp, estimator = open_project()
     ready_kb = rss_kb()
-    peaks = {"self": ready_kb, "supervisor": 0, "supervisor_cpu": 0.0}
+    peaks = {"self": ready_kb, "supervisor": 0, "supervisor_cpu": {}}
     supervisor = {}
+    finder = ProcessFinder(ws.stores.layout.root)
     stop = threading.Event()
 
     def sample():
+        tick = 0
         while not stop.is_set():
             peaks["self"] = max(peaks["self"], rss_kb())
-            if supervisor.get("pid"):
-                peaks["supervisor"] = max(peaks["supervisor"], rss_kb(supervisor["pid"]))
-                peaks["supervisor_cpu"] = max(peaks["supervisor_cpu"], cpu_seconds(supervisor["pid"]))
+            if supervisor.get("run_id") and tick % 5 == 0:  # the run's supervisors (a new one after Queued)
+                supervisor["pids"] = [pid for pid, (role, run_id) in finder.scan().items()
+                                      if role == "supervisor" and run_id == supervisor["run_id"]]
+            for pid in supervisor.get("pids", ()):
+                peaks["supervisor"] = max(peaks["supervisor"], rss_kb(pid))
+                peaks["supervisor_cpu"][pid] = max(peaks["supervisor_cpu"].get(pid, 0.0), cpu_seconds(pid))
+            tick += 1
             stop.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -769,7 +537,7 @@ def follow_child():
     try:
         result["first_submit_s"], run = timed(exp.submit, estimator)
         result["submitted_kb"] = rss_kb()
-        supervisor["pid"] = ws.run_history.get_run(run.id)["supervisor_pid"]
+        supervisor["run_id"] = run.id
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             details = run.wait_for_completion(show_output=True, raise_on_error=False)
         check_completed(run, details)
@@ -780,30 +548,21 @@ def follow_child():
         stop.set()
         sampler.join()
     result.update(peak_kb=peaks["self"], supervisor_peak_kb=peaks["supervisor"],
-                  supervisor_cpu_s=peaks["supervisor_cpu"])
+                  supervisor_cpu_s=sum(peaks["supervisor_cpu"].values()))
     print(json.dumps(result))
 
 
 # -- reporting ----------------------------------------------------------------------------------
-
-def markdown_table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
 
 def report(info, rows, breakdown, build_breakdown, imports, notes, args, repeat):
     mode = "quick" if args.quick else "full"
     parts = [
         "# amlocal benchmarks",
         "",
-        f"- machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} memory, kernel {info['kernel']}",
-        f"- Docker {info['docker']} ({info['docker_info']}); Python {info['python']}",
-        f"- date {info['date']}; load average at start {info['load_average']}, at end {info['load_average_at_end']}",
-        f"- amlocal {info['amlocal_commit']}; {mode} mode, repeat {repeat}",
+        *machine_lines(info),
+        f"- {mode} mode, repeat {repeat}",
         "",
-        markdown_table(("target", "amlocal figure", "bare/peer figure", "ratio", "goal", "pass/FAIL"),
-                       [(r.target, r.amlocal, r.peer, r.ratio, r.goal, r.verdict) for r in rows]),
+        targets_table(rows),
         "",
         "Figures are medians. The ratios of targets 1, 3 and 5 are medians of per-pair ratios (each amlocal "
         "measurement over the bare/peer one made just before it), so they can differ from the quotient of the "
@@ -828,8 +587,8 @@ def report(info, rows, breakdown, build_breakdown, imports, notes, args, repeat)
                 values = [s["phases"][name] for s in build_breakdown[column] if s["phases"][name] is not None]
                 cells.append(seconds(median(values)) if values else "-")
             table.append((name, *cells))
-        table.append(("Preparing -> Starting", *(seconds(median([s["preparing"] for s in build_breakdown[c]]))
-                                               for c in columns)))
+        table.append(("Preparing -> job container created",
+                      *(seconds(median([s["preparing"] for s in build_breakdown[c]])) for c in columns)))
         parts += ["", "## Where a cold Preparing goes (target 3, medians)", "",
                   markdown_table(("phase", *columns), table)]
     if imports:
@@ -845,6 +604,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, help="runs per side for target 1 (default 7, 3 with --quick)")
     parser.add_argument("--quick", action="store_true", help="fewer repeats, for a fast check")
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace")
+    parser.add_argument("--only", metavar="N,N", help="run only these targets (1 runs targets 1 and 2), e.g. 1,5")
     parser.add_argument("--follow-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.follow_child:
@@ -852,10 +612,8 @@ def main(argv=None):
 
     bench = Bench(args)
     info = machine()
-    if os.getloadavg()[0] > info["nproc"] / 2:
-        bench.notes.append(f"Other work was running (load average {info['load_average']} on {info['nproc']} CPUs at "
-                           "start): figures are noisier than on an idle machine; each ratio compares sides measured "
-                           "alternately in the same minutes.")
+    if busy_note(info):
+        bench.notes.append(busy_note(info))
     rows, breakdown, imports = [], None, None
     targets = [  # target 3 last: it removes and rebuilds the environment image
         ("targets 1-2: warm flow", bench.target_warm_flow, ["1. warm flow", "2. Preparing on a cache hit"]),
@@ -864,6 +622,9 @@ def main(argv=None):
         ("target 6: RSS while following", bench.target_rss, ["6. RSS while following"]),
         ("target 3: cold Preparing", bench.target_cold_preparing, ["3. cold Preparing"]),
     ]
+    if args.only:
+        wanted = {part.strip() for part in args.only.split(",")}
+        targets = [target for target in targets if target[0].split()[1].split("-")[0].rstrip(":") in wanted]
     try:
         bench.setup()
         bench.warm_up()
@@ -875,8 +636,7 @@ def main(argv=None):
                 log(f"{title}: ERROR: {err}")
                 if not isinstance(err, BenchError):
                     traceback.print_exc()
-                rows += [Row(name, f"ERROR: {str(err).splitlines()[0][:120]}", "-", "-", "-", None,
-                             {"error": str(err)}) for name in names]
+                rows += [error_row(name, err) for name in names]
         if getattr(bench, "warm_samples", None):
             breakdown = bench.breakdown()
         imports = bench.import_costs()
@@ -884,25 +644,21 @@ def main(argv=None):
         log(f"ERROR: {err}")
         if not isinstance(err, BenchError):
             traceback.print_exc()
-        rows.append(Row("setup", f"ERROR: {str(err).splitlines()[0][:120]}", "-", "-", "-", None,
-                        {"error": str(err)}))
+        rows.append(error_row("setup", err))
     finally:
         bench.cleanup()
 
     rows.sort(key=lambda row: row.target[:1])  # stable: 3a before 3b
     build_breakdown = getattr(bench, "build_breakdown", None)
-    info["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info["load_average_at_end"] = load_average()
     text = report(info, rows, breakdown, build_breakdown, imports, bench.notes, args, bench.repeat)
     print(text)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / "latest.md").write_text(text)
-    (RESULTS_DIR / "latest.json").write_text(json.dumps({
+    write_results("latest", text, {
         "machine": info, "mode": "quick" if args.quick else "full", "repeat": bench.repeat,
-        "base_image": bench.base_image, "environment_image": bench.image,
-        "targets": [asdict(row) | {"verdict": row.verdict} for row in rows],
+        "base_image": bench.base_image, "environment_image": bench.image, "targets": rows_json(rows),
         "breakdown": breakdown, "build_breakdown": build_breakdown, "supervisor_import_costs": imports,
         "notes": bench.notes,
-    }, indent=2, default=str) + "\n")
+    })
     return 1 if any(row.passed is None for row in rows) else 0
 
 

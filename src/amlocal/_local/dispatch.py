@@ -25,6 +25,9 @@ SUPERVISOR_MODULE = "amlocal._local.supervisor"
 DISPATCHER_MODULE = "amlocal._local.dispatcher"
 
 
+#: how long ``ensure_dispatcher`` retries the dispatcher's lock: a reader probing it holds it
+#: for microseconds, another caller starting a dispatcher keeps it
+DISPATCHER_HOLD_SECONDS = 0.05
 #: supervisors preparing at once; more submitted runs wait NotStarted for the dispatcher, so a
 #: burst of submissions costs a few processes, not one per run
 MAX_PREPARING = 8
@@ -66,9 +69,19 @@ def ensure_followed(layout, run_id, status):
 
 
 def ensure_dispatcher(layout):
+    """Start the workspace's dispatcher unless one lives or is starting. The starter takes the
+    dispatcher's lock and hands it to the new process, as ``spawn_supervisor`` does a run's:
+    a new process takes a while to start, and every caller in that window would start its own."""
     if liveness.is_held(layout.dispatcher_lock):
         return
-    _spawn([DISPATCHER_MODULE, str(layout.root)], layout.root / "dispatcher.log", layout.root, ())
+    lock = liveness.hold(layout.dispatcher_lock, wait=DISPATCHER_HOLD_SECONDS)
+    if lock is None:
+        return
+    try:
+        _spawn([DISPATCHER_MODULE, str(layout.root), "--lock-fd", str(lock)], layout.root / "dispatcher.log",
+               layout.root, (lock,))
+    finally:
+        os.close(lock)
 
 
 def slots_of(layout, compute):

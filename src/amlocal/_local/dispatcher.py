@@ -1,7 +1,7 @@
 """The dispatcher of a local workspace: starts runs held back while too many prepared at once,
 starts queued runs as nodes free up, and adopts runs whose supervisor died.
 
-    python -m amlocal._local.dispatcher WORKSPACE_ROOT
+    python -m amlocal._local.dispatcher WORKSPACE_ROOT [--lock-fd N]
 
 One per workspace (``dispatcher.lock``); it leaves after a few idle seconds and is started
 again by the next submit or reader that finds a run nobody follows (``dispatch``). Queued runs
@@ -99,14 +99,18 @@ def main(argv=None):
     os.umask(0o077)  # the workspace's files are the user's only
     keep_going()
     dispatcher = Dispatcher(argv[0])
+    # the process that started this one took the lock for it (``dispatch.ensure_dispatcher``)
+    lock = int(argv[2]) if argv[1:2] == ["--lock-fd"] else None
     while True:
-        lock = liveness.hold(dispatcher.layout.dispatcher_lock, wait=0)
+        if lock is None:
+            lock = liveness.hold(dispatcher.layout.dispatcher_lock, wait=0)
         if lock is None:
             return
         try:
             dispatcher.serve()
         finally:
             os.close(lock)
+            lock = None
         # A run submitted while this process was deciding to leave found the lock held and
         # started no dispatcher: look once more now that the lock is free.
         if not dispatcher.unfollowed():
