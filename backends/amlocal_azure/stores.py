@@ -16,6 +16,8 @@ from amlocal.specs import replace
 from amlocal.stores import ComputeTargets, Datastores, EnvironmentStore, WorkspaceStores
 from amlocal.stores.datastores import DEFAULT_DATASTORE
 
+from .timeouts import Timeouts
+
 
 @dataclass(frozen=True)
 class AzureStores(WorkspaceStores):
@@ -32,6 +34,8 @@ class AdapterChoice:
         self._mocked = []
 
     def __call__(self, workspace, adapter=None, auth=None):
+        # a bad "azure_timeouts" or AMLOCAL_AZURE_* variable fails here whichever adapter is used
+        Timeouts.in_force(getattr(workspace, "config", None))
         if adapter is None and self._mocked:
             adapter = self._mocked[-1]
         if adapter is None:
