@@ -19,6 +19,7 @@ import shlex
 
 from amlocal.exceptions import ComputeTargetException, InvalidArgumentError
 from amlocal.local import DEFAULT_BASE_IMAGE as LOCAL_BASE_IMAGE
+from amlocal.rules.models import string_tags
 from amlocal.rules.packages import canonical_name
 from amlocal.specs import DataPathSpec, EnvironmentSpec
 
@@ -312,10 +313,12 @@ def to_model(name, path, tags=None, properties=None, description=None, model_fra
     version are kept as the properties ``model_framework`` / ``model_framework_version``."""
     from azure.ai.ml.entities import Model
 
-    properties = {str(k): str(v) for k, v in (properties or {}).items()}
+    # azure-ai-ml sends tags and properties as strings and drops a None value with its key
+    # (Model._to_rest_object), so a tag without a value is kept as "" (as on the job's MLflow run)
+    properties = string_tags(properties, missing="")
     if model_framework:
         properties["model_framework"] = str(model_framework)
     if model_framework_version:
         properties["model_framework_version"] = str(model_framework_version)
     return Model(name=name, path=str(path), type="custom_model", description=description,
-                 tags={str(k): str(v) for k, v in (tags or {}).items()} or None, properties=properties or None)
+                 tags=string_tags(tags, missing="") or None, properties=properties or None)
