@@ -8,6 +8,7 @@ public modules only, so either backend loads without the other's SDK.
     times          Azure's time strings <-> epoch seconds
     paths          a path from a service, a job or a user, kept inside its root
     credentials    the credential chain: its order and its messages
+    timeouts       the limits of every call into Azure: variables over config.json over defaults
     errors         the Azure error tree, its messages, and the ``sdk_errors`` guard
     run_history    RunHistory over an adapter: errors, filters, files, logs
     registry       ModelRegistry over an adapter: lookups, messages, model filters

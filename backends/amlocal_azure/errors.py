@@ -24,6 +24,8 @@ import contextlib
 from amlocal.exceptions import (AmlocalError, BackendError, BackendUnavailableError, ComputeTargetException,
                                 ConfigError, InvalidArgumentError, RunNotFoundError)
 
+from . import timeouts as timeout_settings
+
 #: The tree (what ``from amlocal_azure.errors import *`` gives a backend's errors module).
 __all__ = ["AzureCredentialsError", "AzureWorkspaceNotFoundError", "VmSizeUnavailableError",
            "ComputeQuotaExceededError", "ComputeProvisioningError", "AzureServiceError", "AzureUnreachableError",
@@ -106,11 +108,15 @@ def service_failed(action, text, by="Azure ML"):
 
 def unreachable(action, err, text, timeouts=None):
     """``timeouts``: (connect s, read s, retries) every call had, when the backend bounds them."""
-    limit = (f" (connect timeout {timeouts[0]} s, read timeout {timeouts[1]} s, {timeouts[2]} retries)"
+    limit = (f" (connect timeout {timeouts[0]:g} s, read timeout {timeouts[1]:g} s, {timeouts[2]} retries)"
              if timeouts else "")
+    slow = (f" On a slow network raise {timeout_settings.READ_TIMEOUT_VARIABLE} (or "
+            f"{timeout_settings.CONNECT_TIMEOUT_VARIABLE}, {timeout_settings.RETRIES_VARIABLE}), or the same in "
+            f"config.json's \"{timeout_settings.CONFIG_KEY}\"." if timeouts else "")
     return AzureUnreachableError(
         f"Could not reach Azure to {action}{limit}: {type(err).__name__}: {text}\nCheck the network connection "
-        "and any proxy settings (HTTPS_PROXY); a proxy that accepts connections but never answers ends here too.")
+        "and any proxy settings (HTTPS_PROXY); a proxy that accepts connections but never answers ends here too."
+        + slow)
 
 
 def compute_not_found(compute):

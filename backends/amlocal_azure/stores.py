@@ -12,9 +12,12 @@ import contextlib
 import importlib
 from dataclasses import dataclass
 
+from amlocal.rules.paths import relative_data_path
 from amlocal.specs import replace
 from amlocal.stores import ComputeTargets, Datastores, EnvironmentStore, WorkspaceStores
 from amlocal.stores.datastores import DEFAULT_DATASTORE
+
+from .timeouts import Timeouts
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class AdapterChoice:
         self._mocked = []
 
     def __call__(self, workspace, adapter=None, auth=None):
+        # a bad "azure_timeouts" or AMLOCAL_AZURE_* variable fails here whichever adapter is used
+        Timeouts.in_force(getattr(workspace, "config", None))
         if adapter is None and self._mocked:
             adapter = self._mocked[-1]
         if adapter is None:
@@ -84,7 +89,7 @@ class AdapterComputeTargets(ComputeTargets):
 
 class AdapterDatastores(Datastores):
     """Files of the workspace's datastores. A subclass sets ``sdk_errors`` and says whether a
-    path is there (``exists``); ``_path`` is how it takes a path from the user."""
+    path is there (``exists``), taking every path from the user through ``_path``."""
     #: the backend's guard around SDK calls (``errors.sdk_errors``)
     sdk_errors = None
 
@@ -92,9 +97,17 @@ class AdapterDatastores(Datastores):
         self.adapter = adapter
 
     @staticmethod
-    def _path(path):
-        """A datastore path from the user, as the adapter takes it (by default as it is)."""
-        return path
+    def _path(path, datastore):
+        """A path in ``datastore`` from the user, checked and normalised (PathOutsideRootError)
+        before the adapter sees it: the one rule of ``amlocal.rules.paths.relative_data_path``."""
+        return relative_data_path(path, "datastore path", f"datastore {datastore!r}")
+
+    def _prefix(self, prefix, datastore):
+        """A listing's prefix, checked as ``_path`` checks a path; a final '/' is kept, since a
+        blob listing matches the prefix as text ("data/" leaves out "data2/...")."""
+        path = self._path(prefix, datastore)
+        folder = path and str(prefix).replace("\\", "/").endswith("/")
+        return (path + "/" if folder else path) or None
 
     def _guard(self, action, datastore=None):
         return type(self).sdk_errors(action, **({"datastore": datastore} if datastore else {}))
@@ -104,18 +117,20 @@ class AdapterDatastores(Datastores):
             return with_default_datastore(self.adapter.list_datastores())
 
     def upload(self, datastore, files, overwrite=False, show_progress=True):
-        pairs = [(str(source), self._path(name)) for source, name in files]
+        pairs = [(str(source), self._path(name, datastore)) for source, name in files]
         with self._guard(f"upload to datastore {datastore!r}", datastore):
             return self.adapter.upload_files(datastore, pairs, overwrite=overwrite, show_progress=show_progress)
 
     def download(self, datastore, target_path, prefix=None, overwrite=False, show_progress=True):
+        prefix = self._prefix(prefix, datastore)
         with self._guard(f"download from datastore {datastore!r}", datastore):
-            return self.adapter.download_files(datastore, str(target_path), prefix=self._path(prefix) or None,
+            return self.adapter.download_files(datastore, str(target_path), prefix=prefix,
                                                overwrite=overwrite, show_progress=show_progress)
 
     def list(self, datastore, prefix=None):
+        prefix = self._prefix(prefix, datastore)
         with self._guard(f"list datastore {datastore!r}", datastore):
-            return sorted(self.adapter.list_datastore_files(datastore, self._path(prefix) or None))
+            return sorted(self.adapter.list_datastore_files(datastore, prefix))
 
 
 class AdapterEnvironments(EnvironmentStore):

@@ -16,8 +16,8 @@ ModelPathNotFoundException, RunNotFoundError, InvalidArgumentError), most specif
 import json
 import re
 
-from amlocal.exceptions import (BackendError, ComputeTargetException, InvalidArgumentError, ModelNotFoundError,
-                                ModelPathNotFoundException)
+from amlocal.exceptions import (BackendError, ComputeTargetException, ConfigError, InvalidArgumentError,
+                                ModelNotFoundError, ModelPathNotFoundException)
 from amlocal_azure import errors as azure_errors
 from amlocal_azure.errors import *  # noqa: F401,F403 - the error tree, named where this backend's users look for it
 from amlocal_azure.errors import AzureServiceError, AzureTimeoutError
@@ -181,15 +181,19 @@ def _is_timeout(err):
 def _timeout_error(err, action):
     import os
 
-    from .timeouts import CONNECT_TIMEOUT_VARIABLE, READ_TIMEOUT_VARIABLE, limits
+    from . import timeouts
 
-    connect, read = limits()
+    try:
+        connect, read = timeouts.limits()
+    except ConfigError:  # a variable broken since the request was sent: quote the configured limits
+        connect, read = timeouts.limits(environ={})
     proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
     return AzureTimeoutError(
         f"Azure did not answer while trying to {action}: every attempt timed out (connect timeout {connect:g} s, "
         f"read timeout {read:g} s; the SDK retries a few times). {type(err).__name__}: {azure_errors.message_of(err)}\n"
         f"Check the network connection and the proxy ({'HTTPS_PROXY=' + proxy if proxy else 'no HTTPS_PROXY set'}). "
-        f"On a slow network raise {READ_TIMEOUT_VARIABLE} (or {CONNECT_TIMEOUT_VARIABLE}).")
+        f"On a slow network raise {timeouts.READ_TIMEOUT_VARIABLE} (or {timeouts.CONNECT_TIMEOUT_VARIABLE}), or "
+        f"\"read\" (\"connect\") in config.json's \"azure_timeouts\".")
 
 
 #: ``with sdk_errors(action, **context):`` around SDK v1 calls (see ``to_amlocal``).

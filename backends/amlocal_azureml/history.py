@@ -9,6 +9,7 @@ as files.
 import os
 import tempfile
 
+from amlocal.rules.models import string_tags
 from amlocal_azure.run_history import AdapterRunHistory, last_lines, matching_runs, normalise_error, whole_lines
 
 from .errors import sdk_errors
@@ -84,7 +85,7 @@ class AzureRunHistory(AdapterRunHistory):
 
     def set_tags(self, run_id, tags):
         with sdk_errors("tag the run", run_id=run_id):
-            self.adapter.set_tags(run_id, {str(k): None if v is None else str(v) for k, v in tags.items()})
+            self.adapter.set_tags(run_id, string_tags(tags))
 
     # -- files ---------------------------------------------------------------------------------
     def _file_names(self, run_id):

@@ -8,7 +8,7 @@ is ``amlocal_azure.registry``; SDK v1 registers a run's file through the run
 from pathlib import Path
 
 from amlocal.exceptions import ModelPathNotFoundException
-from amlocal.rules.models import normalise_model_path
+from amlocal.rules.models import normalise_model_path, string_tags
 from amlocal.rules.names import validate_model_name
 from amlocal.stores import ModelRecord
 from amlocal_azure.registry import AdapterModelRegistry, not_in_run, require_source
@@ -24,10 +24,6 @@ def to_record(model):
                        model_framework_version=model.get("model_framework_version"), url=model.get("url"))
 
 
-def _str_dict(values):
-    return {str(k): None if v is None else str(v) for k, v in (values or {}).items()}
-
-
 class AzureModelRegistry(AdapterModelRegistry):
     sdk_errors = sdk_errors
     _record = staticmethod(to_record)
@@ -37,8 +33,8 @@ class AzureModelRegistry(AdapterModelRegistry):
         validate_model_name(name)
         require_source(source_path)
         with sdk_errors("register the model", model=name):
-            model = self.adapter.register_model(name, str(source_path), tags=_str_dict(tags),
-                                                properties=_str_dict(properties), description=description,
+            model = self.adapter.register_model(name, str(source_path), tags=string_tags(tags),
+                                                properties=string_tags(properties), description=description,
                                                 model_framework=model_framework,
                                                 model_framework_version=model_framework_version)
         return to_record(model)
@@ -48,7 +44,7 @@ class AzureModelRegistry(AdapterModelRegistry):
         validate_model_name(name)
         path = normalise_model_path(model_path)
         for key in ("tags", "properties"):
-            kwargs[key] = _str_dict(kwargs.get(key))
+            kwargs[key] = string_tags(kwargs.get(key))
         try:
             with sdk_errors("register the model from the run", run_id=run_id, model=name):
                 model = self.adapter.register_model_from_run(run_id, name, path, **kwargs)

@@ -58,9 +58,10 @@ def _model_record(model):
 class SdkAzureAdapter(AzureAdapter):
     poll_interval = 5.0
 
-    def __init__(self, workspace):
-        """``workspace``: a signed-in, existing ``azureml.core.Workspace``."""
-        timeouts.install()
+    def __init__(self, workspace, limits=None):
+        """``workspace``: a signed-in, existing ``azureml.core.Workspace``; ``limits``: its
+        config.json's ``Timeouts`` (default: those configured already)."""
+        timeouts.install(limits)
         self.workspace = workspace
         self._runs = {}
         self._timelines = StatusTimelines()
@@ -75,8 +76,9 @@ class SdkAzureAdapter(AzureAdapter):
         workspace that ``info`` (a WorkspaceInfo: its config.json) names. Raises
         AzureCredentialsError or AzureWorkspaceNotFoundError within seconds when that cannot work."""
         config = info.config or {}
-        timeouts.limits()  # a bad AMLOCAL_AZURE_*_TIMEOUT fails here, before any request
-        timeouts.install()
+        limits = timeouts.Timeouts.from_config(config)
+        limits.overridden_by(os.environ)  # a bad AMLOCAL_AZURE_* variable fails here, before any request
+        timeouts.install(limits)
         choice = auth_module.find_credentials(config, os.environ, auth)
         with auth_module.sign_in_errors(choice):
             credentials = auth_module.build_auth(choice, cloud=config.get("cloud") or "AzureCloud")
@@ -84,7 +86,7 @@ class SdkAzureAdapter(AzureAdapter):
                      f"{info.resource_group}) with {choice.description}")
         with sdk_errors(f"open workspace {described}", workspace=info.name):
             workspace = Workspace(info.subscription_id, info.resource_group, info.name, auth=credentials)
-        return cls(workspace)
+        return cls(workspace, limits)
 
     # -- compute -------------------------------------------------------------------------------
     def get_compute(self, name):

@@ -42,7 +42,7 @@ class AzureDatastores(AdapterDatastores):
 
     def exists(self, datastore, path):
         with sdk_errors(f"look at datastore {datastore!r}", datastore=datastore):
-            return self.adapter.datastore_path_exists(datastore, path or "")
+            return self.adapter.datastore_path_exists(datastore, self._path(path, datastore))
 
 
 class AzureEnvironments(AdapterEnvironments):

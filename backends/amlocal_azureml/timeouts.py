@@ -7,25 +7,31 @@ never answers (a stuck proxy, a firewall that drops replies) the ``None`` ones w
 
 ``install()`` wraps ``requests.adapters.HTTPAdapter.send`` once per process: a request to an
 Azure host (``AZURE_HOST_SUFFIXES``: Azure's public and sovereign clouds) sent without a timeout
-gets (connect, read) = (AMLOCAL_AZURE_CONNECT_TIMEOUT, AMLOCAL_AZURE_READ_TIMEOUT), and a longer
-one is shortened to them. Requests to any other host are left as they are, so other code in the
-process (a Docker client's long waits, say) is not affected. The read timeout bounds each wait for bytes, not a whole
-transfer, so long uploads and downloads that keep moving are unaffected. The SDK retries a failed
-request a few times (three retries with back-off for workspace and compute calls), so a silent
-network fails a call after about 4 x (connect or read timeout) + 10 s; ``errors`` turns that into
-``AzureTimeoutError``. The values are read at each request, so changing the variables takes
-effect at once.
+gets (connect, read) = ``limits()``, and a longer one is shortened to them. Requests to any
+other host are left as they are, so other code in the process (a Docker client's long waits,
+say) is not affected. The read timeout bounds each wait for bytes, not a whole transfer, so long
+uploads and downloads that keep moving are unaffected. The SDK retries a failed request a few
+times (three retries with back-off for workspace and compute calls), so a silent network fails a
+call after about 4 x (connect or read timeout) + 10 s; ``errors`` turns that into
+``AzureTimeoutError``.
+
+The values follow the one rule both Azure backends share (``amlocal_azure.timeouts``): the
+environment variables over config.json's ``"azure_timeouts"`` over the defaults. The hook is
+one per process, so it holds the config.json values of the workspace opened last
+(``configure``, which ``SdkAzureAdapter.for_workspace`` calls); the variables are read at each
+request, so changing them takes effect at once.
 """
 
 import os
 from urllib.parse import urlsplit
 
-from amlocal.exceptions import ConfigError
+from amlocal_azure.timeouts import CONNECT_TIMEOUT_VARIABLE, READ_TIMEOUT_VARIABLE, Timeouts
 
-CONNECT_TIMEOUT_VARIABLE = "AMLOCAL_AZURE_CONNECT_TIMEOUT"
-READ_TIMEOUT_VARIABLE = "AMLOCAL_AZURE_READ_TIMEOUT"
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_READ_TIMEOUT = 60.0
+__all__ = ["CONNECT_TIMEOUT_VARIABLE", "READ_TIMEOUT_VARIABLE", "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_READ_TIMEOUT",
+           "AZURE_HOST_SUFFIXES", "Timeouts", "is_azure_url", "configure", "in_force", "limits", "bounded", "install"]
+
+DEFAULT_CONNECT_TIMEOUT = Timeouts().connect
+DEFAULT_READ_TIMEOUT = Timeouts().read
 #: hosts of Azure ML, Azure Resource Manager, Azure AD and Azure Storage in every Azure cloud
 AZURE_HOST_SUFFIXES = (".azure.com", ".azure.net", ".azureml.ms", ".windows.net", ".microsoftonline.com",
                        ".microsoft.com", ".azure.us", ".usgovcloudapi.net", ".microsoftonline.us", ".azure.cn",
@@ -37,24 +43,27 @@ def is_azure_url(url):
     return any(host.endswith(suffix) or host == suffix[1:] for suffix in AZURE_HOST_SUFFIXES)
 
 
-def _seconds(environ, name, default):
-    text = environ.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0
-    if not value > 0:
-        raise ConfigError(f"{name}={text!r} is not a number of seconds above 0; unset it to use {default:g} s.")
-    return value
+#: the config.json limits of the workspace opened last (the defaults until one is)
+_configured = Timeouts()
+
+
+def configure(timeouts):
+    """Hold requests to ``timeouts`` (a workspace's config.json limits, ``Timeouts.from_config``)
+    wherever no environment variable overrides them."""
+    global _configured
+    _configured = timeouts
+
+
+def in_force(environ=None):
+    """The Timeouts a request into Azure gets now: the variables of ``environ`` (default
+    ``os.environ``) over the configured limits. Raises ConfigError for a bad variable."""
+    return _configured.overridden_by(os.environ if environ is None else environ)
 
 
 def limits(environ=None):
     """(connect, read) seconds every request into Azure is held to."""
-    environ = os.environ if environ is None else environ
-    return (_seconds(environ, CONNECT_TIMEOUT_VARIABLE, DEFAULT_CONNECT_TIMEOUT),
-            _seconds(environ, READ_TIMEOUT_VARIABLE, DEFAULT_READ_TIMEOUT))
+    timeouts = in_force(environ)
+    return timeouts.connect, timeouts.read
 
 
 def bounded(timeout, connect_limit, read_limit):
@@ -69,10 +78,13 @@ def bounded(timeout, connect_limit, read_limit):
             read_limit if read is None else min(read, read_limit))
 
 
-def install():
-    """Hold every ``requests`` request of this process to ``limits()`` (idempotent)."""
+def install(configured=None):
+    """Hold every ``requests`` request of this process to ``limits()`` (idempotent); with
+    ``configured``, ``configure(configured)`` first."""
     from requests.adapters import HTTPAdapter
 
+    if configured is not None:
+        configure(configured)
     if getattr(HTTPAdapter.send, "_amlocal_bounded", False):
         return
     unbounded_send = HTTPAdapter.send

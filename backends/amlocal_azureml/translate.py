@@ -14,6 +14,7 @@ import re
 
 from amlocal.local import DEFAULT_BASE_IMAGE as LOCAL_BASE_IMAGE
 from amlocal.rules.packages import canonical_name
+from amlocal.rules.paths import relative_data_path
 from amlocal.specs import DataPathSpec
 
 #: What a training script needs on Azure ML for ``Run.get_context()`` to log to run history.
@@ -87,12 +88,16 @@ def to_data_reference(data_path, datastore):
     """The real DataReference of a DataPathSpec on the real ``datastore``.
 
     A name the user gave is kept; otherwise the SDK names it (a fresh hex id for a path, the
-    datastore's name for its root), so two paths of one datastore never share a name."""
+    datastore's name for its root), so two paths of one datastore never share a name. Both
+    paths are checked (PathOutsideRootError) before the SDK sees them."""
     user_named = data_path.reference_name != data_path.datastore
-    ref = datastore.path(data_path.path_on_datastore or None,
-                         data_reference_name=data_path.reference_name if user_named else None)
+    path = relative_data_path(data_path.path_on_datastore, "path_on_datastore", f"datastore {data_path.datastore!r}")
+    on_compute = data_path.path_on_compute
+    if on_compute is not None:
+        relative_data_path(on_compute, "path_on_compute", "the job's working directory")
+    ref = datastore.path(path or None, data_reference_name=data_path.reference_name if user_named else None)
     if data_path.mode == "download":
-        return ref.as_download(path_on_compute=data_path.path_on_compute, overwrite=data_path.overwrite)
+        return ref.as_download(path_on_compute=on_compute, overwrite=data_path.overwrite)
     return ref.as_mount()
 
 

@@ -11,46 +11,22 @@ backend); what SDK v2 adds:
   it need not be in this Python environment), and becomes ``AzureCliCredential``;
 * interactive sign-in becomes ``InteractiveBrowserCredential``.
 
-Timeouts (``Timeouts``): every HTTP call of azure-identity and azure-ai-ml goes through an
-azure-core ``RequestsTransport`` built from the client's keyword arguments, so passing
+Timeouts (``Timeouts``, where the values come from: ``amlocal_azure.timeouts``, shared with the
+azureml backend): every HTTP call of azure-identity and azure-ai-ml goes through an azure-core
+``RequestsTransport`` built from the client's keyword arguments, so passing
 ``connection_timeout``, ``read_timeout`` and ``retry_total`` to the credential and to
 ``MLClient(...)`` bounds each call; ``AzureCliCredential(process_timeout=...)`` bounds the ``az``
 process and ``InteractiveBrowserCredential(timeout=...)`` the wait for the person.
 """
 
 import shutil
-from dataclasses import dataclass
 
 from amlocal_azure.credentials import CliLogin, CredentialChain, CredentialChoice
+from amlocal_azure.timeouts import Timeouts
 
 from .errors import AzureCredentialsError
 
 __all__ = ["CHAIN", "CredentialChoice", "Timeouts", "build_credential", "find_credentials"]
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds: connect, read; retries after a failed attempt. A silent network fails a call within
-    about (retries + 1) * (connect + read) seconds plus azure-core's backoff (0.8 s doubling)."""
-    connect: float = 10.0
-    read: float = 60.0
-    retries: int = 2
-    cli_process: int = 30
-    interactive: int = 300
-
-    @classmethod
-    def from_config(cls, config):
-        """config.json's optional "azure_timeouts": {"connect": s, "read": s, "retries": n}."""
-        data = dict((config or {}).get("azure_timeouts") or {})
-        known = {"connect", "read", "retries", "cli_process", "interactive"}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def transport_kwargs(self):
-        """What azure-core's transport and retry policy read (RequestsTransport, RetryPolicy)."""
-        return {"connection_timeout": self.connect, "read_timeout": self.read, "retry_total": self.retries}
-
-    def as_tuple(self):
-        return (self.connect, self.read, self.retries)
 
 
 CHAIN = CredentialChain(

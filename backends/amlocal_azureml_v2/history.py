@@ -9,6 +9,7 @@ read, so the timeline is the statuses this process saw.
 
 import threading
 
+from amlocal.rules.models import string_tags
 from amlocal.rules.paths import run_file_name
 from amlocal_azure.run_history import AdapterRunHistory, last_lines, matching_runs, normalise_error, whole_lines
 from amlocal_azure.sdk import StatusTimelines
@@ -116,8 +117,8 @@ class AzureV2RunHistory(AdapterRunHistory):
 
     def set_tags(self, run_id, tags):
         with sdk_errors("tag the job", run_id=run_id):
-            for key, value in tags.items():
-                self.adapter.set_tag(run_id, str(key), "" if value is None else str(value))
+            for key, value in string_tags(tags, missing="").items():
+                self.adapter.set_tag(run_id, key, value)
 
     # -- files ---------------------------------------------------------------------------------
     def _file_names(self, run_id):

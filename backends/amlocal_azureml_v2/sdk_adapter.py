@@ -18,6 +18,7 @@ own commands use: ``jobs._runs_operations.get_run_details`` (what ``jobs.stream`
 addresses from) and ``_artifacts._artifact_utilities.get_datastore_info`` (what its uploads use).
 """
 
+import math
 import os
 import shutil
 import tempfile
@@ -82,7 +83,7 @@ class SdkV2Adapter(AzureMLV2Adapter):
         # run history's details: streaming asks for the log list and a log's address in the same poll
         self._run_details = Recent(lambda name: self.ml.jobs._runs_operations.get_run_details(name))
         self._lock = threading.Lock()
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(timeouts.read)))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(math.ceil(timeouts.read)))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(int(timeouts.retries)))
 
     @classmethod
@@ -93,7 +94,7 @@ class SdkV2Adapter(AzureMLV2Adapter):
         from azure.ai.ml import MLClient
 
         config = info.config or {}
-        timeouts = auth_module.Timeouts.from_config(config)
+        timeouts = auth_module.Timeouts.in_force(config)  # the variables over config.json, checked
         choice = auth_module.find_credentials(config, os.environ, auth)
         cloud = config.get("cloud")
         described = (f"{info.name} (subscription {info.subscription_id}, resource group {info.resource_group}) "

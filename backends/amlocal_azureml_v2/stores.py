@@ -2,7 +2,6 @@
 clusters, datastores and environments, each an amlocal store interface over the one
 ``AzureMLV2Adapter`` (what both Azure backends build the same way is ``amlocal_azure.stores``)."""
 
-from amlocal.exceptions import InvalidArgumentError
 from amlocal_azure.stores import AdapterChoice, AdapterComputeTargets, AdapterDatastores, AdapterEnvironments, \
     AzureStores
 
@@ -46,19 +45,9 @@ class AzureV2ComputeTargets(AdapterComputeTargets):
             return self.adapter.create_compute(compute)
 
 
-def _checked_path(path):
-    """A datastore path from the user: relative, '/'-separated, without '..'."""
-    text = str(path or "").replace("\\", "/")
-    if text.startswith("/") or ".." in text.split("/") or "\0" in text:
-        raise InvalidArgumentError(f"Datastore path {str(path)!r}: use a relative path without '..' (for example "
-                                   "'iris' or 'data/iris.csv').")
-    return text.strip("/")
-
-
 class AzureV2Datastores(AdapterDatastores):
     """Files of the workspace's Azure Blob datastores (workspaceblobstore and any other blob one)."""
     sdk_errors = sdk_errors
-    _path = staticmethod(_checked_path)
 
     def exists(self, datastore, path):
         return self.path_kind(datastore, path) is not None
@@ -66,7 +55,7 @@ class AzureV2Datastores(AdapterDatastores):
     def path_kind(self, datastore, path):
         """"file", "folder" or None (neither): a job's input is a ``uri_file`` or a ``uri_folder``."""
         with sdk_errors(f"look at datastore {datastore!r}", datastore=datastore):
-            return self.adapter.datastore_path_kind(datastore, _checked_path(path))
+            return self.adapter.datastore_path_kind(datastore, self._path(path, datastore))
 
 
 class AzureV2Environments(AdapterEnvironments):

@@ -19,7 +19,9 @@ import shlex
 
 from amlocal.exceptions import ComputeTargetException, InvalidArgumentError
 from amlocal.local import DEFAULT_BASE_IMAGE as LOCAL_BASE_IMAGE
+from amlocal.rules.models import string_tags
 from amlocal.rules.packages import canonical_name
+from amlocal.rules.paths import relative_data_path
 from amlocal.specs import DataPathSpec, EnvironmentSpec
 
 #: Where amlocal's runtime shim sits inside the code snapshot a job receives (``_code.stage``).
@@ -142,8 +144,9 @@ def to_input(data_path, is_file=False):
             f"as_download(path_on_compute={data_path.path_on_compute!r}) cannot be expressed in an Azure ML SDK v2 "
             "job: azure-ai-ml gives a uri_folder/uri_file input no path on the compute, and the job receives the "
             "download location as the argument instead. Drop path_on_compute and read the path from the argument.")
-    return Input(type="uri_file" if is_file else "uri_folder",
-                 path=datastore_uri(data_path.datastore, data_path.path_on_datastore), mode=MODES[data_path.mode])
+    path = relative_data_path(data_path.path_on_datastore, "path_on_datastore", f"datastore {data_path.datastore!r}")
+    return Input(type="uri_file" if is_file else "uri_folder", path=datastore_uri(data_path.datastore, path),
+                 mode=MODES[data_path.mode])
 
 
 def _input_names(data_paths):
@@ -312,10 +315,12 @@ def to_model(name, path, tags=None, properties=None, description=None, model_fra
     version are kept as the properties ``model_framework`` / ``model_framework_version``."""
     from azure.ai.ml.entities import Model
 
-    properties = {str(k): str(v) for k, v in (properties or {}).items()}
+    # azure-ai-ml sends tags and properties as strings and drops a None value with its key
+    # (Model._to_rest_object), so a tag without a value is kept as "" (as on the job's MLflow run)
+    properties = string_tags(properties, missing="")
     if model_framework:
         properties["model_framework"] = str(model_framework)
     if model_framework_version:
         properties["model_framework_version"] = str(model_framework_version)
     return Model(name=name, path=str(path), type="custom_model", description=description,
-                 tags={str(k): str(v) for k, v in (tags or {}).items()} or None, properties=properties or None)
+                 tags=string_tags(tags, missing="") or None, properties=properties or None)

@@ -14,8 +14,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 SHARED_MODULES = ("amlocal_azure", "amlocal_azure.times", "amlocal_azure.paths", "amlocal_azure.credentials",
-                  "amlocal_azure.errors", "amlocal_azure.run_history", "amlocal_azure.registry",
-                  "amlocal_azure.stores", "amlocal_azure.execution", "amlocal_azure.sdk", "amlocal_azure.fake_jobs",
+                  "amlocal_azure.timeouts", "amlocal_azure.errors", "amlocal_azure.run_history",
+                  "amlocal_azure.registry", "amlocal_azure.stores", "amlocal_azure.execution", "amlocal_azure.sdk", "amlocal_azure.fake_jobs",
                   "amlocal_azure.fake_assets")
 V1_MODULES = ("amlocal_azureml", "amlocal_azureml.fake", "amlocal_azureml.sdk_adapter", "amlocal_azureml.stores",
               "amlocal_azureml.history", "amlocal_azureml.registry", "amlocal_azureml.auth", "amlocal_azureml.errors")

@@ -90,3 +90,16 @@ def test_model_list_filters_as_azure_does_on_every_backend(registry_ws, project)
         Model.list(registry_ws, tags=[["stage"]])
     with pytest.raises(InvalidArgumentError, match="provided 1"):
         Model.list(registry_ws, properties=[1])
+
+
+def test_tag_and_property_values_are_stored_as_strings_on_every_backend(registry_ws, project):
+    """One rule (``amlocal.rules.models.string_tags``): values become strings as Azure stores them;
+    a tag without a value stays one, and a filter by its key finds it."""
+    model = Model.register(registry_ws, str(project / "config.json"), "m",
+                           tags={"accuracy": 0.97, "candidate": None, 7: True}, properties={"epochs": 3})
+    expected_tags = {"accuracy": "0.97", "candidate": None, "7": "True"}
+    assert (model.tags, model.properties) == (expected_tags, {"epochs": "3"})
+    again = Model(registry_ws, "m")
+    assert (again.tags, again.properties) == (expected_tags, {"epochs": "3"})
+    assert [m.version for m in Model.list(registry_ws, tags=[["accuracy", "0.97"]])] == [1]
+    assert [m.version for m in Model.list(registry_ws, tags=["candidate"])] == [1]

@@ -1,6 +1,7 @@
 """A silent network (a proxy on loopback that accepts connections and never answers) fails every
 call into Azure within a bounded time, with an error that says so; the network guard stays on."""
 
+import json
 import socket
 import threading
 import time
@@ -18,6 +19,17 @@ from amlocal_azureml.stores import AzureComputeTargets
 from amlocal_azureml.translate import offline_workspace
 
 LIMIT = 1.0  # seconds, for connect and read
+
+
+def with_azure_timeouts(project, azure_timeouts):
+    config = json.loads((project / "config.json").read_text())
+    (project / "config.json").write_text(json.dumps(dict(config, azure_timeouts=azure_timeouts)))
+
+
+@pytest.fixture(autouse=True)
+def configured_limits_restored(monkeypatch):
+    """The hook's config.json limits are the process's: put back what a test configures."""
+    monkeypatch.setattr(timeouts, "_configured", timeouts._configured)
 
 
 @pytest.fixture
@@ -91,6 +103,55 @@ def test_signing_in_through_a_silent_network_fails_in_bounded_time(silent_proxy,
     message = str(error)
     assert "Azure did not answer" in message and "read timeout 1 s" in message
     assert "HTTPS_PROXY=http://127.0.0.1:" in message and timeouts.READ_TIMEOUT_VARIABLE in message
+
+
+def test_config_json_limits_hold_the_requests_and_the_error_quotes_them(silent_proxy, monkeypatch, project):
+    """Without the variables, the workspace's config.json "azure_timeouts" is what the hook applies."""
+    monkeypatch.delenv(timeouts.CONNECT_TIMEOUT_VARIABLE)
+    monkeypatch.delenv(timeouts.READ_TIMEOUT_VARIABLE)
+    with_azure_timeouts(project, {"connect": 1.5, "read": 1.5})
+    monkeypatch.setenv("AZURE_TENANT_ID", "00000000-0000-0000-0000-0000000000aa")
+    monkeypatch.setenv("AZURE_CLIENT_ID", "client")
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "secret")
+    ws = Workspace.from_config(backend="azureml")
+    error, elapsed = raised_within(4 * 2 * 1.5 + 15, lambda: ws.backend)
+    assert isinstance(error, AzureTimeoutError), repr(error)
+    assert "connect timeout 1.5 s, read timeout 1.5 s" in str(error)
+    assert '"azure_timeouts"' in str(error)
+
+
+def test_the_variables_override_config_json_at_each_request_and_the_error_quotes_what_held(monkeypatch):
+    from amlocal_azureml.errors import to_amlocal
+
+    monkeypatch.delenv(timeouts.CONNECT_TIMEOUT_VARIABLE, raising=False)
+    monkeypatch.delenv(timeouts.READ_TIMEOUT_VARIABLE, raising=False)
+    timeouts.install(timeouts.Timeouts.from_config({"azure_timeouts": {"connect": 2, "read": 3}}))
+    assert timeouts.limits() == (2, 3)
+    monkeypatch.setenv(timeouts.READ_TIMEOUT_VARIABLE, "5")
+    assert timeouts.limits() == (2, 5.0)
+    timed_out = requests.exceptions.ReadTimeout("Read timed out. (read timeout=5)")
+    assert "connect timeout 2 s, read timeout 5 s" in str(to_amlocal(timed_out, "get compute"))
+    monkeypatch.delenv(timeouts.READ_TIMEOUT_VARIABLE)
+    assert timeouts.limits() == (2, 3)
+    assert "connect timeout 2 s, read timeout 3 s" in str(to_amlocal(timed_out, "get compute"))
+
+
+@pytest.mark.parametrize("azure_timeouts", [{"read": 0}, {"read": "60"}, {"retries": -1}, {"reed": 60}, "60"])
+def test_a_hostile_azure_timeouts_fails_before_any_request(azure_timeouts):
+    info = WorkspaceInfo(name="ws", subscription_id="s", resource_group="r",
+                         config={"azure_timeouts": azure_timeouts})
+    with pytest.raises(ConfigError, match='config.json "azure_timeouts"'):
+        SdkAzureAdapter.for_workspace(info)
+
+
+def test_a_hostile_azure_timeouts_fails_with_the_fake_adapter_too(project):
+    from amlocal_azureml.fake import mock_azureml
+
+    with_azure_timeouts(project, {"connect": -1})
+    with mock_azureml():
+        ws = Workspace.from_config(backend="azureml")
+        with pytest.raises(ConfigError, match=r'"azure_timeouts": \{"connect": -1\} is not a number of seconds'):
+            ws.run_history
 
 
 def test_a_signed_in_call_through_a_silent_network_fails_in_bounded_time(silent_proxy):

@@ -78,8 +78,25 @@ def test_credentials_and_the_ml_client_carry_the_timeouts():
 
 
 def test_timeouts_from_config_json():
-    assert auth.Timeouts.from_config({"azure_timeouts": {"connect": 1, "read": 2, "retries": 0, "x": 9}}) == \
+    assert auth.Timeouts.from_config({"azure_timeouts": {"connect": 1, "read": 2, "retries": 0}}) == \
         auth.Timeouts(connect=1, read=2, retries=0)
+
+
+def test_the_workspace_gets_the_variables_over_config_json_and_refuses_a_bad_value(monkeypatch):
+    """Opening an SDK v2 workspace takes its limits from the one shared rule: a hostile
+    "azure_timeouts" stops it before anything signs in or is sent."""
+    from amlocal.exceptions import ConfigError
+    from amlocal.specs import WorkspaceInfo
+    from amlocal_azureml_v2.sdk_adapter import SdkV2Adapter
+
+    info = WorkspaceInfo(name="ws", subscription_id="s", resource_group="r",
+                         config={"azure_timeouts": {"read": "60"}})
+    with pytest.raises(ConfigError, match=r'"azure_timeouts": \{"read": \'60\'\} is not a number of seconds'):
+        SdkV2Adapter.for_workspace(info, auth=StaticCredential())
+    monkeypatch.setenv("AMLOCAL_AZURE_RETRIES", "many")
+    with pytest.raises(ConfigError, match="AMLOCAL_AZURE_RETRIES='many'"):
+        SdkV2Adapter.for_workspace(WorkspaceInfo(name="ws", subscription_id="s", resource_group="r"),
+                                   auth=StaticCredential())
 
 
 @pytest.fixture
@@ -133,3 +150,17 @@ def test_a_workspace_without_credentials_fails_at_first_use_saying_what_to_do(pr
         ws.run_history
     with pytest.raises(AzureCredentialsError, match="auth=object cannot sign in"):
         Workspace.from_config(backend="azureml-v2", auth=object()).model_registry
+
+
+def test_a_hostile_azure_timeouts_fails_with_the_fake_adapter_too(project):
+    """The same rule whichever adapter is underneath: the fake refuses what Azure would never get."""
+    from amlocal.core import Workspace
+    from amlocal.exceptions import ConfigError
+    from amlocal_azureml_v2.fake import mock_azureml_v2
+
+    config = json.loads((project / "config.json").read_text())
+    (project / "config.json").write_text(json.dumps(dict(config, azure_timeouts={"retries": 2, "timeout": 30})))
+    with mock_azureml_v2():
+        ws = Workspace.from_config(backend="azureml-v2")
+        with pytest.raises(ConfigError, match="unknown key 'timeout' \\(value 30\\)"):
+            ws.run_history

@@ -9,6 +9,7 @@ from azure.ai.ml.entities import Environment as SdkEnvironment
 
 from amlocal.core import Environment, Experiment, Model, ScriptRunConfig
 from amlocal.exceptions import EnvironmentNotFoundError, ModelNotFoundError
+from amlocal_azureml_v2 import translate
 
 
 def test_environments_register_in_versions_and_read_back(ws):
@@ -58,6 +59,23 @@ def test_a_deleted_model_version_is_gone_and_its_number_not_reused(ws, project):
     with pytest.raises(ModelNotFoundError, match="no version 2"):
         Model(ws, "m", version=2)
     assert Model.register(ws, model_path=str(weights), model_name="m").version == 3
+
+
+def test_tag_and_property_values_reach_azure_as_strings(ws, project):
+    """As the other backends store them (``amlocal.rules.models.string_tags``), except that SDK v2
+    drops a None value with its key, so a tag without a value is sent as "" and a filter by its
+    key still finds it."""
+    weights = project / "weights.bin"
+    weights.write_text("w")
+    model = Model.register(ws, model_path=str(weights), model_name="m",
+                           tags={"accuracy": 0.97, "candidate": None, 7: True}, properties={"epochs": 3})
+    expected_tags = {"accuracy": "0.97", "candidate": "", "7": "True"}
+    assert (model.tags, model.properties) == (expected_tags, {"epochs": "3"})
+    assert Model(ws, "m").tags == expected_tags
+    assert [m.version for m in Model.list(ws, tags=["candidate"])] == [1]
+    assert [m.version for m in Model.list(ws, tags=[["accuracy", "0.97"]])] == [1]
+    on_the_wire = translate.to_model("m", str(weights), tags={"candidate": None})._to_rest_object()
+    assert on_the_wire.properties.tags == {"candidate": ""}  # what azure-ai-ml itself would send
 
 
 def test_compute_targets_and_datastores_are_listed(ws):

@@ -10,7 +10,7 @@ from amlocal.core import Datastore, Workspace
 from amlocal.core import Environment as AmlocalEnvironment
 from amlocal.core.compute import AmlCompute
 from amlocal.core.compute_target import ComputeTargetException
-from amlocal.exceptions import InvalidArgumentError
+from amlocal.exceptions import InvalidArgumentError, PathOutsideRootError
 from amlocal.specs import DataPathSpec, EnvironmentSpec, RunSpec
 from amlocal.train.sklearn import DEFAULT_FRAMEWORK_VERSION, SKLearn
 from amlocal_azureml_v2 import translate
@@ -83,10 +83,13 @@ def test_what_sdk_v2_cannot_express_is_refused(tmp_path):
 
 
 def test_input_object():
-    data_input = translate.to_input(DataPathSpec("workspaceblobstore", "/iris/", mode="download"))
+    data_input = translate.to_input(DataPathSpec("workspaceblobstore", "./iris/", mode="download"))
     assert isinstance(data_input, Input)
     assert (data_input.type, data_input.path, data_input.mode) == (
         "uri_folder", "azureml://datastores/workspaceblobstore/paths/iris", "download")
+    for hostile in ("/iris/", "../iris", "iris/\x00"):
+        with pytest.raises(PathOutsideRootError, match="path_on_datastore"):
+            translate.to_input(DataPathSpec("workspaceblobstore", hostile))
 
 
 def test_environment_image_and_conda_file():

@@ -240,17 +240,17 @@ def test_failed_database_insert_leaves_no_files(ws, model_file, workspace_dir, m
     from amlocal.exceptions import StoreError
 
     Model.register(ws, str(model_file), "clf")
-    real = model_registry._str_dict
+    real = model_registry.string_tags
     calls = []
 
     def fail_while_inserting(values):
         calls.append(values)
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(model_registry, "_str_dict", fail_while_inserting)
+    monkeypatch.setattr(model_registry, "string_tags", fail_while_inserting)
     with pytest.raises(StoreError, match="disk I/O error"):
         Model.register(ws, str(model_file), "clf")
-    monkeypatch.setattr(model_registry, "_str_dict", real)
+    monkeypatch.setattr(model_registry, "string_tags", real)
 
     assert calls, "the failure was not injected: the test proves nothing"
     assert [m.version for m in Model.list(ws, name="clf")] == [1]

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..exceptions import InvalidArgumentError, ModelError, ModelNotFoundError, ModelPathNotFoundException
 from ..rules import filters
 from ..rules.models import (downloaded_model_path, files_of_model, is_file_or_folder, model_download_paths,
-                            normalise_model_path)
+                            normalise_model_path, string_tags)
 from ..rules.names import validate_name
 from ..stores.model_registry import ModelRecord, ModelRegistry
 from .layout import make_private_dir, make_private_tree
@@ -103,13 +103,13 @@ class LocalModelRegistry(ModelRegistry):
                 conn.execute(
                     "INSERT INTO models (name, version, run_id, tags, properties, description, created,"
                     " model_framework, model_framework_version, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (name, version, run_id, json.dumps(_str_dict(tags)), json.dumps(_str_dict(properties)),
+                    (name, version, run_id, json.dumps(string_tags(tags)), json.dumps(string_tags(properties)),
                      description, now, framework, framework_version, entry))
             except BaseException:
                 os.rename(final, staging)
                 raise
-        return ModelRecord(name=name, version=version, run_id=run_id, tags=_str_dict(tags),
-                           properties=_str_dict(properties), description=description, created_time=now,
+        return ModelRecord(name=name, version=version, run_id=run_id, tags=string_tags(tags),
+                           properties=string_tags(properties), description=description, created_time=now,
                            model_framework=framework, model_framework_version=framework_version,
                            url=f"{final}/{entry}")
 
@@ -213,7 +213,4 @@ def _copy_failure(err):
 def _load_dict(text):
     return json.loads(text) if text and text != "{}" else {}
 
-
-def _str_dict(values):
-    return {str(k): None if v is None else str(v) for k, v in (values or {}).items()}
 

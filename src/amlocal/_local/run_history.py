@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..exceptions import RunError, RunNotFoundError
 from ..rules import filters, metrics, statuses
+from ..rules.models import string_tags
 from ..stores.run_history import RunHistory, log_chunk
 from .layout import make_private_dir
 
@@ -328,7 +329,7 @@ def _insert_metrics(conn, run_id, metrics):
 
 def _upsert_tags(conn, run_id, tags):
     conn.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?, ?)",
-                     [(run_id, str(k), None if v is None else str(v)) for k, v in tags.items()])
+                     [(run_id, key, value) for key, value in string_tags(tags).items()])
 
 
 def _json_value(text):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..exceptions import InvalidArgumentError
 from ..rules.names import validate_name
+from ..rules.paths import relative_data_path
 from ..specs import DataPathSpec
 from ..stores.datastores import DEFAULT_DATASTORE
 
@@ -36,12 +37,13 @@ class DataReference:
 
     def _spec(self):
         """This reference as plain data (``amlocal.specs.DataPathSpec``), its paths checked."""
-        for label, value in (("path_on_datastore", self.path_on_datastore), ("path_on_compute", self.path_on_compute)):
-            if value is not None and not _relative_path(value):
-                raise InvalidArgumentError(f"{label}={value!r}: use a relative path inside the datastore / the job's "
-                                           "working directory, without '..' (for example 'iris' or 'data/iris').")
-        return DataPathSpec(datastore=self.datastore.name, path_on_datastore=self.path_on_datastore or "",
-                            mode=self.mode, path_on_compute=self.path_on_compute,
+        on_datastore, on_compute = (os.fspath(p) if isinstance(p, os.PathLike) else p
+                                    for p in (self.path_on_datastore, self.path_on_compute))
+        relative_data_path(on_datastore, "path_on_datastore", f"datastore {self.datastore.name!r}")
+        if on_compute is not None:
+            relative_data_path(on_compute, "path_on_compute", "the job's working directory")
+        return DataPathSpec(datastore=self.datastore.name, path_on_datastore=on_datastore or "",
+                            mode=self.mode, path_on_compute=on_compute,
                             reference_name=self.data_reference_name, overwrite=self.overwrite)
 
     def __str__(self):
@@ -105,11 +107,6 @@ class Datastore:
 
     def __repr__(self):
         return f"Datastore(name={self.name!r})"
-
-
-def _relative_path(value):
-    text = str(value).replace("\\", "/")
-    return isinstance(value, str) and "\0" not in text and not text.startswith("/") and ".." not in text.split("/")
 
 
 def _join(prefix, relative):

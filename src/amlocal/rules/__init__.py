@@ -13,7 +13,8 @@ fakes, the shim and the user API all call it.
     paths      run-file names, the containment check for host paths built from user input,
                and opening / copying files under a root without following links out of it
     filters    tag and property filters
-    models     where ``register_model(model_path=...)`` points in a run's files
+    models     where ``register_model(model_path=...)`` points in a run's files; tags and
+               properties as strings
     packages   the distribution name of a pip requirement
     vm_sizes   Azure VM sizes (vCPUs, memory)
     uploads    the progress lines of a datastore upload

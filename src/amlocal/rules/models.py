@@ -14,6 +14,8 @@ folder only, and ``register_model`` does not. (The service's side is not visible
 ``Model.download`` writes each file under ``target_dir`` at its name relative to the prefix's
 parent folder (``Model._get_strip_prefix``) and returns the common path of what it wrote: the
 file itself when there is one file, else the deepest folder holding them all.
+
+``string_tags``: tags and properties as Azure stores them, every key and value a string.
 """
 
 import os
@@ -46,6 +48,13 @@ def model_download_paths(model_path, selected):
     """{run file: its path under ``Model.download``'s target_dir} for the files of a model."""
     parent = posixpath.dirname(normalise_model_path(model_path))
     return {name: posixpath.relpath(name, parent) if parent else name for name in selected}
+
+
+def string_tags(values, missing=None):
+    """Tags or properties (a dict, or None) as Azure stores them: keys and values as strings. A
+    tag without a value (None) stays None, or becomes ``missing`` where a store cannot hold None
+    (MLflow's tags: "")."""
+    return {str(key): missing if value is None else str(value) for key, value in (values or {}).items()}
 
 
 def downloaded_model_path(target_dir, relative_paths):

@@ -1,6 +1,6 @@
 """Paths built from input: run file names, containment, and reading files without following links.
 
-Three rules live here, each once:
+Four rules live here, each once:
 
 ``run_file_name(name)``
     the one validation of run file names (``run.upload_file(name=...)``, ``outputs/...``,
@@ -13,6 +13,12 @@ Three rules live here, each once:
     live on Azure, allows 1,024 characters and 254 path segments; counting bytes keeps the
     host path under PATH_MAX = 4,096 bytes even for non-ASCII names), and each part at most
     255 bytes (NAME_MAX of Linux file systems).
+
+``relative_data_path(path, field)``
+    the one validation of a path inside a datastore (``ds.path(...)``, an upload's target, a
+    listing's prefix) and of ``as_download(path_on_compute=...)``, whichever backend takes it:
+    the rule of run file names, except that '' (the datastore's root) is allowed; a '..' part
+    would leave the datastore's container or the job's directory.
 
 ``contained(root, relative)`` / ``is_within(root, path)``
     the one containment check for a host path built from user input: the joined path is
@@ -67,50 +73,60 @@ _COPY_CHUNK = 8 << 20
 def run_file_name(name, field="run file name"):
     """The normalised run file name (``"a/b.txt"``) of ``name`` (str or path-like), or
     ``InvalidRunFileName`` saying what is wrong. See the module docstring for the rule."""
+    return _relative_name(name, field, InvalidRunFileName, "a run file name", "the run", _RUN_FILE_EXAMPLE)
+
+
+_DATA_PATH_EXAMPLE = "data/iris"
+
+
+def relative_data_path(path, field="path_on_datastore", within="its datastore"):
+    """The normalised path (``"data/iris"``; ``""`` for the root) of ``path`` (str, path-like or
+    None) inside ``within`` (a datastore, or "the job's working directory"), or
+    ``PathOutsideRoot`` saying what is wrong. See the module docstring for the rule."""
+    if path is None:
+        return ""
+    return _relative_name(path, field, PathOutsideRoot, "a data path", within, _DATA_PATH_EXAMPLE,
+                          root_allowed=True)
+
+
+def _relative_name(name, field, error, noun, relative_to, example, root_allowed=False):
+    """``name`` normalised to relative '/'-separated parts, or ``error`` (a RuleViolation class)
+    saying in terms of ``noun`` which part of the rule it breaks."""
     if isinstance(name, os.PathLike):
         name = os.fspath(name)
     if not isinstance(name, str):
-        raise violation(InvalidRunFileName, field, name,
-                        "a run file name must be a str, not {}".format(type(name).__name__),
-                        _RUN_FILE_EXAMPLE)
+        raise violation(error, field, name, "{} must be a str, not {}".format(noun, type(name).__name__), example)
     if len(name) > 4 * MAX_RUN_FILE_NAME_BYTES:  # before any work on a huge value
-        raise violation(InvalidRunFileName, field, name,
-                        "a run file name has at most {:,} bytes".format(MAX_RUN_FILE_NAME_BYTES),
-                        _RUN_FILE_EXAMPLE)
+        raise violation(error, field, name, "{} has at most {:,} bytes".format(noun, MAX_RUN_FILE_NAME_BYTES),
+                        example)
     bad = _BAD_CHARACTER.search(name)
     if bad:
-        raise violation(InvalidRunFileName, field, name,
-                        "a run file name must not contain the control character U+{:04X}"
-                        .format(ord(bad.group())), _RUN_FILE_EXAMPLE)
+        raise violation(error, field, name, "{} must not contain the control character U+{:04X}"
+                        .format(noun, ord(bad.group())), example)
     text = name.replace("\\", "/")
     if text.startswith("/"):
-        raise violation(InvalidRunFileName, field, name,
-                        "a run file name is relative to the run, not an absolute path",
-                        _RUN_FILE_EXAMPLE)
+        raise violation(error, field, name, "{} is relative to {}, not an absolute path".format(noun, relative_to),
+                        example)
     if _DRIVE.match(text):
-        raise violation(InvalidRunFileName, field, name,
-                        "a run file name must not start with a drive letter", _RUN_FILE_EXAMPLE)
+        raise violation(error, field, name, "{} must not start with a drive letter".format(noun), example)
     parts = [part for part in text.split("/") if part not in ("", ".")]
     if not parts:
-        raise violation(InvalidRunFileName, field, name, "a run file name must name a file",
-                        _RUN_FILE_EXAMPLE)
+        if root_allowed:
+            return ""
+        raise violation(error, field, name, "{} must name a file".format(noun), example)
     if ".." in parts:
-        raise violation(InvalidRunFileName, field, name,
-                        "a run file name must not contain a '..' part", _RUN_FILE_EXAMPLE)
+        raise violation(error, field, name, "{} must not contain a '..' part".format(noun), example)
     normalised = "/".join(parts)
     if len(normalised.encode("utf-8")) > MAX_RUN_FILE_NAME_BYTES:
-        raise violation(InvalidRunFileName, field, name,
-                        "a run file name has at most {:,} bytes in UTF-8"
-                        .format(MAX_RUN_FILE_NAME_BYTES), _RUN_FILE_EXAMPLE)
+        raise violation(error, field, name, "{} has at most {:,} bytes in UTF-8"
+                        .format(noun, MAX_RUN_FILE_NAME_BYTES), example)
     if len(parts) > MAX_RUN_FILE_NAME_PARTS:
-        raise violation(InvalidRunFileName, field, name,
-                        "a run file name has at most {} '/'-separated parts"
-                        .format(MAX_RUN_FILE_NAME_PARTS), _RUN_FILE_EXAMPLE)
+        raise violation(error, field, name, "{} has at most {} '/'-separated parts"
+                        .format(noun, MAX_RUN_FILE_NAME_PARTS), example)
     for part in parts:
         if len(part.encode("utf-8")) > MAX_NAME_PART_BYTES:
-            raise violation(InvalidRunFileName, field, name,
-                            "each part of a run file name has at most {} bytes in UTF-8"
-                            .format(MAX_NAME_PART_BYTES), _RUN_FILE_EXAMPLE)
+            raise violation(error, field, name, "each part of {} has at most {} bytes in UTF-8"
+                            .format(noun, MAX_NAME_PART_BYTES), example)
     return normalised
 
 
