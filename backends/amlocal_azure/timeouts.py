@@ -70,7 +70,7 @@ class Timeouts:
                     f"are {', '.join(repr(k) for k in known)}. Rename or remove it.")
             values[key] = _checked(key, value, f'config.json "{CONFIG_KEY}": {{"{key}": {shown(value)}}}',
                                    "Fix it in config.json, or remove the key to use the default "
-                                   f"({getattr(cls, key):g}{_unit(key)}).")
+                                   f"({_amount(key, getattr(cls, key))}).")
         return cls(**values)
 
     def overridden_by(self, environ):
@@ -82,7 +82,7 @@ class Timeouts:
                 continue
             value = _parsed(key, text.strip())
             values[key] = _checked(key, value, f"{name}={text!r}",
-                                   f"Unset it to use {getattr(self, key):g}{_unit(key)}.")
+                                   f"Unset it to use {_amount(key, getattr(self, key))}.")
         return replace(self, **values)
 
     @classmethod
@@ -100,8 +100,10 @@ class Timeouts:
         return (self.connect, self.read, self.retries)
 
 
-def _unit(key):
-    return " retries" if key == "retries" else " s"
+def _amount(key, value):
+    if key != "retries":
+        return f"{value:g} s"
+    return f"{value:g} retry" if value == 1 else f"{value:g} retries"
 
 
 def _parsed(key, text):
