@@ -108,7 +108,7 @@ def service_failed(action, text, by="Azure ML"):
 
 def unreachable(action, err, text, timeouts=None):
     """``timeouts``: (connect s, read s, retries) every call had, when the backend bounds them."""
-    limit = (f" (connect timeout {timeouts[0]:g} s, read timeout {timeouts[1]:g} s, {timeouts[2]} retries)"
+    limit = (f" (connect timeout {timeouts[0]:g} s, read timeout {timeouts[1]:g} s, {timeouts[2]} {'retry' if timeouts[2] == 1 else 'retries'})"
              if timeouts else "")
     slow = (f" On a slow network raise {timeout_settings.READ_TIMEOUT_VARIABLE} (or "
             f"{timeout_settings.CONNECT_TIMEOUT_VARIABLE}, {timeout_settings.RETRIES_VARIABLE}), or the same in "

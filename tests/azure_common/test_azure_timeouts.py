@@ -69,7 +69,7 @@ def test_a_bad_variable_is_refused_saying_what_unsetting_it_gives(name, text):
         Timeouts.in_force(config(read=30, retries=1), {name: text})
     message = str(raised.value)
     fallback = {"AMLOCAL_AZURE_CONNECT_TIMEOUT": "10 s", "AMLOCAL_AZURE_READ_TIMEOUT": "30 s",
-                "AMLOCAL_AZURE_RETRIES": "1 retries"}[name]
+                "AMLOCAL_AZURE_RETRIES": "1 retry"}[name]
     assert message.startswith(f"{name}={text!r} is not a") and f"Unset it to use {fallback}." in message
 
 

@@ -138,7 +138,7 @@ def test_a_silent_network_fails_within_the_bound_as_an_amlocal_error(silent_serv
             client.send_request(HttpRequest("GET", "/jobs/x"))
     elapsed = time.monotonic() - started
     assert elapsed < 15, elapsed
-    assert "connect timeout 1 s, read timeout 1 s, 1 retries" in str(raised.value)
+    assert "connect timeout 1 s, read timeout 1 s, 1 retry" in str(raised.value)
     assert "proxy" in str(raised.value)
 
 
