@@ -149,6 +149,10 @@ def to_input(data_path, is_file=False):
                  mode=MODES[data_path.mode])
 
 
+#: the name azureml (and amlocal) give a reference to a path inside a datastore: uuid4().hex
+AUTOMATIC_REFERENCE_NAME = re.compile(r"[0-9a-f]{32}")
+
+
 def _input_names(data_paths):
     """One input name per distinct DataPathSpec: its reference name made valid for azure-ai-ml,
     with _2, _3, ... when two different paths would share one."""
@@ -156,7 +160,10 @@ def _input_names(data_paths):
     for data_path in data_paths:
         if data_path in names:
             continue
-        stem = re.sub(r"[^a-zA-Z0-9_]", "_", data_path.reference_name or data_path.datastore)
+        reference = data_path.reference_name or data_path.datastore
+        if AUTOMATIC_REFERENCE_NAME.fullmatch(reference):  # ds.path(p)'s uuid hex: named after its datastore
+            reference = data_path.datastore
+        stem = re.sub(r"[^a-zA-Z0-9_]", "_", reference)
         if not INPUT_NAME.match(stem):
             stem = f"data_{stem}"
         name, index = stem, 1
