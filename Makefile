@@ -6,12 +6,8 @@
 #   make test        run the full test suite against real Docker containers
 #   make run         train + register the iris example (falls back to the
 #                    process backend when Docker is unavailable)
-<<<<<<< HEAD
 #   make sweep       the sample notebook's HyperDrive sweep, then register the best model
-#   make bench       run the benchmarks (make bench-studio: the studio's)
-=======
 #   make bench       run the benchmarks, results in benchmarks/results (make bench-studio: the studio's)
->>>>>>> bench
 #   make clean       remove the virtualenv and build artifacts (keeps run history)
 #
 # Extra pytest arguments: make test PYTEST_ARGS='-k docker -x'
@@ -111,7 +107,6 @@ run: $(RUN_STAMP)
 	    cd examples/iris && $(VENV_PY) train_and_register.py; \
 	fi
 
-<<<<<<< HEAD
 # The sample notebook's HyperDrive sweep (12 children, 4 at a time), same backend choice as `make run`.
 sweep: $(RUN_STAMP)
 	@AMLOCAL_ALLOW_NO_DOCKER=1 scripts/ensure_docker.sh
@@ -122,10 +117,9 @@ sweep: $(RUN_STAMP)
 	else \
 	    cd examples/sweep && $(VENV_PY) sweep_and_register.py; \
 	fi
-=======
+
 # Every benchmark runs even when one fails to measure a target; make fails at the end if any did.
 BENCHMARKS := run_benchmarks.py queue_bench.py sweep_bench.py
->>>>>>> bench
 
 bench: venv docker base-image
 	@status=0; for script in $(BENCHMARKS); do \
