@@ -163,7 +163,7 @@ class SweepController:
                      f"{decision.reason}")
 
     def _track_best(self, children, series, final):
-        scored = [(run_id, self.best_of(values)) for run_id, values in sorted(series.items())]
+        scored = [(run_id, self.best_of(series[run_id])) for run_id in sorted(series, key=child_order)]
         scored = [(run_id, value) for run_id, value in scored if value is not None]
         pick = max if self.goal.name == "MAXIMIZE" else min
         best = pick(scored, key=lambda item: item[1]) if scored else None
@@ -207,3 +207,11 @@ class SweepController:
     def run(self, poll_seconds=0.25):
         while not self.step():
             time.sleep(poll_seconds)
+
+
+def child_order(run_id):
+    """Sort key of a sweep's children in the order they were sampled (``<parent>_0``, ``_1``, ...,
+    ``_10``): on a tie of the primary metric the earlier child is the best, here and in
+    ``HyperDriveRun.get_children_sorted_by_primary_metric``."""
+    tail = run_id.rsplit("_", 1)[-1]
+    return (0, int(tail), run_id) if tail.isdigit() else (1, 0, run_id)

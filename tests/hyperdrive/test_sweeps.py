@@ -118,6 +118,19 @@ def test_grid_sampling_runs_exactly_the_grid(ws, project):
     assert run.get_status() == "Completed"
 
 
+def test_on_a_tie_the_earliest_child_is_the_best_everywhere(ws, project):
+    same = "from azureml.core.run import Run\nRun.get_context().log('Accuracy', 0.9)\n"
+    space = {"--kernel": choice("linear", "rbf", "poly"), "--penalty": choice(0.5, 1.5)}
+    run = Experiment(ws, "tie").submit(sweep(trial(project, body=same), GridParameterSampling(space), total=6))
+    run.wait_for_completion()
+
+    first = f"{run.id}_0"
+    assert run.get_best_run_by_primary_metric().id == first
+    assert run.get_children_sorted_by_primary_metric(top=1)[0]["run_id"] == first
+    best_so_far = Run.get_metrics(run, "best_child_by_primary_metric")["best_child_by_primary_metric"]
+    assert best_so_far["run_id"][-1] == first
+
+
 def test_bayesian_sampling_is_reproducible_with_a_seed(ws, project):
     pytest.importorskip("optuna")
 

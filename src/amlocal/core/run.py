@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..exceptions import ActivityFailedException, InvalidArgumentError
 from ..rules import statuses
+from ..rules.paths import run_file_name
 
 
 class Run:
@@ -97,6 +98,21 @@ class Run:
         details["logFiles"] = {name: self._history.read_log(self._run_id, name)[0]
                                for name in self._history.log_names(self._run_id)}
         return details
+
+    def get_all_logs(self, destination=None):
+        """Write every log of the run under ``destination`` (default ``./assets/<run id>``), as
+        azureml does; returns the paths written."""
+        target = Path(destination) if destination else Path.cwd() / "assets" / self._run_id
+        if target.exists() and not target.is_dir():
+            raise InvalidArgumentError(f"{target} exists and is not a directory: give get_all_logs(destination=...) "
+                                       "a directory, or a path that does not exist yet.")
+        written = []
+        for name, text in self.get_details_with_logs()["logFiles"].items():
+            path = target / run_file_name(name, "log name")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            written.append(str(path))
+        return written
 
     def wait_for_completion(self, show_output=False, wait_post_processing=False, raise_on_error=True):
         """Block until the run ends. With show_output, stream its logs as Azure ML prints them.

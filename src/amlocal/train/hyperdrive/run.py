@@ -11,6 +11,7 @@ import json
 from ...core.run import Run
 from ...exceptions import HyperDriveNotImplementedException
 from ...rules import statuses
+from ...sweeps import child_order
 from ._goal import PrimaryMetricGoal
 
 __all__ = ["HyperDriveRun", "PrimaryMetricGoal"]
@@ -80,7 +81,7 @@ class HyperDriveRun(Run):
         name, maximize = config["name"], config["goal"] == PrimaryMetricGoal.MAXIMIZE.value.lower()
         hyperparameters = self.get_hyperparameters()
         with_metric, without = [], []
-        for child in self.get_children():
+        for child in sorted(self.get_children(), key=lambda run: child_order(run.id)):
             values = child.get_metrics(name).get(name)
             if isinstance(values, list):
                 numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
@@ -90,6 +91,7 @@ class HyperDriveRun(Run):
             entry = {"run_id": child.id, "hyperparameters": hyperparameters.get(child.id),
                      "best_primary_metric": best, "status": child.get_status()}
             (with_metric if best is not None else without).append(entry)
+        # a stable sort: on a tie the earlier child comes first (as the sweep's "best so far" says)
         ordered = sorted(with_metric, key=lambda entry: entry["best_primary_metric"], reverse=(maximize != reverse))
         if not discard_no_metric:
             ordered += without
