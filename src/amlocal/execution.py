@@ -86,4 +86,7 @@ class ExecutionBackend(abc.ABC):
         InvalidArgumentError when this backend cannot run sweeps."""
         from .exceptions import InvalidArgumentError
 
-        raise InvalidArgumentError(f"The {self.name!r} backend cannot run HyperDrive sweeps.")
+        raise InvalidArgumentError(
+            f"The {self.name!r} backend cannot run HyperDrive sweeps. Submit the HyperDriveConfig on a backend that "
+            "can: docker or process (here), or azureml (HyperDrive on Azure ML, SDK v1); or submit its runs one by "
+            "one as ScriptRunConfigs.")

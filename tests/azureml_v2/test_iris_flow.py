@@ -327,3 +327,17 @@ def test_interactive_runs_log_through_mlflow(ws):
     assert run.get_status() == "Completed"
     assert run.get_metrics() == {"loss": [0.5, 0.25], "curve": {"x": 1, "y": 2}}
     assert run.get_tags() == {"stage": "dev"}
+
+
+def test_a_hyperdrive_sweep_is_refused_saying_where_it_runs(ws, project):
+    from amlocal.train.hyperdrive import HyperDriveConfig, PrimaryMetricGoal, RandomParameterSampling, choice
+
+    config = stdlib_script(project, "score.py", "print('never runs')\n")
+    sweep = HyperDriveConfig(run_config=config, hyperparameter_sampling=RandomParameterSampling({"--a": choice(1, 2)}),
+                             primary_metric_name="Accuracy", primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+                             max_total_runs=2)
+    with pytest.raises(InvalidArgumentError) as raised:
+        Experiment(ws, "sweep").submit(sweep)
+    assert "'azureml-v2' backend cannot run HyperDrive sweeps" in str(raised.value)
+    assert "docker or process" in str(raised.value)
+    assert list(Experiment(ws, "sweep").get_runs()) == []

@@ -2,9 +2,11 @@
 
     python -m amlocal._local.supervisor RUN_DIR --lock-fd N [--slot-dir D --slot-index I --slot-fd N] [--adopt]
 
-Preparing (the backend builds or reuses the environment; the build log is a run log) ->
-Starting -> Running (the job; its events become metrics, tags and files as they arrive) ->
-Finalizing (./outputs and ./logs into run history) -> Completed, Failed or Canceled. Whatever
+Starting (this process has the run) -> Preparing (the backend builds or reuses the environment;
+the build log is a run log) -> Queued when every node of the run's compute target is taken (the
+process then exits, and the dispatcher starts a new one when a node frees) -> Running (the job;
+its events become metrics, tags and files as they arrive) -> Finalizing (./outputs and ./logs
+into run history) -> Completed, Failed or Canceled: the order Azure ML documents for AmlCompute. Whatever
 goes wrong ends the run Failed with the reason and the tail of the relevant log; outputs
 written before a failure are still collected. It is given, as inherited descriptors, the run's
 ``supervisor.lock`` (which says it lives) and the node of the run's compute target.
