@@ -26,3 +26,12 @@ def test_training_script_learns_iris(amlocal_workspace, amlocal_project):
     assert run.get_metrics()["Accuracy"] > 0.9
     assert "outputs/model.joblib" in run.get_file_names()
 # --- end of the README example ------------------------------------------------------------------------
+
+
+def test_the_readme_shows_this_very_code():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Test your training script in CI", 1)[1]
+    shown = section.split("```python\n", 1)[1].split("```", 1)[0]
+    source = Path(__file__).read_text()
+    tested = source.split("# --- from the README", 1)[1].split("\n", 1)[1].split("# --- end of the README", 1)[0]
+    assert shown.strip() == tested.replace("  # noqa: E402", "").strip()
