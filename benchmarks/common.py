@@ -248,34 +248,23 @@ def _alive(pid):
         return False
 
 
-class CpuSampler:
-    """CPU seconds used by a workspace's amlocal processes: new ones found every 50 ms, their
-    CPU time read every 20 ms until each exits (so at least what they used: the last 20 ms of
-    a process may be missed)."""
+class Sampler:
+    """A background thread calling ``sample()`` every ``interval`` seconds while the ``with``
+    block runs."""
 
-    def __init__(self, root):
-        self.finder = ProcessFinder(root)
-        self.used = {}
+    interval = 0.1
+
+    def __init__(self):
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    @property
-    def pids(self):
-        return list(self.used)
+    def sample(self):
+        raise NotImplementedError
 
-    def total(self):
-        return sum(self.used.values())
-
-    def _sample(self):
-        tick = 0
+    def _run(self):
         while not self._stop.is_set():
-            if tick % 5 == 0:
-                for pid in self.finder.scan():
-                    self.used.setdefault(pid, 0.0)
-            for pid in self.pids:
-                self.used[pid] = max(self.used[pid], cpu_seconds(pid))
-            tick += 1
-            self._stop.wait(0.02)
+            self.sample()
+            self._stop.wait(self.interval)
 
     def __enter__(self):
         self._thread.start()
@@ -284,6 +273,35 @@ class CpuSampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+
+class CpuSampler(Sampler):
+    """CPU seconds used by a workspace's amlocal processes: new ones found every 100 ms, their
+    CPU time read every 20 ms until each exits (so at least what they used: the last 20 ms of
+    a process may be missed)."""
+
+    interval = 0.02
+
+    def __init__(self, root):
+        super().__init__()
+        self.finder = ProcessFinder(root)
+        self.used = {}
+        self._tick = 0
+
+    @property
+    def pids(self):
+        return list(self.used)
+
+    def total(self):
+        return sum(self.used.values())
+
+    def sample(self):
+        if self._tick % 5 == 0:
+            for pid in self.finder.scan():
+                self.used.setdefault(pid, 0.0)
+        for pid in self.pids:
+            self.used[pid] = max(self.used[pid], cpu_seconds(pid))
+        self._tick += 1
 
 
 def settle(pids, timeout=30):

@@ -30,7 +30,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -39,7 +38,7 @@ from amlocal._local.dispatch import MAX_PREPARING
 from amlocal._local.dispatcher import POLL_SECONDS
 from amlocal.core import Environment, Experiment, ScriptRunConfig, Workspace
 
-from common import (DEFAULT_BASE_IMAGE, BenchError, ProcessFinder, Row, busy_note, compute_target, cpu_seconds,
+from common import (DEFAULT_BASE_IMAGE, BenchError, ProcessFinder, Row, Sampler, busy_note, compute_target, cpu_seconds,
                     error_row, load_average, log, machine, machine_lines, median, memory_kb, millis, rows_json,
                     seconds, targets_table, use_temporary_home, wait_for, write_project, write_results)
 
@@ -53,30 +52,19 @@ HOLD = "import time\nprint('holding the node', flush=True)\ntime.sleep(3600)\n"
 QUEUED_JOB = "print('a queued run that ran', flush=True)\n"
 
 
-class MemorySampler:
+class MemorySampler(Sampler):
     """Samples the workspace's amlocal processes every 100 ms: the peak of their summed RSS."""
 
     def __init__(self, finder):
+        super().__init__()
         self.finder = finder
         self.peak_kb, self.peak_processes = 0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _sample(self):
-        while not self._stop.is_set():
-            processes = self.finder.scan()
-            total = sum(memory_kb(pid)["rss"] for pid in processes)
-            if total > self.peak_kb:
-                self.peak_kb, self.peak_processes = total, len(processes)
-            self._stop.wait(0.1)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+    def sample(self):
+        processes = self.finder.scan()
+        total = sum(memory_kb(pid)["rss"] for pid in processes)
+        if total > self.peak_kb:
+            self.peak_kb, self.peak_processes = total, len(processes)
 
 
 def statuses_of(ws, run_ids):

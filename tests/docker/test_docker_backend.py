@@ -207,8 +207,12 @@ def test_engine_going_away_fails_the_run_with_the_reason(project, base_image, do
         time.sleep(60)
         """))
     try:
+        from support import wait_until
+
         wait_for(run, "Running")
-        time.sleep(0.5)
+        # the supervisor follows the job's log through the engine: cut it while it does
+        wait_until(lambda: "working" in ws.run_history.read_log(run.id, "azureml-logs/70_driver_log.txt")[0],
+                   60, "the job's first line in its driver log")
         proxy.cut()
         details = run.wait_for_completion(raise_on_error=False)
         assert details["status"] == "Failed"

@@ -2,27 +2,17 @@
 supervisors leaving) starts one dispatcher, not one each: a new dispatcher takes a second or
 so to start, and every caller in that window used to start its own."""
 
-import os
 import time
 
 from amlocal._local import dispatch
+from amlocal.testing import pids_matching
 from support import wait_until
 
 
 def dispatcher_pids(root):
     """Pids of the dispatcher processes of the workspace at ``root`` (by their command line)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read().split(b"\0")
-        except OSError:
-            continue
-        if dispatch.DISPATCHER_MODULE.encode() in command and str(root).encode() in command:
-            found.append(int(entry))
-    return found
+    return pids_matching(lambda command: dispatch.DISPATCHER_MODULE.encode() in command
+                         and str(root).encode() in command)
 
 
 def test_a_burst_of_callers_starts_one_dispatcher(process_ws):

@@ -23,6 +23,8 @@ amlocal, loaded by pytest automatically) gives:
                         holding that workspace's config.json
 """
 
-from .contract import BackendContract, LocalBackendContract, stdlib_config, supervisor_pids, wait_for_status
+from .contract import (BackendContract, LocalBackendContract, pids_matching, stdlib_config, supervisor_pids,
+                       wait_for_status)
 
-__all__ = ["BackendContract", "LocalBackendContract", "stdlib_config", "supervisor_pids", "wait_for_status"]
+__all__ = ["BackendContract", "LocalBackendContract", "pids_matching", "stdlib_config", "supervisor_pids",
+           "wait_for_status"]

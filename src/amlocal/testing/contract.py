@@ -249,8 +249,9 @@ class LocalBackendContract(BackendContract):
         assert "outputs/done.txt" in run.get_file_names()
 
 
-def supervisor_pids(run_id):
-    """Pids of the processes supervising ``run_id`` on this machine (found by command line)."""
+def pids_matching(matches):
+    """Pids of this machine's processes whose command line (a list of bytes, one per argument)
+    ``matches``; a process that ends while it is read is left out."""
     import os
 
     found = []
@@ -262,6 +263,12 @@ def supervisor_pids(run_id):
                 command = handle.read().split(b"\0")
         except OSError:
             continue
-        if b"amlocal._local.supervisor" in command and any(part.endswith(run_id.encode()) for part in command):
+        if matches(command):
             found.append(int(entry))
     return found
+
+
+def supervisor_pids(run_id):
+    """Pids of the processes supervising ``run_id`` on this machine (found by command line)."""
+    return pids_matching(lambda command: b"amlocal._local.supervisor" in command
+                         and any(part.endswith(run_id.encode()) for part in command))
