@@ -88,9 +88,12 @@ browser:
 	@scripts/ensure_chromium.sh
 
 # Docker and browser tests must run (not skip) here: AMLOCAL_REQUIRE_DOCKER=1, AMLOCAL_REQUIRE_BROWSER=1.
+# Most of a test's time is spent waiting on containers and subprocesses: three pytest workers
+# (pytest-xdist) keep two cores busy; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 3
 test: venv docker base-image browser
 	AMLOCAL_BASE_IMAGE="$$(cat $(BASE_IMAGE_FILE))" AMLOCAL_REQUIRE_DOCKER=1 AMLOCAL_REQUIRE_BROWSER=1 \
-	    $(VENV_PY) -m pytest -q tests $(PYTEST_ARGS)
+	    $(VENV_PY) -m pytest -q -n $(TEST_WORKERS) tests $(PYTEST_ARGS)
 
 # Uses Docker when it can be made available; otherwise the process backend
 # (AMLOCAL_BASE_IMAGE is then left unset).

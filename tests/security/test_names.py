@@ -14,7 +14,7 @@ NOT_STR = [None, 1, 1.5, b"abc", ["abc"], object()]
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("value", HOSTILE + NOT_STR, ids=repr)
+@pytest.mark.parametrize("value", HOSTILE + NOT_STR, ids=lambda value: type(value).__name__ if type(value) is object else repr(value))
 def test_hostile_names_are_refused_as_invalid_argument(kind, value):
     with pytest.raises(InvalidArgumentError) as caught:
         names.validate_name(kind, value)
