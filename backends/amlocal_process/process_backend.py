@@ -20,6 +20,7 @@ import time
 from amlocal.exceptions import EnvironmentBuildError
 from amlocal.local import DataPath, Execution, ExitInfo, LocalBackend, job_environment, job_shim_dir
 
+from . import virtualenvs
 from .virtualenvs import virtualenv
 
 EXIT_FILE = "job-exit.json"
@@ -44,6 +45,10 @@ class LocalProcessBackend(LocalBackend):
         if warnings:
             prepared["warnings"] = warnings
         return prepared
+
+    def garbage(self, images=False, older_than=None, now=None):
+        """With ``images``: the virtualenvs unused for ``older_than`` seconds that no job runs from."""
+        return virtualenvs.garbage(older_than, time.time() if now is None else now) if images else []
 
     def launch(self, prepared, job, on_created):
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}

@@ -18,9 +18,10 @@ import sys
 import time
 
 from amlocal.exceptions import EnvironmentBuildError
-from amlocal.local import (BYTECODE_SCRIPT, Place, PreparationCanceled, build_lock, bytecode_store, cache_dir,
-                           choose_python, environment_key, failure_advice, find_uv, host_interpreter, install_steps,
-                           pip_settings, plan_packages, ready_marker, run_logged, this_interpreter)
+from amlocal.local import (BYTECODE_SCRIPT, GarbageItem, Place, PreparationCanceled, build_in_progress, build_lock,
+                           bytecode_store, cache_dir, choose_python, environment_key, failure_advice, find_uv,
+                           host_interpreter, install_steps, last_used, mark_used, pip_settings, plan_packages,
+                           ready_marker, run_logged, size_of, this_interpreter)
 
 
 def choose_interpreter(requested, uv=None):
@@ -42,12 +43,55 @@ def virtualenv(environment, build_log, should_stop, choice=None):
     python = choice.interpreter
     settings = pip_settings()
     key = environment_key(environment, f"host-python:{python.path}:{python.version}", settings)
-    venv = cache_dir() / "venvs" / key[:24]
+    venv = venvs_root() / key[:24]
+    mark_used("venv", venv.name)
     if not ready_marker(venv).exists():
-        with build_lock(f"venv-{key[:24]}"):
+        with build_lock(f"venv-{venv.name}"):
             if not ready_marker(venv).exists():
                 _build(venv, environment, choice, uv, settings, build_log, should_stop)
     return str(venv / "bin" / "python"), _warnings_of(venv)
+
+
+def venvs_root():
+    return cache_dir() / "venvs"
+
+
+def garbage(older_than, now):
+    """``amlocal gc --images`` for virtualenvs: those no build is making, no process of this
+    machine runs from (a job of any workspace), and none used for ``older_than`` seconds."""
+    root = venvs_root()
+    if not root.is_dir():
+        return []
+    running = _venvs_running(root)
+    items = []
+    for venv in sorted(root.iterdir()):
+        if not venv.is_dir() or venv.is_symlink() or venv.name in running or build_in_progress(f"venv-{venv.name}"):
+            continue
+        used = last_used("venv", venv.name) or venv.stat().st_mtime
+        if now - used > older_than:
+            items.append(GarbageItem("environment virtualenv", f"{venv} (last used "
+                                     f"{time.strftime('%Y-%m-%d', time.localtime(used))})", size_of(venv),
+                                     lambda path=venv: shutil.rmtree(path, ignore_errors=True)))
+    return items
+
+
+def _venvs_running(root):
+    """Names of the virtualenvs under ``root`` that a process of this machine was started from
+    (its command line names a path inside one: a job, or its wrapper)."""
+    prefix = os.fsencode(str(root)) + b"/"
+    names = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                arguments = handle.read().split(b"\0")
+        except OSError:
+            continue
+        for argument in arguments:
+            if argument.startswith(prefix):
+                names.add(os.fsdecode(argument[len(prefix):].split(b"/", 1)[0]))
+    return names
 
 
 def _build(venv, environment, choice, uv, settings, log, should_stop):

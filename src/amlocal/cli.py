@@ -284,7 +284,7 @@ def _gc_parser(commands):
                           "with --images, images unused for AGE (default 7d)")
     sub.add_argument("--keep-last", type=int, metavar="N",
                      help="also free the snapshots of ended runs except the newest N")
-    sub.add_argument("--images", action="store_true", help="also remove environment images no recent run used")
+    sub.add_argument("--images", action="store_true", help="also remove environment images (docker) or virtualenvs (process) and bytecode bundles no recent run used")
     sub.add_argument("--services", action="store_true",
                      help="also remove web services whose model is no longer registered or whose image is gone")
 

@@ -28,6 +28,7 @@ from ._local.job import DataPath, Execution, ExitInfo, Job, PreparationCanceled,
 from ._local.local_backend import DEFAULT_BASE_IMAGE, LocalBackend
 from ._local.resources import host_cpus, host_memory_bytes
 from ._local.gc import Item as GarbageItem
+from ._local.gc import size_of
 from ._local.installer import (BYTECODE_SCRIPT, PackagePlan, Place, Step, bytecode_bundle, bytecode_store,
                                failure_advice, find_uv, install_steps, plan_packages)
 from ._local.python_versions import Interpreter, PythonChoice, host_interpreter, this_interpreter
@@ -47,7 +48,7 @@ def job_shim_dir():
 
 __all__ = [
     "DEFAULT_BASE_IMAGE", "DataPath", "DirectoryDatastores", "GarbageItem", "Execution", "ExitInfo", "Job", "LocalBackend", "PreparationCanceled",
-    "build_in_progress", "build_lock", "cache_dir", "last_used", "mark_used", "download_wheels", "environment_key", "host_cpus", "host_memory_bytes",
+    "build_in_progress", "build_lock", "cache_dir", "size_of", "last_used", "mark_used", "download_wheels", "environment_key", "host_cpus", "host_memory_bytes",
     "job_environment", "job_shim_dir", "pip_settings", "read_events", "ready_marker", "remote_index_settings",
     "run_logged", "split_pip_options",
     # installing environments (uv or pip, the bytecode store, another Python than the one asked for)

@@ -116,3 +116,31 @@ def test_model_delete_removes_one_version(ws, project, tmp_path):
     assert [m.version for m in Model.list(ws, name="m")] == [2]
     with pytest.raises(InvalidArgumentError):
         Model.register(ws, str(model_file), "../m")
+
+
+def test_gc_images_frees_virtualenvs_and_bytecode_bundles_no_job_runs_from(ws, project, tmp_path, monkeypatch):
+    monkeypatch.setenv("AMLOCAL_CACHE", str(tmp_path / "cache"))  # never the shared cache of other tests
+    run = stdlib_run(ws, project, "import time; time.sleep(60)\n")
+    wait_until(lambda: run.get_status() == "Running", 60, "the run to start")
+    venvs = tmp_path / "cache" / "venvs"
+    (built,) = list(venvs.iterdir())
+    bundles = tmp_path / "cache" / "bytecode" / "bundles"
+    bundles.mkdir(parents=True)
+    (bundles / "old.tar").write_bytes(b"x" * 100)
+    (bundles / "old.constraints.txt").write_text("joblib==1.4.2\n")
+
+    while_running = cli("gc", "--images", "--older-than", "0s")
+    assert while_running.returncode == 0, while_running.stderr
+    assert built.exists()  # its job runs from it
+    assert not (bundles / "old.tar").exists() and not (bundles / "old.constraints.txt").exists()
+    assert "freed bytecode bundle" in while_running.stdout
+
+    run.cancel()
+    run.wait_for_completion(raise_on_error=False)
+    ended = cli("gc", "--images", "--older-than", "0s")
+    assert ended.returncode == 0, ended.stderr
+    assert not built.exists() and "freed environment virtualenv" in ended.stdout
+
+    again = stdlib_run(ws, project)  # the next run builds it again
+    again.wait_for_completion()
+    assert again.get_status() == "Completed" and built.exists()

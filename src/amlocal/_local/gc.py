@@ -8,8 +8,8 @@ By policy (``older_than`` seconds and/or ``keep_last`` runs):
     the snapshots of runs that ended before the policy's cut; their history (metrics, logs,
     outputs) stays.
 With ``images``:
-    environment images not used for ``older_than`` (default a week), never one a run that has
-    not ended needs.
+    environment images (docker) or virtualenvs (process) not used for ``older_than`` (default a
+    week), never one a run that has not ended needs; bytecode bundles no build used for as long.
 
 A plan is made first (``plan``), so ``--dry-run`` shows exactly what ``apply`` would free.
 Nothing that a run which has not ended uses is ever in a plan.
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from ..rules import statuses
 from ..snapshot import prune_store, remove_partial_snapshots
+from .installer import bundle_garbage
 
 STAGING_GRACE_SECONDS = 15 * 60
 DEFAULT_IMAGE_AGE_SECONDS = 7 * 24 * 3600
@@ -84,8 +85,10 @@ def plan(backend, older_than=None, keep_last=None, images=False, now=None):
                                     lambda path=snapshot: _remove_snapshot(path)))
     found.items.append(Item("unused snapshot store objects", str(layout.snapshot_store), 0,
                             lambda: prune_store(str(layout.snapshot_store))))
-    found.items.extend(backend.garbage(images=images, now=now,
-                                       older_than=DEFAULT_IMAGE_AGE_SECONDS if older_than is None else older_than))
+    age = DEFAULT_IMAGE_AGE_SECONDS if older_than is None else older_than
+    found.items.extend(backend.garbage(images=images, now=now, older_than=age))
+    if images:
+        found.items.extend(bundle_garbage(age, now))
     return found
 
 

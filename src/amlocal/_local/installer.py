@@ -121,7 +121,13 @@ def bytecode_bundle(plan, log):
     identity = json.dumps(sorted((w.name, w.stat().st_size, w.stat().st_mtime_ns) for w in plan.wheel_files))
     stem = bytecode_store() / "bundles" / hashlib.sha256(identity.encode()).hexdigest()[:24]
     tar, constraints = stem.with_suffix(".tar"), stem.with_suffix(".constraints.txt")
-    if not (tar.exists() and constraints.exists()):
+    if tar.exists() and constraints.exists():
+        for path in (tar, constraints):  # their modification time is when a build last used them (amlocal gc)
+            try:
+                os.utime(path)
+            except OSError:
+                pass
+    else:
         started = time.monotonic()
         bytecode.bundle(str(bytecode_store()), [str(w) for w in plan.wheel_files], str(tar))
         pins = sorted({"==".join(w.name.split("-")[:2]) for w in plan.wheel_files})
@@ -246,3 +252,22 @@ def failure_advice(plan, choice):
                 f"image with Python {wanted}.")
     return (f" The environment asks for Python {wanted} and the build has Python {choice.interpreter.version}; "
             "see the build log for the packages that have no wheel for it.")
+
+
+def bundle_garbage(older_than, now):
+    """The bytecode bundles no build used for ``older_than`` seconds (``amlocal gc --images``):
+    a later build of the same wheels makes its bundle again from the store."""
+    from .gc import Item
+
+    folder = bytecode_store() / "bundles"
+    items = []
+    for tar in sorted(folder.glob("*.tar")) if folder.is_dir() else []:
+        constraints = tar.with_suffix(".constraints.txt")
+        try:
+            info = tar.lstat()
+        except OSError:
+            continue
+        if now - info.st_mtime > older_than:
+            items.append(Item("bytecode bundle", str(tar), info.st_size,
+                              lambda paths=(tar, constraints): [path.unlink(missing_ok=True) for path in paths]))
+    return items
