@@ -204,9 +204,20 @@ class SweepController:
             self.log(f"[CONTROLLER][INFO]The sweep ended: {len(ended)} children")
             self.set_status(statuses.COMPLETED)
 
-    def run(self, poll_seconds=0.25):
+    def run(self, poll_seconds=0.25, watch_seconds=0.05):
+        """Step every ``poll_seconds``, and as soon as a child ends (looked for every
+        ``watch_seconds``, one read of run history): a freed place is filled without waiting
+        for the next whole step."""
         while not self.step():
-            time.sleep(poll_seconds)
+            ended = self._ended_children()
+            deadline = time.monotonic() + poll_seconds
+            while time.monotonic() < deadline:
+                time.sleep(watch_seconds)
+                if self._ended_children() != ended:
+                    break
+
+    def _ended_children(self):
+        return sum(1 for r in self.history.list_runs(parent_run_id=self.parent_id) if r["status"] in statuses.TERMINAL)
 
 
 def child_order(run_id):
