@@ -1,15 +1,25 @@
 """``amlocal run ...``: submit-script, list, show, logs and cancel, against real local runs."""
 
+import errno
 import json
 import os
 import selectors
 import signal
 import time
 
+from support import wait_until
+
 SLEEPER = """
     import time
     print('started', flush=True)
     time.sleep({seconds})
+    print('woke up', flush=True)
+"""
+
+GATED = """
+    print('started', flush=True)
+    with open({gate!r}) as gate:  # a FIFO: blocks until the test opens it for writing
+        gate.read()
     print('woke up', flush=True)
 """
 
@@ -162,13 +172,18 @@ def test_cancel_a_sleeping_run(cli):
 def test_ctrl_c_stops_following_but_not_the_run(cli):
     from amlocal.core import Run
 
-    cli.write("sleep.py", SLEEPER.format(seconds=2))
+    # the job waits at a gate the test opens (the process backend runs it on this host), so Ctrl-C
+    # always reaches the follower while the run still runs, however loaded the machine is
+    gate = cli.cwd.parent / "gate"  # outside the source directory: a snapshot must not read it
+    os.mkfifo(gate)
+    cli.write("sleep.py", GATED.format(gate=str(gate)))
     proc = cli.popen("run", "submit-script", "sleep.py", "-e", "naps")
     try:
         seen = _read_until(proc, "started", timeout=60)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
+        _open_gate(gate)
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err
@@ -178,6 +193,21 @@ def test_ctrl_c_stops_following_but_not_the_run(cli):
     run = Run.get(cli.workspace(), run_id)
     assert run.wait_for_completion()["status"] == "Completed"
     assert "woke up" in cli("run", "logs", run_id).stdout
+
+
+def _open_gate(fifo):
+    """Let the job blocked reading ``fifo`` go on: write to it once the job has it open."""
+    def opened():
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as err:
+            if err.errno != errno.ENXIO:  # ENXIO: nobody reads it yet
+                raise
+            return None
+
+    fd = wait_until(opened, 60, "the job to wait at its gate")
+    os.write(fd, b"go")
+    os.close(fd)
 
 
 def _read_until(proc, text, timeout):
