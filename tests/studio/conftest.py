@@ -48,8 +48,9 @@ def start_studio(project, *options):
     """``amlocal ui --port 0 --no-browser`` for the project; returns (process, URL printed)."""
     command = [sys.executable, "-m", "amlocal.cli", "--config", str(Path(project) / "config.json"),
                "--backend", "process", "ui", "--port", "0", "--no-browser", *options]
+    # SIGINT stops it (stop_studio) even when the tests run as a background job, which ignores it
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               stdin=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     lines = []
     while time.monotonic() < deadline:
