@@ -1,5 +1,6 @@
 """Helpers the tests share: waiting on conditions with deadlines, finding a run's processes."""
 
+import signal
 import time
 
 from amlocal.testing import supervisor_pids  # noqa: F401  (tests import it from here)
@@ -15,3 +16,9 @@ def wait_until(condition, seconds, what):
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {seconds} s for {what}")
         time.sleep(0.02)
+
+
+def default_sigint():
+    """A ``preexec_fn`` giving a command SIGINT's default handling, so Ctrl-C reaches it as from a
+    terminal even when the tests run as a background job (whose processes start with it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

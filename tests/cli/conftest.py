@@ -6,7 +6,6 @@ by the test sessions, so a run without pip packages costs well under a second.
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import default_sigint
 
 CACHE = Path(os.environ.get("AMLOCAL_TEST_CACHE") or Path.home() / ".cache" / "amlocal-test")
 WORKSPACE_NAME = "cli-ws"
@@ -50,11 +50,9 @@ class Cli:
                               capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
     def popen(self, *args, backend="process"):
-        # Ctrl-C (SIGINT) reaches the command as from a terminal, even when the tests themselves
-        # run as a background job, whose processes start with SIGINT ignored
         return subprocess.Popen(self.command(args, backend), cwd=str(self.cwd), env=self.env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                                preexec_fn=default_sigint)
 
     def write(self, name, code):
         path = self.cwd / name

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import default_sigint
 
 from .real_runs import make_runs, make_workspace
 
@@ -48,9 +49,8 @@ def start_studio(project, *options):
     """``amlocal ui --port 0 --no-browser`` for the project; returns (process, URL printed)."""
     command = [sys.executable, "-m", "amlocal.cli", "--config", str(Path(project) / "config.json"),
                "--backend", "process", "ui", "--port", "0", "--no-browser", *options]
-    # SIGINT stops it (stop_studio) even when the tests run as a background job, which ignores it
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               stdin=subprocess.DEVNULL, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               stdin=subprocess.DEVNULL, preexec_fn=default_sigint)
     deadline = time.monotonic() + 30
     lines = []
     while time.monotonic() < deadline:
