@@ -61,7 +61,7 @@ def make_workspace(directory):
         lr, depth = rng.choice([0.001, 0.01, 0.1]), rng.randint(2, 9)
         history.create_run(run_id, EXPERIMENT, "process", "train.py", ["--lr", str(lr), "--depth", str(depth)],
                            None, {"name": "bench"})
-        for status in ("Queued", "Preparing", "Running", "Finalizing", "Completed"):
+        for status in ("Starting", "Preparing", "Queued", "Running", "Finalizing", "Completed"):  # Azure's order
             history.set_status(run_id, status)
         history.log_metrics(run_id, [dict(name=name, value=rng.random(), step=step)
                                      for name in ("loss", "accuracy", "f1", "auc") for step in range(10)])
