@@ -131,7 +131,8 @@ class SdkV2Adapter(AzureMLV2Adapter):
         result = {"runId": details.run_id, "target": details.target, "status": details.status,
                   "startTimeUtc": utc(epoch(details.start_time_utc)), "endTimeUtc": utc(epoch(details.end_time_utc)),
                   "properties": dict(details.properties or {}), "logFiles": sorted(details.log_files or {}),
-                  "warnings": [w.message for w in (details.warnings or []) if getattr(w, "message", None)]}
+                  "warnings": [{"source": getattr(w, "source", None), "message": w.message}
+                               for w in (details.warnings or []) if getattr(w, "message", None)]}
         if inner is not None and (getattr(inner, "message", None) or getattr(inner, "code", None)):
             result["error"] = {"code": getattr(inner, "code", None), "message": getattr(inner, "message", None)}
         return result

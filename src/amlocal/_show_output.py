@@ -58,9 +58,10 @@ class RunOutputFollower:
         self.poll(final=True)
         self.out.write("\n" + _underlined("Execution Summary"))
         self.out.write(f"RunId: {self.run.id}\nWeb View: {self.web_view}\n")
-        warnings = details.get("warnings") or []
-        if warnings:
-            self.out.write("\nWarnings:\n" + "".join(f"{w}\n" for w in warnings) + "\n")
+        # as azureml prints them: the message of each warning that has one
+        messages = [w.get("message") for w in details.get("warnings") or [] if isinstance(w, dict) and w.get("message")]
+        if messages:
+            self.out.write("\nWarnings:\n" + "".join(f"{m}\n" for m in messages) + "\n")
         if details.get("status") == "Failed" and not raise_on_error:
             error = {k: v for k, v in (details.get("error") or {}).items() if k != "log_tail"} or \
                 "Detailed error not set on the Run. Please check the logs for details."

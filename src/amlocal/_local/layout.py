@@ -101,6 +101,10 @@ class WorkspaceLayout:
     def job_handle(self, run_id):
         return self.run_dir(run_id) / "job.json"
 
+    def run_warnings(self, run_id):
+        """What went wrong without failing the run, one JSON object a line (``RunWarnings``)."""
+        return self.run_dir(run_id) / "warnings.jsonl"
+
     @property
     def models(self):
         return self.root / "models"

@@ -30,6 +30,7 @@ from ..snapshot import take_snapshot
 from .ids import home_id
 from .layout import make_private_dir
 from .network import network_allowed
+from .run_warnings import read_warnings
 from .stores import open_local_stores
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
@@ -207,6 +208,9 @@ class LocalBackend(ExecutionBackend):
             details["parentRunId"] = record["parent_run_id"]
         if record["error"]:
             details["error"] = record["error"]
+        warnings = read_warnings(self.layout.run_warnings(run_id))
+        if warnings:
+            details["warnings"] = warnings
         return details
 
     def portal_url(self, run_id):

@@ -43,6 +43,7 @@ from .dispatch import claim_node, ensure_dispatcher
 from .node_slots import adopt_slot
 from .resources import DEFAULT_PIDS_LIMIT, limits_for
 from .run_history import BUILD_LOG, CONTROL_LOG, DRIVER_LOG, SWEEP_LOG, tail
+from .run_warnings import RunWarnings
 
 LOG_TAIL_LINES = 30
 CANCEL_CHECK_SECONDS = 0.2
@@ -106,6 +107,7 @@ class Supervisor:
         self._last_cancel_check = 0.0
         self._last_disk_check = 0.0
         self._control_log = LazyLog(self.files / CONTROL_LOG)
+        self._warnings = RunWarnings(self.layout.run_warnings(self.run_id))
         self._events = None
         self._leave_queued = False
 
@@ -116,6 +118,15 @@ class Supervisor:
             self._control_log.write(f"[{stamp}Z] {message}\n")
         except OSError:  # a full disk must not stop the run from ending properly
             print(f"[{stamp}Z] {message}", flush=True)
+
+    def warn(self, kind, message):
+        """A warning of the run: a line of its control log (``kind: message``) and one of the
+        warnings its details list, as Azure ML lists a run's warnings."""
+        self.log(f"{kind}: {message}")
+        try:
+            self._warnings.add(message)
+        except OSError:  # a full disk: the control log (or the supervisor's log) has it
+            pass
 
     def _store(self, write, *args):
         """A run history write that waits out a full disk instead of crashing the run."""
@@ -196,7 +207,7 @@ class Supervisor:
         queued = self.history.get_run(self.run_id)["status"] == statuses.QUEUED
         if not queued:
             for warning in self.description.get("snapshot_warnings") or []:
-                self.log(f"Snapshot: {warning}")
+                self.warn("Snapshot", warning)
         if self.should_stop():
             return self._end_canceled()
         self.backend.warm_up()
@@ -209,7 +220,7 @@ class Supervisor:
         finally:
             build_log.close()
         for warning in prepared.get("warnings") or []:
-            self.log(f"Environment: {warning}")
+            self.warn("Environment", warning)
         if self.should_stop():
             return self._end_canceled()
         if self.compute and self.slot is None:
@@ -369,7 +380,7 @@ class Supervisor:
         while True:
             batch = self._events.read(final=final)
             for line in (*copy_uploads(batch.uploads, self.files), *batch.warnings):
-                self.log(f"Warning: {line}")
+                self.warn("Warning", line)
             for note in batch.statuses:
                 self.log(note.line())
             if batch.metrics or batch.tags or batch.uploads or batch.warnings or batch.statuses or batch.more:
@@ -397,10 +408,10 @@ class Supervisor:
                 report = copy_tree_under(workdir, folder, self.files)
             except OSError as err:  # ENOSPC: the run ends, with what could be copied
                 self.disk_was_full = self.disk_was_full or err.errno == errno.ENOSPC
-                self.log(f"Warning: ./{folder} could not be collected: {err}")
+                self.warn("Warning", f"./{folder} could not be collected: {err}")
                 continue
             for name, reason in report.skipped:
-                self.log(f"Warning: {name} was not collected: {reason}")
+                self.warn("Warning", f"{name} was not collected: {reason}")
         shutil.rmtree(workdir, ignore_errors=True)
 
     def _release_execution(self):
