@@ -206,8 +206,8 @@ class SweepBench:
                 f"{seconds(median(bare_jobs))} bare (medians); submit -> first child's container created "
                 f"{seconds(median(first))}, last child's container exit -> wait_for_completion returns "
                 f"{seconds(median(tail))} (medians); a child Completed -> the next child's container created "
-                f"{millis(median(handover))} median, {millis(max(handover, default=float('nan')))} max (the sweep's "
-                f"poll, then the child's supervisor); at most {max(most)} children Running at once.")
+                f"{millis(median(handover))} median, {millis(max(handover, default=float('nan')))} max (the controller "
+                f"noticing the end, within 50 ms, then the child's supervisor); at most {max(most)} children Running at once.")
 
     # -- (b) early termination ---------------------------------------------------------------------
     def bandit_sweep(self):
