@@ -19,7 +19,7 @@ import time
 
 from amlocal.exceptions import EnvironmentBuildError
 from amlocal.local import (BYTECODE_SCRIPT, GarbageItem, Place, PreparationCanceled, build_in_progress, build_lock,
-                           bytecode_store, cache_dir, choose_python, environment_key, failure_advice, find_uv,
+                           bytecode_store, cache_dir, choose_python, command_lines, environment_key, failure_advice, find_uv,
                            host_interpreter, install_steps, last_used, mark_used, pip_settings, plan_packages,
                            ready_marker, run_logged, size_of, this_interpreter)
 
@@ -80,14 +80,7 @@ def _venvs_running(root):
     (its command line names a path inside one: a job, or its wrapper)."""
     prefix = os.fsencode(str(root)) + b"/"
     names = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                arguments = handle.read().split(b"\0")
-        except OSError:
-            continue
+    for _, arguments in command_lines():
         for argument in arguments:
             if argument.startswith(prefix):
                 names.add(os.fsdecode(argument[len(prefix):].split(b"/", 1)[0]))

@@ -31,6 +31,7 @@ from ._local.gc import Item as GarbageItem
 from ._local.gc import size_of
 from ._local.installer import (BYTECODE_SCRIPT, PackagePlan, Place, Step, bytecode_bundle, bytecode_store,
                                failure_advice, find_uv, install_steps, plan_packages)
+from ._local.processes import command_lines
 from ._local.python_versions import Interpreter, PythonChoice, host_interpreter, this_interpreter
 from ._local.python_versions import choose as choose_python
 from ._local.wheel_cache import (build_in_progress, build_lock, download_wheels, environment_key, last_used,
@@ -51,6 +52,8 @@ __all__ = [
     "build_in_progress", "build_lock", "cache_dir", "size_of", "last_used", "mark_used", "download_wheels", "environment_key", "host_cpus", "host_memory_bytes",
     "job_environment", "job_shim_dir", "pip_settings", "read_events", "ready_marker", "remote_index_settings",
     "run_logged", "split_pip_options",
+    # the processes of this machine (what gc must not take from a running job)
+    "command_lines",
     # installing environments (uv or pip, the bytecode store, another Python than the one asked for)
     "BYTECODE_SCRIPT", "Interpreter", "PackagePlan", "Place", "PythonChoice", "Step", "bytecode_bundle", "bytecode_store",
     "choose_python", "failure_advice", "find_uv", "host_interpreter", "install_steps", "plan_packages",

@@ -252,20 +252,9 @@ class LocalBackendContract(BackendContract):
 def pids_matching(matches):
     """Pids of this machine's processes whose command line (a list of bytes, one per argument)
     ``matches``; a process that ends while it is read is left out."""
-    import os
+    from amlocal.local import command_lines
 
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read().split(b"\0")
-        except OSError:
-            continue
-        if matches(command):
-            found.append(int(entry))
-    return found
+    return [pid for pid, command in command_lines() if matches(command)]
 
 
 def supervisor_pids(run_id):
