@@ -23,9 +23,9 @@ import time
 import uuid
 
 try:
-    from amlocal_rules import metrics as _metric_rules
+    from amlocal_rules import metrics as _metric_rules, models as _model_rules
 except ImportError:  # on the host, outside a job: the same rules, from amlocal itself
-    from amlocal.rules import metrics as _metric_rules
+    from amlocal.rules import metrics as _metric_rules, models as _model_rules
 
 ENV_RUN_CONTROL = "AMLOCAL_RUN_CONTROL"
 ENV_RUN_ID = "AMLOCAL_RUN_ID"
@@ -332,9 +332,8 @@ class Run(object):
 
     # -- tags ---------------------------------------------------------------------------
     def tag(self, key, value=None):
-        """Set a tag; the value is kept as a string (None stays None)."""
-        key = str(key)
-        value = None if value is None else str(value)
+        """Set a tag; the value is kept as a string (None stays None), as run history keeps it."""
+        (key, value), = _model_rules.string_tags({key: value}).items()
         with self._lock:
             self._tags[key] = value
         if not self._offline:
