@@ -1,5 +1,7 @@
 """Helpers the tests share: waiting on conditions with deadlines, finding a run's processes."""
 
+import errno
+import os
 import signal
 import time
 
@@ -22,3 +24,19 @@ def default_sigint():
     """A ``preexec_fn`` giving a command SIGINT's default handling, so Ctrl-C reaches it as from a
     terminal even when the tests run as a background job (whose processes start with it ignored)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def open_gate(fifo, seconds=60):
+    """Let a job blocked reading the FIFO ``fifo`` (``open(fifo).read()``) go on: write to it
+    once the job has it open. A job that waits at a gate runs exactly as long as a test wants."""
+    def opened():
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as err:
+            if err.errno != errno.ENXIO:  # ENXIO: nobody reads it yet
+                raise
+            return None
+
+    fd = wait_until(opened, seconds, f"a job to wait at its gate {fifo}")
+    os.write(fd, b"go")
+    os.close(fd)

@@ -1,13 +1,12 @@
 """``amlocal run ...``: submit-script, list, show, logs and cancel, against real local runs."""
 
-import errno
 import json
 import os
 import selectors
 import signal
 import time
 
-from support import wait_until
+from support import open_gate
 
 SLEEPER = """
     import time
@@ -183,7 +182,7 @@ def test_ctrl_c_stops_following_but_not_the_run(cli):
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
-        _open_gate(gate)
+        open_gate(gate)
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err
@@ -193,21 +192,6 @@ def test_ctrl_c_stops_following_but_not_the_run(cli):
     run = Run.get(cli.workspace(), run_id)
     assert run.wait_for_completion()["status"] == "Completed"
     assert "woke up" in cli("run", "logs", run_id).stdout
-
-
-def _open_gate(fifo):
-    """Let the job blocked reading ``fifo`` go on: write to it once the job has it open."""
-    def opened():
-        try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as err:
-            if err.errno != errno.ENXIO:  # ENXIO: nobody reads it yet
-                raise
-            return None
-
-    fd = wait_until(opened, 60, "the job to wait at its gate")
-    os.write(fd, b"go")
-    os.close(fd)
 
 
 def _read_until(proc, text, timeout):
