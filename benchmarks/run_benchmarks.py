@@ -361,7 +361,7 @@ class Bench:
             f"{seconds(median(queued))} median over all runs (max {seconds(max(queued))}), from Queued to Running; "
             f"from a node freed (the last Completed before) to a queued run's container created: "
             f"{millis(median(handover))} median, {millis(max(handover, default=float('nan')))} max "
-            "(the dispatcher's poll, then a new supervisor: interpreter, imports, Starting, Preparing). "
+            "(the supervisor whose run freed the node goes on with the oldest queued run: Starting and Preparing again, a cache hit). "
             "Host CPU per batch of ten (median): amlocal supervisors and dispatcher "
             f"{seconds(median([c['supervisors and dispatcher'] for c in cpu]))} (at least: sampled every "
             f"20 ms), the submitting and waiting process {seconds(median([c['submitting process'] for c in cpu]))}; "

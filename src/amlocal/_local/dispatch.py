@@ -5,8 +5,9 @@ A run is followed by at most one supervisor process at a time, which holds the r
 and passes it (and the run's node, when it has one) to the new process as inherited
 descriptors, so there is no moment when a starting run looks unfollowed. A run's supervisor
 prepares its environment (Starting, Preparing), then takes a node of its compute target; when
-none is free the run waits Queued with no process of its own, and the workspace's dispatcher
-(``dispatcher``) starts a supervisor for it once a node frees up. The dispatcher also starts
+none is free the run waits Queued with no process of its own; the supervisor whose run frees a
+node goes on with the oldest run queued for it (``take_next_queued``), else the workspace's
+dispatcher (``dispatcher``) starts a supervisor for it once a node frees up. The dispatcher also starts
 runs held back while too many prepare at once, and adopts runs whose supervisor died. Anyone
 who reads a run that nobody follows starts the dispatcher again.
 """
@@ -141,6 +142,31 @@ def _spawn(arguments, log_path, cwd, descriptors, backend_root=None):
         subprocess.Popen([sys.executable, "-m", *arguments], stdin=subprocess.DEVNULL, stdout=log,
                          stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
                          pass_fds=tuple(descriptors), env=env, cwd=str(cwd))
+
+
+def take_next_queued(layout, history, target):
+    """For a process whose run just freed a node of ``target``: the oldest run queued for that
+    target that no process follows, with its lock and a node taken for the caller, as
+    ``(run id, lock descriptor, slot)``; None when none waits or no node is free for it (the
+    dispatcher then starts it, as always)."""
+    queued = sorted((r for r in history.list_runs(status=statuses.QUEUED) if r["compute_target"] == target),
+                    key=lambda r: (r["created"], r["run_id"]))
+    for record in queued:
+        run_id = record["run_id"]
+        lock = liveness.hold(layout.supervisor_lock(run_id), wait=0)
+        if lock is None:  # another process follows it (or is starting one for it)
+            continue
+        try:
+            compute = json.loads(layout.run_spec(run_id).read_text()).get("compute")
+        except (OSError, ValueError, AttributeError):
+            compute = None
+        slot = claim_node(layout, history, run_id, compute) if compute else None
+        if slot is None:
+            os.close(lock)
+            ensure_dispatcher(layout)
+            return None
+        return run_id, lock, slot
+    return None
 
 
 def _has_ended(history, run_id):

@@ -258,6 +258,28 @@ def pids_matching(matches):
 
 
 def supervisor_pids(run_id):
-    """Pids of the processes supervising ``run_id`` on this machine (found by command line)."""
-    return pids_matching(lambda command: b"amlocal._local.supervisor" in command
-                         and any(part.endswith(run_id.encode()) for part in command))
+    """Pids of the processes supervising ``run_id`` on this machine: a supervisor process holds
+    the run's ``supervisor.lock`` open while it follows the run (one process may follow several
+    runs of a compute target, one after another, so its command line may name another run)."""
+    import os
+
+    from amlocal.local import command_lines
+
+    lock = f"/runs/{run_id}/supervisor.lock"
+    found = []
+    for pid, command in command_lines():
+        if b"amlocal._local.supervisor" not in command:
+            continue
+        try:
+            descriptors = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                opened = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+            except OSError:
+                continue
+            if opened.endswith(lock):
+                found.append(pid)
+                break
+    return found
