@@ -139,8 +139,19 @@ def test_gc_images_frees_virtualenvs_and_bytecode_bundles_no_job_runs_from(ws, p
     run.wait_for_completion(raise_on_error=False)
     ended = cli("gc", "--images", "--older-than", "0s")
     assert ended.returncode == 0, ended.stderr
-    assert not built.exists() and "freed environment virtualenv" in ended.stdout
+    assert "freed environment virtualenv" in ended.stdout, (ended.stdout, ended.stderr, _processes_naming(built))
+    assert not built.exists(), sorted(str(p) for p in built.rglob("*"))[:20]
 
     again = stdlib_run(ws, project)  # the next run builds it again
     again.wait_for_completion()
     assert again.get_status() == "Completed" and built.exists()
+
+
+def _processes_naming(path):
+    """The command lines of this machine's processes that name a path under ``path`` (what gc
+    takes for a job still running from it)."""
+    from amlocal.local import command_lines
+
+    prefix = str(path).encode()
+    return [b" ".join(command).decode(errors="replace") for _, command in command_lines()
+            if any(argument.startswith(prefix) for argument in command)]
