@@ -146,27 +146,30 @@ def _spawn(arguments, log_path, cwd, descriptors, backend_root=None):
 
 def take_next_queued(layout, history, target):
     """For a process whose run just freed a node of ``target``: the oldest run queued for that
-    target that no process follows, with its lock and a node taken for the caller, as
-    ``(run id, lock descriptor, slot)``; None when none waits or no node is free for it (the
-    dispatcher then starts it, as always)."""
-    queued = sorted((r for r in history.list_runs(status=statuses.QUEUED) if r["compute_target"] == target),
+    target that no process follows, with a node and its lock taken for the caller, as
+    ``(run id, lock descriptor, slot)``; None when none waits or it cannot be had now (the
+    dispatcher then starts it, as always). The node is taken before the run's lock, in the
+    dispatcher's order: a queued run whose lock is held is one being started, and the
+    dispatcher goes on to younger runs only when no node is left for them."""
+    queued = sorted((r for r in history.list_runs(status=statuses.QUEUED) if r["compute_target"] == target
+                     and not liveness.is_held(layout.supervisor_lock(r["run_id"]))),
                     key=lambda r: (r["created"], r["run_id"]))
-    for record in queued:
-        run_id = record["run_id"]
-        lock = liveness.hold(layout.supervisor_lock(run_id), wait=0)
-        if lock is None:  # another process follows it (or is starting one for it)
-            continue
-        try:
-            compute = json.loads(layout.run_spec(run_id).read_text()).get("compute")
-        except (OSError, ValueError, AttributeError):
-            compute = None
-        slot = claim_node(layout, history, run_id, compute) if compute else None
-        if slot is None:
-            os.close(lock)
-            ensure_dispatcher(layout)
-            return None
-        return run_id, lock, slot
-    return None
+    if not queued:
+        return None
+    run_id = queued[0]["run_id"]
+    try:
+        compute = json.loads(layout.run_spec(run_id).read_text()).get("compute")
+    except (OSError, ValueError, AttributeError):
+        compute = None
+    slot = claim_node(layout, history, run_id, compute) if compute else None
+    if slot is None:
+        ensure_dispatcher(layout)
+        return None
+    lock = liveness.hold(layout.supervisor_lock(run_id), wait=0)
+    if lock is None:  # another process is starting it meanwhile
+        slot.release()
+        return None
+    return run_id, lock, slot
 
 
 def _has_ended(history, run_id):
