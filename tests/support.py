@@ -40,3 +40,14 @@ def open_gate(fifo, seconds=60):
     fd = wait_until(opened, seconds, f"a job to wait at its gate {fifo}")
     os.write(fd, b"go")
     os.close(fd)
+
+
+def running_at_once(children):
+    """The most children that were Running at the same moment (from their status timelines)."""
+    spans = []
+    for child in children:
+        timeline = dict(child.get_details()["statusTimeline"])
+        end = next((timeline[s] for s in ("Finalizing", "Completed", "Failed", "Canceled") if s in timeline), None)
+        if "Running" in timeline and end:
+            spans.append((timeline["Running"], end))
+    return max((sum(1 for s, e in spans if s <= start < e) for start, _ in spans), default=0)

@@ -14,18 +14,9 @@ from pathlib import Path
 import pytest
 
 from amlocal.core import Experiment, Model, Workspace
+from support import running_at_once
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def running_at_once(children):
-    spans = []
-    for child in children:
-        timeline = dict(child.get_details()["statusTimeline"])
-        end = next((timeline[s] for s in ("Finalizing", "Completed", "Failed", "Canceled") if s in timeline), None)
-        if "Running" in timeline and end:
-            spans.append((timeline["Running"], end))
-    return max((sum(1 for s, e in spans if s <= start < e) for start, _ in spans), default=0)
 
 
 @pytest.fixture(params=["docker", "process"])

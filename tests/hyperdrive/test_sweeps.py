@@ -15,7 +15,7 @@ from amlocal.train.hyperdrive import (BanditPolicy, BayesianParameterSampling, G
                                       uniform)
 from amlocal.widgets import RunDetails
 
-from support import wait_until
+from support import running_at_once, wait_until
 
 SCORE = """
 import argparse, os, time
@@ -52,17 +52,6 @@ def sweep(src, sampling, total, concurrent=4, policy=None, goal=PrimaryMetricGoa
     return HyperDriveConfig(run_config=src, hyperparameter_sampling=sampling, policy=policy,
                             primary_metric_name=metric, primary_metric_goal=goal, max_total_runs=total,
                             max_concurrent_runs=concurrent)
-
-
-def running_at_once(children):
-    """The most children that were Running at the same moment (from their status timelines)."""
-    spans = []
-    for child in children:
-        timeline = dict(child.get_details()["statusTimeline"])
-        end = next((timeline[s] for s in ("Finalizing", "Completed", "Failed", "Canceled") if s in timeline), None)
-        if "Running" in timeline and end:
-            spans.append((timeline["Running"], end))
-    return max((sum(1 for s, e in spans if s <= start < e) for start, _ in spans), default=0)
 
 
 def test_the_notebook_sweep_picks_and_registers_the_best_child(ws, project):
