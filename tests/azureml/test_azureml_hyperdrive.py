@@ -43,8 +43,9 @@ def test_azure_receives_the_sweep_as_azureml_s_own_hyperdrive_config(ws, fake, p
                           max_total_runs=4, max_concurrent_runs=2, max_duration_minutes=30)
     Experiment(ws, "hd").submit(hd)
 
-    experiment, real, tags = fake.submissions[-1]
-    assert isinstance(real, SdkHyperDriveConfig) and experiment == "hd"
+    # the sweep's children are submitted from another thread at once: find the sweep's own submission
+    [(experiment, real, tags)] = [s for s in fake.submissions if isinstance(s[1], SdkHyperDriveConfig)]
+    assert experiment == "hd"
     assert real._generator_config == hd._generator_config
     assert real._policy_config == hd._policy_config
     assert real._primary_metric_config == {"name": "Accuracy", "goal": "maximize"}

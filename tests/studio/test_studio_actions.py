@@ -2,6 +2,8 @@
 
 import re
 
+from playwright.sync_api import expect
+
 from .conftest import start_studio, stop_studio
 from .real_runs import open_workspace, submit
 
@@ -21,8 +23,8 @@ def test_cancel_from_the_studio_asks_first_then_cancels(studio_project, page, tm
         page.wait_for_url(re.compile(re.escape(run.id) + "$"))
         run.wait_for_completion(raise_on_error=False)
         assert run.get_status() == "Canceled"
-        page.reload()
-        assert page.locator(".head-line [data-status]").inner_text() == "Canceled"
+        # the page reloads itself when the run ends: wait for what it then shows, through that reload
+        expect(page.locator(".head-line [data-status]")).to_have_text("Canceled", timeout=30_000)
     finally:
         stop_studio(process)
 
