@@ -8,17 +8,18 @@ Each round builds, one after the other (so that a round's sides share the machin
 
 - peer (docker): ``docker build --no-cache`` of ``FROM base; RUN python3 -m venv && pip install PACKAGES``
   (the index with the user's pip settings and CA bundle);
-- docker, the goal: an amlocal environment image absent, its wheels in the wheel cache and their
+- docker, the goal: an amlocal environment absent, its wheels in the wheel cache and their
   bytecode in the bytecode store (what every build after the first of those packages meets):
-  ``EnvironmentImage.prepare`` with uv                                          [ratio <= 0.35]
+  ``EnvironmentImage.prepare`` with uv, until the environment can be mounted  [ratio <= 0.35]
 - docker, the same without uv (AMLOCAL_NO_UV=1: the image's pip)                  (reported)
 - docker, everything cold: an empty wheel cache and bytecode store                 (reported)
 - peer (process): ``python -m venv`` + ``pip install PACKAGES`` on the host (the index)
 - process: the process backend's virtualenv, caches warm, with uv and without      (reported)
 
-Images are built from ``amlocal-bench/cold-build-base:<name>``, a label-only copy of the base
-image (same filesystem, another id, hence its own ``amlocal/env`` tags); the benchmark removes
-only the images it built itself (by tag), so nothing another user of the engine relies on. Ratios are medians of per-round ratios. Prints a markdown table; writes
+Environments are built from ``amlocal-bench/cold-build-base:<name>``, a label-only copy of the
+base image (same filesystem, another id, hence its own environment keys); the benchmark removes
+only the environments it built itself (by key), so nothing another user of the engine relies on.
+Ratios are medians of per-round ratios. Prints a markdown table; writes
 results/cold_build.json and results/cold_build.md.
 """
 
@@ -48,11 +49,10 @@ BENCH_BASE_REPOSITORY = "amlocal-bench/cold-build-base"
 PLAIN_TAG = "amlocal-bench/plain-build:cold-build"
 GOAL = 0.35
 #: build log lines that start each phase, in order
-PHASES = (("host: plan (wheel cache, bytecode store, probe)", "Building image"),
+PHASES = (("host: plan (wheel cache, bytecode store, probe)", "Building environment"),
           ("build container start", "Starting the build container"),
           ("virtualenv + install", "Creating the virtual environment"),
-          ("bytecode from the store", "Bytecode: from the bytecode store"),
-          ("docker commit", "Saving the environment as image"))
+          ("bytecode from the store, then publish", "Bytecode: from the bytecode store"))
 
 
 def log(message):
@@ -100,7 +100,7 @@ class ColdBuilds:
         self.base_image = os.environ.get("AMLOCAL_BASE_IMAGE") or DEFAULT_BASE_IMAGE
         self.root = Path(tempfile.mkdtemp(prefix="amlocal-cold-build-"))
         self.samples = {}
-        self.built = set()  # tags of the environment images this benchmark built
+        self.built = set()  # keys of the environments this benchmark built
 
     def setup(self):
         os.environ.setdefault("AMLOCAL_CACHE", str(_config.cache_dir()))
@@ -147,26 +147,27 @@ class ColdBuilds:
 
         spec = EnvironmentSpec(name="cold-build", base_image=self.bench_base, pip_packages=tuple(self.packages))
         for _ in range(2):  # an image left by an earlier run of this benchmark is a cache hit: remove it
-            self.remove_env_images()
+            self.remove_environments()
             build_log = StampedLog()
             image = EnvironmentImage(spec, self.api, labels={"amlocal.benchmark": "cold-build"})
             elapsed, prepared = timed(image.prepare, build_log)
-            self.built.add(prepared["image"])  # on this benchmark's own base copy: its own
+            self.built.add(prepared["key"])  # on this benchmark's own base copy: its own
             text = build_log.getvalue()
             if "ready in" in text:
-                return {"seconds": elapsed, "phases": build_log.phases(elapsed), "image": prepared["image"],
+                return {"seconds": elapsed, "phases": build_log.phases(elapsed), "key": prepared["key"],
                         "installer": "uv" if "(uv venv)" in text else "pip"}
         raise RuntimeError(f"no build happened:\n{text[-2000:]}")
 
-    def remove_env_images(self):
-        """Remove the environment images this benchmark built, once their build containers are
-        gone (a build removes its container after it returns)."""
+    def remove_environments(self):
+        """Remove the environments this benchmark built, once their build containers are gone
+        (a build removes its container after it returns)."""
+        from amlocal_docker.image import remove_environment
+
         deadline = time.monotonic() + 60
         while self.api.list_containers(labels=["amlocal.benchmark=cold-build"]) and time.monotonic() < deadline:
             time.sleep(0.05)
-        for tag in sorted(self.built):
-            if self.api.image_id(tag):
-                self.api.remove_image(tag)
+        for key in sorted(self.built):
+            remove_environment(key)
         self.built.clear()
 
     def plain_venv(self):
@@ -228,7 +229,7 @@ class ColdBuilds:
                 sample = side()
                 self.samples.setdefault(name, []).append(sample)
                 log(f"  round {index + 1}/{self.rounds}: {name}: {sample['seconds']:.2f} s")
-        self.remove_env_images()
+        self.remove_environments()
 
     def with_variables(self, function, **values):
         with self.variables(**values):

@@ -449,14 +449,16 @@ class BarePeer:
     when amlocal runs as root), every capability dropped, no-new-privileges, its pids limit, the
     VM size's memory (no swap) and CPU limits with the matching thread caps, HOME=/tmp,
     unbuffered output, the in-job ``azureml`` runtime on PYTHONPATH, stderr joined to stdout
-    inside the container. The script's output is discarded (amlocal writes it to a log file)."""
+    inside the container; the environment as amlocal prepared it (``prepared``: its image, and
+    for a mounted environment its read-only mount and variables). The script's output is
+    discarded (amlocal writes it to a log file)."""
 
-    def __init__(self, image, python, scratch):
+    def __init__(self, prepared, scratch):
         from amlocal._local.resources import DEFAULT_PIDS_LIMIT, limits_for
         from amlocal.local import job_shim_dir
         from amlocal_docker.docker_backend import job_user
 
-        self.image, self.python, self.scratch = image, python, Path(scratch)
+        self.image, self.python, self.scratch = prepared["image"], prepared["python"], Path(scratch)
         self.user = job_user()
         cpus, memory = limits_for(VM_SIZE)
         self.flags = ["--user", f"{self.user[0]}:{self.user[1]}", "--cap-drop", "ALL",
@@ -464,6 +466,10 @@ class BarePeer:
                       "--memory", str(memory), "--memory-swap", str(memory),
                       "-v", f"{job_shim_dir()}:/shim:ro", "-e", "PYTHONPATH=/shim", "-e", "PYTHONUNBUFFERED=1",
                       "-e", "HOME=/tmp"]
+        for mount in prepared.get("mounts") or []:
+            self.flags += ["-v", f"{mount['Source']}:{mount['Target']}" + (":ro" if mount["ReadOnly"] else "")]
+        for name, value in (prepared.get("env") or {}).items():
+            self.flags += ["-e", f"{name}={value}"]
         if cpus:
             self.flags += ["--cpus", f"{cpus:g}"]
             for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

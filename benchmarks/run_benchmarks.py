@@ -7,7 +7,8 @@
 Targets (goal in brackets):
 
 1. warm iris flow, in process: exp.submit + run.wait_for_completion + run.register_model, vs a
-   bare ``docker run --rm`` of the same script in the same amlocal/env image, with the container
+   bare ``docker run --rm`` of the same script in the same environment (the base image with the
+   environment's directory mounted read-only, as amlocal runs it), with the container
    posture amlocal gives a job (``common.BarePeer``: non-root user, no capabilities,
    no-new-privileges, pids, memory and CPU limits, stderr joined to stdout)    [ratio <= 1.2]
 2. Preparing on an environment-cache hit: from Preparing (statusTimeline) to the creation of the
@@ -15,7 +16,7 @@ Targets (goal in brackets):
    once the engine has created and started the container, as the bare run's engine does too
                                                                                   [<= 0.1 s]
 3. cold Preparing vs a plain ``docker build --no-cache`` of the same packages:
-   (a) image absent, wheel cache and bytecode store warm [ratio <= 0.35]; (b) all cold (reported);
+   (a) environment absent, wheel cache and bytecode store warm [ratio <= 0.35]; (b) all cold (reported);
    Preparing measured as in target 2; benchmarks/cold_build.py measures the same build alone,
    with and without uv, and the process backend
 4. register a model [<= 5 ms], Model.list of 1,000 versions [<= 10 ms], ``amlocal model list``
@@ -25,9 +26,9 @@ Targets (goal in brackets):
 
 Run history goes to a temporary AMLOCAL_HOME (deleted at the end unless --keep); the environment
 cache stays the user's (AMLOCAL_CACHE, or ~/.amlocal/cache), except for target 3(b), which uses
-an empty one. Environment images are built from ``amlocal-bench/base:<name>``, a copy of the
-base image that differs only by a label: same filesystem, another image id, hence its own
-``amlocal/env`` tag, which target 3 can remove without touching images other work relies on.
+an empty one. Environments are built from ``amlocal-bench/base:<name>``, a copy of the base image
+that differs only by a label: same filesystem, another image id, hence its own environment key,
+which target 3 can remove without touching environments other work relies on.
 
 Statuses follow Azure ML's documented order (NotStarted, Starting, Preparing, Queued, Running,
 Finalizing), and so does the breakdown of a warm run's time.
@@ -96,7 +97,8 @@ class Bench:
         self.project = self.root / "project"
         self.scratch = self.root / "scratch"
         self.notes = []
-        self.image = None  # the amlocal/env tag of the iris environment
+        self.image = None  # the image the iris environment's containers start from
+        self.environment_key = None  # the iris environment's key (its mounted directory's name)
 
     # -- setup ------------------------------------------------------------------------------
     def setup(self):
@@ -108,21 +110,21 @@ class Bench:
         log(f"workspace in {self.root}; base image {self.base_image} as {os.environ['AMLOCAL_BASE_IMAGE']}")
 
     def warm_up(self):
-        """One amlocal run (builds the environment image if needed) and one bare run."""
-        log("warm-up: one amlocal run (builds the environment image on first use) and one bare run")
+        """One amlocal run (builds the environment if needed) and one bare run."""
+        log("warm-up: one amlocal run (builds the environment on first use) and one bare run")
         sample = self.amlocal_run(register=False)
         from amlocal_docker.engine import connect_api
         from amlocal_docker.image import EnvironmentImage  # cache hit: returns the tag at once
 
         self.environment = EnvironmentSpec.from_dict(self.ws.run_history.get_run(sample["run_id"])["environment"])
         prepared = EnvironmentImage(self.environment, connect_api()).prepare(io.StringIO())
-        self.image = prepared["image"]
-        self.bare = BarePeer(self.image, prepared["python"], self.scratch)
+        self.image, self.environment_key = prepared["image"], prepared["key"]
+        self.bare = BarePeer(prepared, self.scratch)
         self.bare_run()
         self.notes.append(f"The bare peer is `{self.bare.describe()} -v WORKDIR:/wd -w /wd -v DATA:/data:ro IMAGE "
                           "/bin/sh -c 'exec \"$@\" 2>&1' sh PYTHON train_iris.py ...`: the posture amlocal's docker "
                           "backend gives a job on a STANDARD_D2_V2 node.")
-        log(f"environment image {self.image}")
+        log(f"environment {self.environment_key} on image {self.image}")
 
     # -- one run each side ---------------------------------------------------------------------
     def amlocal_run(self, register=True):
@@ -194,7 +196,7 @@ class Bench:
                     cold.append(self.cold_preparing())
                 log(f"  round {index + 1}/{self.builds}: docker build {seconds(plain[-1])}; amlocal runs "
                     f"{warm_wheels[-1]['run_id']} (a), {cold[-1]['run_id']} (b)")
-        key = self.image.partition(":")[2]
+        key = self.environment_key
         for sample in warm_wheels + cold:
             created = events.times("amlocal.run_id", sample["run_id"]).get("create")
             if created is None:
@@ -263,17 +265,16 @@ class Bench:
             os.environ["AMLOCAL_CACHE"] = previous
 
     def cold_preparing(self):
-        """Remove the environment image, run the flow once. Its Preparing ends when the job's
+        """Remove the environment, run the flow once. Its Preparing ends when the job's
         container is created (``target_cold_preparing`` reads that from docker events)."""
-        self.remove_env_image()
+        self.remove_environment()
         sample = self.amlocal_run(register=False)
         return {"run_id": sample["run_id"], "start": sample["timeline"]["Preparing"]}
 
-    def remove_env_image(self):
-        deadline = time.monotonic() + 30
-        while sh(["docker", "ps", "-aq", "--filter", f"ancestor={self.image}"]) and time.monotonic() < deadline:
-            time.sleep(0.1)  # a finished run's container is removed just after it Completed
-        sh(["docker", "rmi", self.image])
+    def remove_environment(self):
+        from amlocal_docker.image import remove_environment
+
+        remove_environment(self.environment_key)  # a running container keeps its mount; the next run builds
 
     def target_registry(self):
         """Target 4: register, list 1,000 versions, `amlocal model list` as a new process."""
@@ -490,8 +491,7 @@ def build_phases(sample, container):
         "host: pip download, base image probe": between(start, container.get("create")),
         "build container create -> start": between(container.get("create"), container.get("start")),
         "in container: venv, install, bytecode": between(container.get("start"), container.get("die")),
-        "docker commit": between(container.get("die"), container.get("commit")),
-        "commit -> job container created": between(container.get("commit"), end),
+        "build ended -> job container created": between(container.get("die"), end),
     }
 
 
@@ -615,7 +615,7 @@ def main(argv=None):
     if busy_note(info):
         bench.notes.append(busy_note(info))
     rows, breakdown, imports = [], None, None
-    targets = [  # target 3 last: it removes and rebuilds the environment image
+    targets = [  # target 3 last: it removes and rebuilds the environment
         ("targets 1-2: warm flow", bench.target_warm_flow, ["1. warm flow", "2. Preparing on a cache hit"]),
         ("target 4: model registry", bench.target_registry, ["4. model registry"]),
         ("target 5: concurrent runs", bench.target_concurrent, ["5. concurrent runs"]),

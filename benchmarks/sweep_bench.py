@@ -123,9 +123,9 @@ class SweepBench:
         environment = EnvironmentSpec.from_dict(self.ws.run_history.get_run(run.id)["environment"])
         prepared = EnvironmentImage(environment, connect_api()).prepare(open(os.devnull, "w"))
         self.image = prepared["image"]
-        self.bare = BarePeer(self.image, prepared["python"], self.root / "scratch")
+        self.bare = BarePeer(prepared, self.root / "scratch")
         self.bare_one(("linear", 1), "warm-up")
-        log(f"environment image {self.image}")
+        log(f"environment {prepared.get('key')} on image {self.image}")
 
     def bare_one(self, parameters, label):
         kernel, penalty = parameters

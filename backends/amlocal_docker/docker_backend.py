@@ -19,7 +19,9 @@ from amlocal.specs import EnvironmentSpec
 
 from . import engine
 from .container import ContainerExecution, attach
-from .image import BUILD_LABEL, REPOSITORY, EnvironmentImage
+from .image import (BUILD_LABEL, REPOSITORY, EnvironmentImage, container_config, environment_garbage,
+                    environments_root)
+from .users import job_user
 
 WORKDIR = "/amlocal/wd"
 CONTROL = "/amlocal/control"
@@ -28,15 +30,6 @@ DATA = "/amlocal/data"
 RUN_LABEL = "amlocal.run_id"
 HOME_LABEL = "amlocal.home"
 AVAILABILITY_TTL_SECONDS = 10
-#: the user a job runs as when amlocal itself runs as root
-UNPRIVILEGED_USER = (65534, 65534)
-
-
-def job_user():
-    """(uid, gid) the job runs as: the invoking user's, never root."""
-    if os.getuid() == 0:
-        return UNPRIVILEGED_USER
-    return os.getuid(), os.getgid()
 
 
 class LocalDockerBackend(LocalBackend):
@@ -99,9 +92,9 @@ class LocalDockerBackend(LocalBackend):
         # stderr joins stdout in the container: the engine copies the two streams apart, so after
         # a flood of output a traceback would reach the log before the last printed lines
         command = ["/bin/sh", "-c", 'exec "$@" 2>&1', "sh", prepared["python"], job.script, *arguments]
-        config = {"Image": prepared["image"], "Cmd": command,
-                  "WorkingDir": WORKDIR, "Labels": dict(job.labels), "HostConfig": host_config,
+        config = {"Cmd": command, "WorkingDir": WORKDIR, "Labels": dict(job.labels), "HostConfig": host_config,
                   "User": f"{uid}:{gid}", "Env": [f"{key}={value}" for key, value in environment.items()]}
+        config = container_config(prepared, config)
         job.driver_log.parent.mkdir(parents=True, exist_ok=True)
         api = engine.connect_api(timeout=None)
         container_id = api.create_container(config)
@@ -134,8 +127,9 @@ class LocalDockerBackend(LocalBackend):
 
     def garbage(self, images=False, older_than=None, now=None):
         """Containers of this workspace whose run has ended (or is unknown), build containers of
-        this workspace no build uses, and with ``images`` environment images unused for
-        ``older_than`` seconds that no run which has not ended needs."""
+        this workspace and environment builds no build uses, and with ``images`` environments
+        (mounted, or images) unused for ``older_than`` seconds that no run which has not ended
+        and no container needs."""
         api, now = self._engine(), time.time() if now is None else now
         items = []
         for container in self.containers():
@@ -147,8 +141,8 @@ class LocalDockerBackend(LocalBackend):
             elif build and not build_in_progress(f"image-{build}"):
                 items.append(GarbageItem("leftover build container", f"{container_id[:12]} ({build})", 0,
                                          lambda cid=container_id: api.remove(cid)))
+        needed = self._needed_image_keys() if images else set()
         if images:
-            needed = self._needed_image_keys()
             for image in api.list_images(reference=f"{REPOSITORY}:*"):
                 for tag in image.get("RepoTags") or []:
                     key = tag.rpartition(":")[2]
@@ -157,7 +151,20 @@ class LocalDockerBackend(LocalBackend):
                         items.append(GarbageItem("environment image", f"{tag} (last used "
                                                  f"{time.strftime('%Y-%m-%d', time.localtime(used))})",
                                                  image.get("Size") or 0, lambda name=tag: api.remove_image(name)))
+            needed |= self._mounted_environment_keys()
+        items += environment_garbage(needed, older_than if images else None, now)
         return items
+
+    def _mounted_environment_keys(self):
+        """The mounted environments a container of the engine (any workspace's, in any state)
+        has: a container that exists may start again."""
+        root, keys = str(environments_root()), set()
+        for container in self._engine().list_containers():
+            for mount in container.get("Mounts") or []:
+                source = mount.get("Source") or ""
+                if os.path.dirname(source) == root:
+                    keys.add(os.path.basename(source))
+        return keys
 
     def _run_over(self, run_id):
         try:

@@ -1,40 +1,61 @@
-"""``EnvironmentImage``: the image a run's environment needs, built once and reused.
+"""``EnvironmentImage``: what a run's environment needs in Docker, built once and reused.
 
-The image is tagged ``amlocal/env:<key>``, where the key hashes what defines the environment
-(base image id, Python and conda packages, pip options, package indexes). A build plans on the
-host (``amlocal.local.plan_packages``: the interpreter, the packages, their wheels in the host
-wheel cache, their bytecode in the bytecode store), then starts a container from the base image
-with those mounted read-only, and the host's uv binary when there is one. In it: a virtualenv at
-/opt/amlocal-env (``uv venv``), the packages (``uv pip install --no-index`` from the wheels, or
-from the user's indexes with their URLs, trusted hosts and CA bundle), the bytecode (one tar made
-from the store, or compiled where the store has none); then the container is committed as the
-image. An install from the wheel cache alone runs without a network. When uv is
-missing on the host, or its binary cannot run in the image (another C library or architecture),
-the same steps run with the image's own pip, slower.
+An environment of pip packages is a virtualenv at /opt/amlocal-env, built in a container from
+the base image into a host directory (``environments_root()/<key>``), then mounted read-only at
+the same path in every container of that environment, on top of the base image. The key hashes
+what defines the environment (base image id, Python and pip packages, pip options, package
+indexes). Nothing is committed: a build costs its install and nothing more, and the directory
+appears (one rename) only once the install has succeeded, with its metadata
+(``<key>.json``: Python, warnings) written just before. The build container writes as the
+host's user (whose cache it is), with every capability dropped and no new privileges, and that
+directory is the only writable host path it sees.
+
+An environment with conda packages changes the base image's own conda, so it is built in a
+container and committed as the image ``amlocal/env:<key>``.
+
+Either way a build plans on the host (``amlocal.local.plan_packages``: the interpreter, the
+packages, their wheels in the host wheel cache, their bytecode in the bytecode store), then
+starts a container from the base image with those mounted read-only, and the host's uv binary
+when there is one. In it: the virtualenv (``uv venv``), the packages (``uv pip install
+--no-index`` from the wheels, or from the user's indexes with their URLs, trusted hosts and CA
+bundle), the bytecode (one tar made from the store, or compiled where the store has none). An
+install from the wheel cache alone runs without a network. When uv is missing on the host, or
+its binary cannot run in the image (another C library or architecture), the same steps run with
+the image's own pip, slower.
 
 An environment asking for a Python the base image lacks is built with the base image's Python,
 and its packages are moved to releases with wheels for it (``amlocal.local.choose_python``); the
-build log says so, and so does every run of the image (``prepared["warnings"]``, kept in the
-image's ``amlocal.warnings`` label). Build containers carry the labels of the workspace that
-asked for the build, so cleaning up after a crash finds them.
+build log says so, and so does every run of the environment (``prepared["warnings"]``). Build
+containers carry the labels of the workspace that asked for the build, so cleaning up after a
+crash finds them.
+
+``prepare`` returns plain data a container is made from: {"image", "python"}, for a built
+environment its "key", and for a mounted one "mounts" (Docker API mounts) and "env" (PATH and
+VIRTUAL_ENV); ``container_config`` merges them into a container's configuration.
 """
 
 import json
 import os
 import shlex
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from amlocal.exceptions import BackendUnavailableError, EnvironmentBuildError
-from amlocal.local import (BYTECODE_SCRIPT, Interpreter, Place, PreparationCanceled, build_lock, bytecode_bundle,
-                           bytecode_store, cache_dir, choose_python, environment_key, failure_advice, find_uv,
-                           install_steps, mark_used, pip_settings, plan_packages, remote_index_settings)
+from amlocal.local import (BYTECODE_SCRIPT, GarbageItem, Interpreter, Place, PreparationCanceled, build_in_progress,
+                           build_lock, bytecode_bundle, bytecode_store, cache_dir, choose_python, environment_key,
+                           failure_advice, find_uv, install_steps, last_used, mark_used, pip_settings, plan_packages,
+                           remote_index_settings, size_of)
 
 from .engine import EngineError
 
 ENV_PREFIX = "/opt/amlocal-env"
 REPOSITORY = "amlocal/env"
+ENVIRONMENTS_DIR = "docker-environments"
+BUILDING_PREFIX = ".building-"
 BUILD_LABEL = "amlocal.build"
 WARNINGS_LABEL = "amlocal.warnings"
 BUILD_DIR = "/amlocal-build"
@@ -61,23 +82,47 @@ class EnvironmentImage:
         self.labels = dict(labels or {})
 
     def prepare(self, log, should_stop=lambda: False):
-        """Return {"image", "python"} for launching, and "warnings" when the image is not quite
-        the environment asked for (another Python); builds on a cache miss. Logs only on a build."""
+        """Return {"image", "python"} for launching, with "mounts" and "env" for a mounted
+        environment, and "warnings" when it is not quite the environment asked for (another
+        Python); builds on a cache miss. Logs only on a build."""
         base = self._base_image(log)
         if self.environment.user_managed or not self.environment.has_packages:
             return {"image": self.base, "python": "python3"}
         settings = pip_settings()
         key = environment_key(self.environment, base["Id"], settings)[:20]
+        if self.environment.conda_packages:
+            prepared = self._committed(base, key, settings, log, should_stop)
+        else:
+            prepared = self._mounted(base, key, settings, log, should_stop)
+        mark_used("image", key)
+        return prepared
+
+    def _mounted(self, base, key, settings, log, should_stop):
+        found = read_environment(key)
+        if found is None:
+            with build_lock(f"image-{key}"):
+                found = read_environment(key)  # another run may have built it while this one waited
+                if found is None:
+                    self._build(base, key, settings, log, should_stop, mounted=True)
+                    found = read_environment(key) or {}
+        prepared = {"image": base["Id"], "python": f"{ENV_PREFIX}/bin/python", "key": key,
+                    "mounts": [{"Type": "bind", "Source": str(environments_root() / key), "Target": ENV_PREFIX,
+                                "ReadOnly": True}],
+                    "env": {"PATH": f"{ENV_PREFIX}/bin:{_image_path(base)}", "VIRTUAL_ENV": ENV_PREFIX}}
+        if found.get("warnings"):
+            prepared["warnings"] = found["warnings"]
+        return prepared
+
+    def _committed(self, base, key, settings, log, should_stop):
         tag = f"{REPOSITORY}:{key}"
         image = self.api.inspect_image(tag)
         if image is None:
             with build_lock(f"image-{key}"):
                 image = self.api.inspect_image(tag)  # another run may have built it while this one waited
                 if image is None:
-                    self._build(base, key, settings, log, should_stop)
+                    self._build(base, key, settings, log, should_stop, mounted=False)
                     image = self.api.inspect_image(tag) or {}
-        prepared = {"image": tag, "python": f"{ENV_PREFIX}/bin/python"}
-        mark_used("image", key)
+        prepared = {"image": tag, "python": f"{ENV_PREFIX}/bin/python", "key": key}
         warnings = _warnings_of(image)
         if warnings:
             prepared["warnings"] = warnings
@@ -134,9 +179,10 @@ class EnvironmentImage:
         others = {v: Interpreter(v, f"python{v}") for v in probe["pythons"]}
         return choose_python(self.environment.python_version, default, others, f"base image {self.base}")
 
-    def _build(self, base, key, settings, log, should_stop):
+    def _build(self, base, key, settings, log, should_stop, mounted):
         started = time.monotonic()
-        log.write(f"Building image {REPOSITORY}:{key} from {self.base}\n")
+        log.write(f"Building environment {key} from {self.base}" +
+                  (f" (the image {REPOSITORY}:{key})" if not mounted else "") + "\n")
         probe = self._probe(base)
         conda_packages = list(self.environment.conda_packages)
         if conda_packages and not probe["conda"]:
@@ -158,15 +204,43 @@ class EnvironmentImage:
         tar, constraints = bytecode_bundle(plan, log)
         site = f"{ENV_PREFIX}/lib/python{'.'.join(python.version.split('.')[:2])}/site-packages"
         command, environment, mounts = self._build_command(plan, python.path, conda_packages, probe["conda"], settings,
-                                                           (tar, constraints, site) if tar else None)
+                                                           (tar, constraints, site) if tar else None, mounted)
         host_config = {  # bind mounts, not volumes: volumes would be recorded in the committed image
             "Mounts": [{"Type": "bind", "Source": host, "Target": target, "ReadOnly": True}
                        for host, target in mounts.items()]}
         if plan.offline and not conda_packages:
             host_config["NetworkMode"] = "none"  # everything comes from the mounts
-        container = self.api.create_container({
-            "Image": base["Id"], "Cmd": ["sh", "-c", command], "Labels": self._labels(key),
-            "Env": [f"{k}={v}" for k, v in environment.items()], "HostConfig": host_config})
+        config = {"Image": base["Id"], "Cmd": ["sh", "-c", command], "Labels": self._labels(key),
+                  "Env": [f"{k}={v}" for k, v in environment.items()], "HostConfig": host_config}
+        building = _building_directory(key) if mounted else None
+        if building:  # the only writable host path it sees; it writes as the host's user, without capabilities
+            uid, gid = os.getuid(), os.getgid()
+            host_config["Mounts"].append({"Type": "bind", "Source": str(building), "Target": ENV_PREFIX,
+                                          "ReadOnly": False})
+            host_config.update(CapDrop=["ALL"], SecurityOpt=["no-new-privileges:true"])
+            config.update(User=f"{uid}:{gid}", Env=config["Env"] + ["HOME=/tmp"])
+        container = None
+        try:
+            container = self.api.create_container(config)
+            self._run_build(container, plan, python, choice, conda_packages, log, should_stop)
+            if building:
+                _publish(building, key, {"python": python.version, "base_image": self.base, "warnings": warnings})
+            else:
+                log.write(f"Saving the environment as image {REPOSITORY}:{key} (docker commit)\n")
+                self._commit(container, base, key, python, warnings)
+        finally:
+            if building:
+                shutil.rmtree(building, ignore_errors=True)  # gone already when published
+            if container:
+                # Removing the build container takes most of a second; the run need not wait for it.
+                threading.Thread(target=_remove_quietly, args=(self.api, container), daemon=False).start()
+        for warning in warnings:
+            log.write(f"Warning: {warning}\n")
+        log.write(f"Environment {key} ready in {time.monotonic() - started:.1f} s\n")
+
+    def _run_build(self, container, plan, python, choice, conda_packages, log, should_stop):
+        """Run the build container, its output into ``log``; raises PreparationCanceled or
+        EnvironmentBuildError when it did not succeed."""
         stopped = threading.Event()
         watcher = threading.Thread(target=self._kill_when_stopped, args=(container, should_stop, stopped), daemon=True)
         try:
@@ -181,27 +255,23 @@ class EnvironmentImage:
                 if should_stop():  # the watcher removed the container under these calls
                     raise PreparationCanceled() from None
                 raise
-            if should_stop():
-                raise PreparationCanceled()
-            if code != 0:
-                raise EnvironmentBuildError(
-                    f"installing {', '.join(list(plan.packages) + conda_packages)} failed (exit code {code}); see "
-                    f"azureml-logs/20_image_build_log.txt.{failure_advice(plan, choice)}")
-            log.write(f"Saving the environment as image {REPOSITORY}:{key} (docker commit)\n")
-            self.api.commit(container, REPOSITORY, key, [
-                f"ENV PATH={ENV_PREFIX}/bin:{_image_path(base)}", f"ENV VIRTUAL_ENV={ENV_PREFIX}", 'CMD ["python"]',
-                # the build container's own labels are not the image's: emptied, so a container
-                # started from the image is never taken for a build (or another workspace's)
-                f"LABEL amlocal.env_key={key} amlocal.base_image={self.base} amlocal.python={python.version} "
-                f"{BUILD_LABEL}= amlocal.home=",
-                f"LABEL {WARNINGS_LABEL}={json.dumps(json.dumps(warnings))}"])
         finally:
             stopped.set()
-            # Removing the build container takes most of a second; the run need not wait for it.
-            threading.Thread(target=_remove_quietly, args=(self.api, container), daemon=False).start()
-        for warning in warnings:
-            log.write(f"Warning: {warning}\n")
-        log.write(f"Image {REPOSITORY}:{key} ready in {time.monotonic() - started:.1f} s\n")
+        if should_stop():
+            raise PreparationCanceled()
+        if code != 0:
+            raise EnvironmentBuildError(
+                f"installing {', '.join(list(plan.packages) + conda_packages)} failed (exit code {code}); see "
+                f"azureml-logs/20_image_build_log.txt.{failure_advice(plan, choice)}")
+
+    def _commit(self, container, base, key, python, warnings):
+        self.api.commit(container, REPOSITORY, key, [
+            f"ENV PATH={ENV_PREFIX}/bin:{_image_path(base)}", f"ENV VIRTUAL_ENV={ENV_PREFIX}", 'CMD ["python"]',
+            # the build container's own labels are not the image's: emptied, so a container
+            # started from the image is never taken for a build (or another workspace's)
+            f"LABEL amlocal.env_key={key} amlocal.base_image={self.base} amlocal.python={python.version} "
+            f"{BUILD_LABEL}= amlocal.home=",
+            f"LABEL {WARNINGS_LABEL}={json.dumps(json.dumps(warnings))}"])
 
     def _kill_when_stopped(self, container, should_stop, stopped):
         while not stopped.wait(0.2):
@@ -209,9 +279,10 @@ class EnvironmentImage:
                 _remove_quietly(self.api, container)
                 return
 
-    def _build_command(self, plan, python, conda_packages, has_conda, settings, bundle=None):
+    def _build_command(self, plan, python, conda_packages, has_conda, settings, bundle=None, mounted=False):
         """The build container's shell command, its environment variables and its read-only
-        mounts {host path: container path}. ``bundle``: (bytecode tar, constraints, site-packages)."""
+        mounts {host path: container path}. ``bundle``: (bytecode tar, constraints, site-packages);
+        ``mounted``: the prefix is a host directory (not the container's own filesystem)."""
         mounts = {str(plan.wheels): WHEELS_IN_BUILD, str(BYTECODE_SCRIPT): SCRIPT_IN_BUILD}
         if plan.bytecode_stored:
             mounts[str(bytecode_store())] = STORE_IN_BUILD
@@ -224,7 +295,8 @@ class EnvironmentImage:
         place = Place(venv_python=python, prefix=ENV_PREFIX, wheels=WHEELS_IN_BUILD, bytecode_script=SCRIPT_IN_BUILD,
                       uv=UV_IN_BUILD, bytecode_store=STORE_IN_BUILD if plan.bytecode_stored else None,
                       cert=CA_IN_BUILD if cert else None, index=remote_index_settings(settings),
-                      system_site_packages=bool(conda_packages))
+                      system_site_packages=bool(conda_packages),
+                      scratch_cache=f"{ENV_PREFIX}/.amlocal-uv-cache" if mounted else None)
         if bundle:
             mounts[str(bundle[0])], mounts[str(bundle[1])] = BUNDLE_IN_BUILD, CONSTRAINTS_IN_BUILD
             place = replace(place, bytecode_bundle=BUNDLE_IN_BUILD, constraints=CONSTRAINTS_IN_BUILD,
@@ -243,6 +315,105 @@ class EnvironmentImage:
         else:
             lines += _shell(pip_steps)
         return "\n".join(lines), environment, mounts
+
+
+def container_config(prepared, config):
+    """``config`` (a container's, Docker API form) made to run in ``prepared``'s environment:
+    its image, its mounts added to the HostConfig's, its PATH and VIRTUAL_ENV before ``config``'s
+    own variables."""
+    host_config = dict(config.get("HostConfig") or {})
+    host_config["Mounts"] = list(host_config.get("Mounts") or []) + list(prepared.get("mounts") or [])
+    variables = [f"{k}={v}" for k, v in (prepared.get("env") or {}).items()]
+    return {**config, "Image": prepared["image"], "HostConfig": host_config,
+            "Env": variables + list(config.get("Env") or [])}
+
+
+def environments_root():
+    """Where mounted environments live: ``<key>/`` (the virtualenv) and ``<key>.json`` (its
+    metadata), shared by the workspaces of this machine like images are."""
+    return cache_dir() / ENVIRONMENTS_DIR
+
+
+def read_environment(key):
+    """The metadata of the built environment ``key`` ({"python", "base_image", "warnings"}),
+    or None when it is not built (or not whole)."""
+    root = environments_root()
+    if not (root / key).is_dir() or (root / key).is_symlink():
+        return None
+    try:
+        found = json.loads((root / f"{key}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict):
+        return None
+    warnings = found.get("warnings")
+    found["warnings"] = [w for w in warnings if isinstance(w, str)] if isinstance(warnings, list) else []
+    return found
+
+
+def environment_garbage(in_use, older_than=None, now=None):
+    """``amlocal gc`` for mounted environments: leftovers of builds no process is making, and
+    with ``older_than`` (seconds) the environments unused for that long whose key is not in
+    ``in_use`` (what runs that have not ended, and every container of the engine, need)."""
+    root, items = environments_root(), []
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return items
+    for entry in entries:
+        key = entry.name[len(BUILDING_PREFIX):].split("-", 1)[0] if entry.name.startswith(BUILDING_PREFIX) else None
+        if key is not None:
+            if not build_in_progress(f"image-{key}"):
+                items.append(GarbageItem("leftover environment build", entry.path, 0,
+                                         lambda path=entry.path: _remove_entry(path)))
+        elif older_than is not None and entry.is_dir(follow_symlinks=False) and entry.name not in in_use \
+                and not build_in_progress(f"image-{entry.name}"):
+            used = last_used("image", entry.name) or entry.stat(follow_symlinks=False).st_mtime
+            if now - used > older_than:
+                items.append(GarbageItem("environment", f"{entry.path} (last used "
+                                         f"{time.strftime('%Y-%m-%d', time.localtime(used))})", size_of(entry.path),
+                                         lambda name=entry.name: remove_environment(name)))
+    return items
+
+
+def remove_environment(key):
+    """Remove the mounted environment ``key``: its metadata first, from then on the environment
+    is not whole, so no run takes it."""
+    root = environments_root()
+    (root / f"{key}.json").unlink(missing_ok=True)
+    shutil.rmtree(root / key, ignore_errors=True)
+
+
+def _remove_entry(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        os.unlink(path)
+
+
+def _building_directory(key):
+    """A fresh directory for ``key``'s build; every user may read it (jobs run as another)."""
+    root = environments_root()
+    root.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f"{BUILDING_PREFIX}{key}-", dir=root))
+    building.chmod(0o755)
+    return building
+
+
+def _publish(building, key, metadata):
+    """Make ``building`` the environment ``key``: its metadata first, then the directory (one
+    rename), so an environment whose directory exists is whole."""
+    root = environments_root()
+    temporary = root / f"{BUILDING_PREFIX}{key}-{os.getpid()}.json"
+    temporary.write_text(json.dumps(metadata))
+    os.replace(temporary, root / f"{key}.json")
+    final = root / key
+    if final.is_symlink() or final.exists():  # a leftover without its metadata (removed by hand)
+        if final.is_symlink() or not final.is_dir():
+            final.unlink()
+        else:
+            shutil.rmtree(final)
+    os.rename(building, final)
 
 
 def _shell(steps):

@@ -37,7 +37,7 @@ from amlocal.specs import replace
 from . import engine
 from .docker_backend import HOME_LABEL, job_user
 from .engine import EngineError, NotFound
-from .image import BUILD_LABEL, EnvironmentImage
+from .image import BUILD_LABEL, EnvironmentImage, container_config
 
 SERVICE_LABEL = "amlocal.service"
 DEPLOYMENT_LABEL = "amlocal.deployment"
@@ -182,11 +182,12 @@ class DockerServing(ServingBackend):
                   BUILD_LABEL: ""}
         python = prepared["python"]
         server = os.path.join(os.path.dirname(python), "azmlinfsrv") if "/" in python else "azmlinfsrv"
-        config = {"Image": prepared["image"], "Labels": labels, "HostConfig": host_config,
+        config = {"Labels": labels, "HostConfig": host_config,
                   "Cmd": [server, "--entry_script", f"{APP_ROOT}/{spec.app_name}/{spec.entry_in_app}",
                           "--port", str(port)],
                   "WorkingDir": APP_ROOT, "User": f"{uid}:{gid}",
                   "Env": [f"{k}={v}" for k, v in self._variables(spec, port, health_port).items()]}
+        config = container_config(prepared, config)
         name = f"amlocal-{self.home_id[:8]}-{spec.name}-{deployment_id}"
         container_id = None
         try:
@@ -202,7 +203,8 @@ class DockerServing(ServingBackend):
             raise WebserviceException(f"Docker container start has failed:\n{err.message}{hint}") from err
         return {"container_id": container_id, "container_name": name, "deployment": deployment_id, "port": port,
                 "health_port": health_port, "bind_address": spec.bind_address, "image": prepared["image"],
-                "directory": str(directory), "skipped_links": skipped}
+                "mounts": [m["Source"] for m in prepared.get("mounts") or []], "directory": str(directory),
+                "skipped_links": skipped}
 
     def _variables(self, spec, port, health_port):
         variables = {"SCORING_TIMEOUT_MS": str(DEFAULT_SCORING_TIMEOUT_MS), "WORKER_COUNT": "1",
@@ -312,6 +314,8 @@ class DockerServing(ServingBackend):
                 found.append((spec.name, f"model {', '.join(gone)} is no longer registered"))
             elif record.get("image") and not self.api.image_id(record["image"]):
                 found.append((spec.name, f"its environment image {record['image']} is gone"))
+            elif any(not os.path.isdir(path) for path in record.get("mounts") or []):
+                found.append((spec.name, "its environment is gone (amlocal gc --images removed it)"))
         return found
 
     # -- delete --------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ sample notebook's curated environment on this machine's base image, offline once
 import io
 import os
 import stat
+import subprocess
+import sys
 import textwrap
 import uuid
 
@@ -16,7 +18,8 @@ from amlocal.local import PreparationCanceled, find_uv
 from amlocal.specs import EnvironmentSpec
 from amlocal_docker import image as image_module
 from amlocal_docker.engine import connect_api
-from amlocal_docker.image import BUILD_LABEL, EnvironmentImage
+from amlocal_docker.image import (BUILD_LABEL, ENV_PREFIX, EnvironmentImage, environments_root, read_environment,
+                                  remove_environment)
 
 pytestmark = pytest.mark.docker
 HOME_LABEL = "amlocal.test.fastbuild"
@@ -33,7 +36,14 @@ def private_base(docker_engine, base_image):
     yield tag
     for built in docker_engine.images.list(filters={"label": f"amlocal.base_image={tag}"}):
         docker_engine.images.remove(built.id, force=True)
+    for key in [key for key in _environment_keys() if (read_environment(key) or {}).get("base_image") == tag]:
+        remove_environment(key)
     docker_engine.images.remove(tag, force=True)
+
+
+def _environment_keys():
+    root = environments_root()
+    return [path.stem for path in root.glob("*.json")] if root.is_dir() else []
 
 
 class WatchedLog(io.StringIO):
@@ -59,6 +69,18 @@ def environment_image(spec, run_label):
     return EnvironmentImage(spec, connect_api(), labels={HOME_LABEL: run_label})
 
 
+def run_in(docker_engine, prepared, command, **options):
+    """``docker run`` of ``command`` in a prepared environment (its image, mounts and variables)."""
+    volumes = {m["Source"]: {"bind": m["Target"], "mode": "ro" if m["ReadOnly"] else "rw"}
+               for m in prepared.get("mounts") or []}
+    return docker_engine.containers.run(prepared["image"], command, volumes=volumes,
+                                        environment=prepared.get("env") or {}, **options)
+
+
+def environment_directories(prepared):
+    return [m["Source"] for m in prepared.get("mounts") or [] if m["Target"] == ENV_PREFIX]
+
+
 def test_a_cold_build_logs_each_step_labels_its_container_and_restores_bytecode(private_base, docker_engine):
     if find_uv() is None:
         pytest.skip("uv is not installed (pip install 'amlocal[uv]')")
@@ -67,22 +89,45 @@ def test_a_cold_build_logs_each_step_labels_its_container_and_restores_bytecode(
     def look_while_installing(text):
         if "Installing" in text and "containers" not in seen:
             seen["containers"] = build_containers(docker_engine, label)
+            seen["host_config"] = docker_engine.api.inspect_container(seen["containers"][0]["Id"])["HostConfig"]
 
     log = WatchedLog(look_while_installing)
     spec = EnvironmentSpec(name="joblib", base_image=private_base, pip_packages=("joblib",))
     prepared = environment_image(spec, label).prepare(log)
     text = log.getvalue()
     for step in ("Starting the build container (uv, Python 3.", "(uv venv)", "with uv from the wheel cache (no index)",
-                 "Bytecode: from the bytecode store (one tar)", "(docker commit)", "ready in"):
+                 "Bytecode: from the bytecode store (one tar)", "ready in"):
         assert step in text, f"{step!r} missing from the build log:\n{text}"
+    assert "hardlink" not in text, text  # uv's scratch cache shares the environment's filesystem
     assert len(seen["containers"]) == 1 and seen["containers"][0]["Labels"][HOME_LABEL] == label
+    assert seen["host_config"]["CapDrop"] == ["ALL"] and "no-new-privileges:true" in seen["host_config"]["SecurityOpt"]
     wait_until(lambda: not build_containers(docker_engine, label), 30, "the build container to be removed")
-    output = docker_engine.containers.run(prepared["image"], ["python", "-v", "-c", "import joblib"], user="65534",
-                                          network_disabled=True, remove=True, stdout=False, stderr=True).decode()
+    output = run_in(docker_engine, prepared, ["python", "-v", "-c", "import joblib"], user="65534",
+                    network_disabled=True, remove=True, stdout=False, stderr=True).decode()
     assert "joblib/__pycache__/__init__.cpython" in output and " matches " in output
     assert "warnings" not in prepared
     again = WatchedLog()
     assert environment_image(spec, label).prepare(again) == prepared and again.getvalue() == ""
+
+
+def test_a_pip_environment_is_a_host_directory_the_job_mounts_read_only(private_base, docker_engine):
+    """No image is committed for pip packages: the virtualenv is a host directory, the host
+    user's (so they can remove it), that every run mounts read-only."""
+    def images():
+        return {i.id for i in docker_engine.images.list(filters={"label": f"amlocal.base_image={private_base}"})}
+
+    before = images()
+    spec = EnvironmentSpec(name="joblib-only", base_image=private_base, pip_packages=("joblib", "threadpoolctl"))
+    prepared = environment_image(spec, uuid.uuid4().hex).prepare(WatchedLog())
+    assert images() == before
+    [directory] = environment_directories(prepared)
+    assert os.path.dirname(directory) == str(environments_root()) and os.path.isdir(directory)
+    assert os.lstat(os.path.join(directory, "pyvenv.cfg")).st_uid == os.getuid()
+    assert not os.path.lexists(os.path.join(directory, ".amlocal-uv-cache"))  # the install's scratch cache
+    script = ("import sys, joblib, threadpoolctl\nprint(sys.prefix)\n"
+              "try:\n    open(joblib.__file__, 'a')\nexcept OSError as err:\n    print('read-only', err.errno)\n")
+    output = run_in(docker_engine, prepared, ["python", "-c", script], user="0", remove=True).decode().split()
+    assert output == [ENV_PREFIX, "read-only", "30"], output  # EROFS: not even root in the container writes
 
 
 def test_when_uv_cannot_run_in_the_image_the_build_uses_pip(private_base, docker_engine, monkeypatch, tmp_path):
@@ -94,22 +139,26 @@ def test_when_uv_cannot_run_in_the_image_the_build_uses_pip(private_base, docker
     spec = EnvironmentSpec(name="threadpoolctl", base_image=private_base, pip_packages=("threadpoolctl",))
     prepared = environment_image(spec, uuid.uuid4().hex).prepare(log)
     assert "uv does not run in this image" in log.getvalue() and "with pip from the wheel cache" in log.getvalue()
-    output = docker_engine.containers.run(prepared["image"], ["python", "-c", "import threadpoolctl; print('ok')"],
-                                          remove=True).decode()
+    output = run_in(docker_engine, prepared, ["python", "-c", "import threadpoolctl; print('ok')"],
+                    remove=True).decode()
     assert output.strip() == "ok"
 
 
-def test_canceling_a_build_removes_its_container_and_makes_no_image(private_base, docker_engine):
+def test_canceling_a_build_removes_its_container_and_leaves_no_environment(private_base, docker_engine):
     def images():
         return {i.id for i in docker_engine.images.list(filters={"label": f"amlocal.base_image={private_base}"})}
 
-    label, before = uuid.uuid4().hex, images()
+    def environments():
+        return set(os.listdir(environments_root())) if environments_root().is_dir() else set()
+
+    label, before, environments_before = uuid.uuid4().hex, images(), environments()
     log = WatchedLog()
     spec = EnvironmentSpec(name="cloudpickle", base_image=private_base, pip_packages=("cloudpickle",))
     with pytest.raises(PreparationCanceled):
         environment_image(spec, label).prepare(log, lambda: "Starting the build container" in log.getvalue())
     wait_until(lambda: not build_containers(docker_engine, label), 30, "the canceled build container to be removed")
     assert images() == before and "ready in" not in log.getvalue()
+    assert environments() == environments_before  # neither the half-built directory nor its metadata
 
 
 SKLEARN_SCRIPT = textwrap.dedent("""
@@ -156,3 +205,25 @@ def test_the_curated_sklearn_environment_runs_here_and_rebuilds_offline(project,
     assert "are in the wheel cache" in build and "from the wheel cache (no index)" in build
     assert "pip download" not in build and "sklearn 1.5." in logs["azureml-logs/70_driver_log.txt"]
     assert os.environ["PIP_INDEX_URL"] == UNREACHABLE_INDEX
+
+
+def test_gc_images_frees_mounted_environments_no_container_has_and_leftover_builds(
+        project, base_image, docker_engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("AMLOCAL_CACHE", str(tmp_path / "cache"))  # never the shared cache of other tests
+    root = environments_root()
+    for key in ("kept0000", "free0000"):
+        (root / key / "bin").mkdir(parents=True)
+        (root / f"{key}.json").write_text('{"python": "3.11", "warnings": []}')
+    (root / ".building-half0000-x1y2").mkdir()  # a build that died half-way
+    mounting = docker_engine.containers.create(  # created, never started: it may start, so it keeps its environment
+        base_image, ["true"], labels={HOME_LABEL: "gc-test"},
+        volumes={str(root / "kept0000"): {"bind": ENV_PREFIX, "mode": "ro"}})
+    try:
+        result = subprocess.run([sys.executable, "-m", "amlocal.cli", "--backend", "docker", "gc", "--images",
+                                 "--older-than", "0s"], capture_output=True, text=True, timeout=120)
+    finally:
+        mounting.remove(force=True)
+    assert result.returncode == 0, result.stderr
+    assert f"freed environment: {root / 'free0000'}" in result.stdout, result.stdout
+    assert f"freed leftover environment build: {root / '.building-half0000-x1y2'}" in result.stdout, result.stdout
+    assert sorted(os.listdir(root)) == ["kept0000", "kept0000.json"]

@@ -159,6 +159,9 @@ class Place:
     index: dict = None
     pip: tuple = ("python3", "-m", "pip")
     uv_cache: str = None
+    #: a uv cache for this install alone, removed after it: on the prefix's filesystem, so uv
+    #: hard-links the unpacked wheels instead of copying them
+    scratch_cache: str = None
     system_site_packages: bool = False
     environment: dict = field(default_factory=dict)
     #: a bytecode bundle (``bytecode_bundle``) and where to unpack it, with the constraints it needs
@@ -184,12 +187,16 @@ def install_steps(plan, place, installer=None):
         install = [place.uv, "pip", "install", "--python", python, "--no-compile"]
         if place.constraints:
             install += ["--constraint", place.constraints]
-        if not place.uv_cache:
+        if not (place.uv_cache or place.scratch_cache):
             install.append("--no-cache")
         if not plan.offline:
             raise ValueError("uv installs only from the wheel cache (plan_packages gives an index install to pip)")
-        install += ["--no-index", "--find-links", place.wheels]
-        steps.append(Step(_installing(packages, plan.offline, "uv"), (*install, *packages)))
+        install += ["--no-index", "--find-links", place.wheels, *packages]
+        if place.scratch_cache:
+            scratch = shlex.quote(place.scratch_cache)
+            install = ["sh", "-c", f"UV_CACHE_DIR={scratch} {shlex.join(install)}; code=$?; rm -rf {scratch}; "
+                                   "exit $code"]
+        steps.append(Step(_installing(packages, plan.offline, "uv"), tuple(install)))
     else:
         steps = [Step(f"Creating the virtual environment {place.prefix} (python -m venv)",
                       (place.venv_python, "-m", "venv", "--without-pip", *site, place.prefix))]
