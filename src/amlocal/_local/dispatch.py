@@ -118,7 +118,7 @@ def spawn_supervisor(layout, run_id, slot=None, adopt=False):
     backend = _backend_of(layout, run_id)
     started = False
     try:
-        if _fork_server is not None and backend.get("target", "").partition(":")[0] in sys.modules:
+        if _fork_server is not None and str(backend.get("target") or "").partition(":")[0] in sys.modules:
             started = _fork_server.spawn(arguments[1:], layout.supervisor_log(run_id), layout.run_dir(run_id),
                                          descriptors)
         if started is False:
