@@ -14,7 +14,7 @@ Nothing else changes: whoever starts a supervisor still takes the run's lock fir
 it over, here as a descriptor passed over a socket (``SCM_RIGHTS``), so the run never looks
 unfollowed; the started process holds it as any supervisor does, and outlives the controller
 and this server. The server leaves when the controller closes its end of the socket or dies.
-Whenever it cannot help (no ``fork``, the server gone), the caller starts a new process.
+Whenever it cannot help (not Linux, the server gone), the caller starts a new process.
 """
 
 import json
@@ -46,7 +46,9 @@ class SupervisorForkServer:
 
     @staticmethod
     def available():
-        return hasattr(os, "fork") and hasattr(socket, "send_fds") and hasattr(socket, "AF_UNIX")
+        """Linux only: elsewhere (macOS) a fork of a process that has used system frameworks is
+        not safe, and supervisors start as new processes."""
+        return sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(socket, "send_fds")
 
     def start(self):
         """Fork the server. Returns self; ``spawn`` then works until ``stop``."""
@@ -146,6 +148,8 @@ def _fork_detached(connection, entry, request, descriptors):
     """Fork, detach and run the supervisor; True once the detached process exists."""
     if len(descriptors) != len(request["descriptors"]):
         return False
+    sys.stdout.flush()
+    sys.stderr.flush()
     try:
         middle = os.fork()
     except OSError:
