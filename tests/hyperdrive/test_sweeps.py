@@ -3,6 +3,8 @@ controller as a detached process. (tests/hyperdrive/test_notebook_flow.py runs t
 notebook's own sweep on docker and process.)"""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -15,7 +17,9 @@ from amlocal.train.hyperdrive import (BanditPolicy, BayesianParameterSampling, G
                                       uniform)
 from amlocal.widgets import RunDetails
 
-from support import running_at_once, wait_until
+from amlocal.local import command_lines
+
+from support import running_at_once, supervisor_pids, wait_until
 
 SCORE = """
 import argparse, os, time
@@ -208,6 +212,50 @@ def test_the_sweep_goes_on_when_the_submitting_process_exits(ws, project):
     run.wait_for_completion()
 
     assert run.get_status() == "Completed" and len(list(run.get_children())) == 3
+
+
+WAITS_FOR_GO = """
+import argparse, os, time
+from azureml.core.run import Run
+parser = argparse.ArgumentParser()
+parser.add_argument("--x", type=float)
+parser.add_argument("--go")
+args = parser.parse_args()
+while not os.path.exists(args.go):
+    time.sleep(0.05)
+Run.get_context().log("Accuracy", args.x)
+"""
+
+
+def test_the_children_outlive_a_killed_controller_and_the_sweep_goes_on(ws, project, tmp_path):
+    go = tmp_path / "go"
+    hd = sweep(trial(project, WAITS_FOR_GO, arguments=("--go", str(go))), GridParameterSampling(
+        {"--x": choice(0.1, 0.2, 0.3)}), total=3, concurrent=2)
+    run = Experiment(ws, "controller-killed").submit(hd)
+    running = wait_until(lambda: [c for c in run.get_children() if c.get_status() == "Running"] if sum(
+        c.get_status() == "Running" for c in run.get_children()) == 2 else None, 60, "two children running")
+    [controller] = supervisor_pids(run.id)
+    followers = {child.id: supervisor_pids(child.id) for child in running}
+    commands = dict(command_lines())
+    for child_id, pids in followers.items():
+        [pid] = pids
+        assert pid != controller
+        # started as a fork of the controller's process (no interpreter start): its command line is the controller's
+        assert commands[pid] == commands[controller], child_id
+
+    os.kill(controller, signal.SIGKILL)
+    # nothing the controller started keeps the sweep's lock: only a process adopting the sweep takes it
+    wait_until(lambda: all(b"--adopt" in dict(command_lines()).get(pid, [])
+                           for pid in supervisor_pids(run.id)), 30, "no process but an adopter to hold the sweep")
+    assert all(c.get_status() == "Running" for c in running)
+    assert {child.id: supervisor_pids(child.id) for child in running} == followers
+    go.touch()
+    wait_until(lambda: run.get_status() in ("Completed", "Failed", "Canceled"), 120, "the sweep to end")
+
+    assert run.get_status() == "Completed"
+    children = list(run.get_children())
+    assert len(children) == 3 and all(child.get_status() == "Completed" for child in children)
+    assert running_at_once(children) <= 2
 
 
 def test_run_details_prints_the_children_outside_a_notebook(ws, project, capsys):

@@ -87,6 +87,10 @@ class Database:
         self._before_create = before_create
         self._local = threading.local()
 
+    def connected(self):
+        """Whether this process (this thread) has its connection open already."""
+        return getattr(self._local, "conn", None) is not None and self._local.pid == os.getpid()
+
     def _connect(self):
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():

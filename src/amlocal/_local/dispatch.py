@@ -33,6 +33,17 @@ DISPATCHER_HOLD_SECONDS = 0.05
 #: burst of submissions costs a few processes, not one per run
 MAX_PREPARING = 8
 
+#: in a process that starts many supervisors (a sweep's controller): a ``SupervisorForkServer``
+#: (``forkserver``) that starts them as forks of a ready process, sparing each run a Python
+#: start and its imports; None: a new process each
+_fork_server = None
+
+
+def start_supervisors_with(server):
+    """Start this process's supervisors through ``server`` from now on (None: new processes)."""
+    global _fork_server
+    _fork_server = server
+
 
 def start_run(layout, run_id, history):
     """Start following a just-recorded run: its supervisor at once, unless too many runs are
@@ -104,22 +115,31 @@ def spawn_supervisor(layout, run_id, slot=None, adopt=False):
         descriptors.append(slot.fd)
     if adopt:
         arguments.append("--adopt")
+    backend = _backend_of(layout, run_id)
+    started = False
     try:
-        _spawn(arguments, layout.supervisor_log(run_id), layout.run_dir(run_id), descriptors,
-               _backend_root(layout, run_id))
+        if _fork_server is not None and str(backend.get("target") or "").partition(":")[0] in sys.modules:
+            started = _fork_server.spawn(arguments[1:], layout.supervisor_log(run_id), layout.run_dir(run_id),
+                                         descriptors)
+        if started is False:
+            _spawn(arguments, layout.supervisor_log(run_id), layout.run_dir(run_id), descriptors, backend.get("root"))
     finally:
         os.close(lock)
         if slot is not None:
             os.close(slot.fd)
             slot.fd = None
+    if started is None:  # the fork server went away mid-request: whether the run is followed, the dispatcher sees
+        ensure_dispatcher(layout)
     return True
 
 
-def _backend_root(layout, run_id):
+def _backend_of(layout, run_id):
+    """The spec's "backend" ({"name", "target", "root"}), {} when unreadable."""
     try:
-        return json.loads(layout.run_spec(run_id).read_text())["backend"].get("root")
+        backend = json.loads(layout.run_spec(run_id).read_text())["backend"]
+        return backend if isinstance(backend, dict) else {}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+        return {}
 
 
 def import_root(module_name):

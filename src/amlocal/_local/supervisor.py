@@ -40,7 +40,9 @@ from .events import EventReader, copy_uploads
 from .full_disk import keep_going, nearly_full
 from ..snapshot import materialize
 from .job import DataPath, Job, PreparationCanceled
+from . import dispatch
 from .dispatch import claim_node, ensure_dispatcher, take_next_queued
+from .forkserver import SupervisorForkServer
 from .node_slots import adopt_slot
 from .resources import DEFAULT_PIDS_LIMIT, limits_for
 from .run_history import BUILD_LOG, CONTROL_LOG, DRIVER_LOG, SWEEP_LOG, tail
@@ -450,7 +452,7 @@ class SweepSupervisor:
     """Follows a HyperDrive sweep's parent run: its SweepController (``amlocal.sweeps``), with
     the sweep's log among the run's logs. Stateless, so adopting a sweep is running it again."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir, lock_fd=None):
         from ..specs import SweepSpec
 
         run_dir = Path(run_dir)
@@ -460,6 +462,8 @@ class SweepSupervisor:
         stores = backend_class.open_stores(workspace)
         self.backend = backend_class(workspace, stores)
         self.history = stores.run_history
+        self.database = getattr(stores, "database", None)
+        self.lock_fd = lock_fd
         self.run_id = description["run_id"]
         self.sweep = SweepSpec.from_dict(description["sweep"])
         self.log_path = stores.layout.run_files(self.run_id) / SWEEP_LOG
@@ -471,6 +475,28 @@ class SweepSupervisor:
             out.write(f"[{stamp}Z]{line}\n")
 
     def run(self):
+        server = self._fork_server()  # first: before this process opens the database
+        if server is not None:
+            dispatch.start_supervisors_with(server)
+        try:
+            self._control()
+        finally:
+            if server is not None:
+                dispatch.start_supervisors_with(None)
+                server.stop()
+
+    def _fork_server(self):
+        """The children's supervisors start as forks of a copy of this process made now, while
+        it has no database connection and no thread (``forkserver``); None where it cannot."""
+        if not SupervisorForkServer.available() or self.database is None or self.database.connected():
+            return None
+        try:
+            return SupervisorForkServer(main, close=() if self.lock_fd is None else (self.lock_fd,)).start()
+        except OSError:
+            traceback.print_exc()
+            return None
+
+    def _control(self):
         from ..sweeps import SweepController
 
         record = self.history.get_run(self.run_id)
@@ -507,7 +533,7 @@ def main(argv=None):
     slot = adopt_slot(args.slot_dir, args.slot_index, args.slot_fd) if args.slot_dir else None
     try:
         if json.loads((Path(args.run_dir) / "spec.json").read_text()).get("kind") == "hyperdrive":
-            follower = SweepSupervisor(args.run_dir)
+            follower = SweepSupervisor(args.run_dir, lock_fd=args.lock_fd)
         else:
             job_shim_dir(cache_dir())  # assembled before the job needs it
             follower = Supervisor(args.run_dir, slot=slot, adopt=args.adopt)
