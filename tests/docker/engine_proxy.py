@@ -15,6 +15,7 @@ class EngineProxy:
         self.listener.listen(16)
         self.connections = []
         self.lock = threading.Lock()
+        self.gone = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -30,6 +31,10 @@ class EngineProxy:
             upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             upstream.connect(self.target)
             with self.lock:
+                if self.gone:  # accepted just before the cut: it must not outlive it
+                    client.close()
+                    upstream.close()
+                    return
                 self.connections += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
@@ -54,6 +59,7 @@ class EngineProxy:
         """The engine 'goes away': no new connections, and every open one is closed."""
         self.listener.close()
         with self.lock:
+            self.gone = True
             for sock in self.connections:
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
