@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import start_studio, stop_studio
 from .real_runs import SCRIPTS, make_workspace, open_workspace
@@ -152,7 +153,7 @@ def test_the_parent_run_page_lists_its_children_and_leads_to_the_sweep(served_sw
     children = [f"{run.id}_{n}" for n in range(6)]
     page.goto(f"{base}/runs/{run.id}")
     page.get_by_text("Child runs (6)").click()
-    assert page.locator("table.grid a.runid").all_inner_texts() == children        # oldest first
+    expect(page.locator("table.grid a.runid")).to_have_text(children)               # oldest first, once shown
     page.goto(f"{base}/runs/{children[2]}")
     assert page.locator("table.kv a.runid").inner_text() == run.id                 # a child links its parent
     page.goto(f"{base}/runs/{run.id}")

@@ -164,19 +164,29 @@ def _spawn(arguments, log_path, cwd, descriptors, backend_root=None):
                          pass_fds=tuple(descriptors), env=env, cwd=str(cwd))
 
 
-def take_next_queued(layout, history, target):
-    """For a process whose run just freed a node of ``target``: the oldest run queued for that
-    target that no process follows, with a node and its lock taken for the caller, as
-    ``(run id, lock descriptor, slot)``; None when none waits or it cannot be had now (the
-    dispatcher then starts it, as always). The node is taken before the run's lock, in the
-    dispatcher's order: a queued run whose lock is held is one being started, and the
-    dispatcher goes on to younger runs only when no node is left for them."""
+def take_next_queued(layout, history, target, freed=None):
+    """For a process whose run just freed a node of ``target`` (``freed``: that node's Slot,
+    still locked, or None): the oldest run queued for that target that no process follows, with
+    a node and its lock taken for the caller, as ``(run id, lock descriptor, slot)``; None when
+    none waits or it cannot be had now (the dispatcher then starts it, as always; ``freed`` is
+    released then). The node is taken before the run's lock, in the dispatcher's order: a
+    queued run whose lock is held is one being started, and the dispatcher goes on to younger
+    runs only when no node is left for them. ``freed`` was never unlocked: the run gets it."""
     queued = sorted((r for r in history.list_runs(status=statuses.QUEUED) if r["compute_target"] == target
                      and not liveness.is_held(layout.supervisor_lock(r["run_id"]))),
                     key=lambda r: (r["created"], r["run_id"]))
     if not queued:
+        if freed is not None:
+            freed.release()
         return None
     run_id = queued[0]["run_id"]
+    if freed is not None:
+        lock = liveness.hold(layout.supervisor_lock(run_id), wait=0)
+        if lock is None:  # another process is starting it meanwhile
+            freed.release()
+            return None
+        freed.assign(run_id)
+        return run_id, lock, freed
     try:
         compute = json.loads(layout.run_spec(run_id).read_text()).get("compute")
     except (OSError, ValueError, AttributeError):

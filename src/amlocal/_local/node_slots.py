@@ -23,6 +23,10 @@ class Slot:
     fd: int
     orphan: str = None
 
+    def assign(self, run_id):
+        """The node, still locked, is ``run_id``'s now."""
+        _write_occupant(self.directory, self.index, run_id)
+
     def release(self):
         """Free the node: forget its run, then unlock."""
         if self.fd is None:

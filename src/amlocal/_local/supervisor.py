@@ -102,6 +102,8 @@ class Supervisor:
         self.files = self.layout.run_files(self.run_id)
         self.control_dir = self.layout.run_control(self.run_id)
         self.slot = slot
+        self.keep_node = False  # run(keep_node=True): the node stays locked in freed_slot at the end
+        self.freed_slot = None
         self.adopting = adopt
         self.execution = None
         self.cancel_requested = False
@@ -166,8 +168,11 @@ class Supervisor:
         return self.cancel_requested
 
     # -- the phases --------------------------------------------------------------------------
-    def run(self):
+    def run(self, keep_node=False):
+        """Follow the run to its end. With ``keep_node``, the node it ran on stays locked in
+        ``freed_slot`` (None when it had none), for the caller to hand to a queued run or release."""
         signal.signal(signal.SIGTERM, self._on_sigterm)
+        self.keep_node = keep_node
         try:
             if self.history.get_run(self.run_id)["status"] in statuses.TERMINAL:
                 return
@@ -427,9 +432,11 @@ class Supervisor:
             self.execution = None
 
     def _release_slot(self):
-        if self.slot is not None:
+        if self.slot is not None and self.keep_node:
+            self.freed_slot = self.slot  # still locked: no other process can start a run on it meanwhile
+        elif self.slot is not None:
             self.slot.release()
-            self.slot = None
+        self.slot = None
 
     def _failure_message(self, exit_info):
         if exit_info.oom_killed:
@@ -543,26 +550,36 @@ def main(argv=None):
         if slot is not None:
             slot.release()
         return
-    follower.run()
+    if isinstance(follower, Supervisor):
+        follower.run(keep_node=True)
+    else:
+        follower.run()
     os.close(args.lock_fd)
+    freed = follower.freed_slot if isinstance(follower, Supervisor) else None
     if getattr(follower, "_leave_queued", False):
         # the run waits Queued now that its lock is free: the dispatcher starts it when a node frees
         ensure_dispatcher(follower.layout)
     elif isinstance(follower, Supervisor) and follower.compute:
-        follow_queued_runs(follower.layout, follower.history, follower.compute["name"])
+        follow_queued_runs(follower.layout, follower.history, follower.compute["name"], freed)
+        freed = None
+    if freed is not None:
+        freed.release()
 
 
-def follow_queued_runs(layout, history, target):
-    """This process's run ended and freed a node of ``target``: follow the runs queued for that
-    target here, one after another, while one waits and a node is free for it. Each is spared a
-    new process (an interpreter and its imports: ~0.2 s of CPU) and the dispatcher's poll. A
-    run this process cannot take (a node taken meanwhile, another process following it) is the
-    dispatcher's, as always; a run followed here holds its own lock, as any supervisor's does."""
+def follow_queued_runs(layout, history, target, freed=None):
+    """This process's run ended and freed a node of ``target`` (``freed``: that node, still
+    locked, or None): follow the runs queued for that target here, one after another, each on
+    the node the one before freed. Each is spared a new process (an interpreter and its imports:
+    ~0.2 s of CPU) and the dispatcher's poll, and no other process can take the node between
+    the two. A run this process cannot take (another process following it) is the dispatcher's,
+    as always; a run followed here holds its own lock, as any supervisor's does. The node is
+    released when no queued run is left to take."""
     while True:
-        taken = take_next_queued(layout, history, target)
+        taken = take_next_queued(layout, history, target, freed)
         if taken is None:
             return
         run_id, lock, slot = taken
+        freed = None
         _write_output_to(layout.supervisor_log(run_id))
         try:
             follower = Supervisor(layout.run_dir(run_id), slot=slot)
@@ -572,9 +589,12 @@ def follow_queued_runs(layout, history, target):
             slot.release()
             os.close(lock)
             continue
-        follower.run()
+        follower.run(keep_node=True)
         os.close(lock)
+        freed = follower.freed_slot
         if follower._leave_queued:
+            if freed is not None:
+                freed.release()
             ensure_dispatcher(layout)
             return
 
