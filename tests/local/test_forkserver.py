@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -116,7 +115,7 @@ def test_stopping_the_server_leaves_what_it_started_running(tmp_path):
 def test_a_server_that_is_gone_starts_nothing_and_says_so(tmp_path):
     server = SupervisorForkServer(lambda argv: None).start()
     os.kill(server.pid, signal.SIGKILL)
-    time.sleep(0.2)
+    os.waitpid(server.pid, 0)  # gone for sure (reaped here: stop() below finds no child to wait for)
     lock = liveness.hold(tmp_path / "run.lock", wait=0)
     try:
         # False: nothing was sent (the caller starts a process itself); None: whether it started is unknown
