@@ -346,8 +346,7 @@ def read_environment(key):
         return None
     if not isinstance(found, dict):
         return None
-    warnings = found.get("warnings")
-    found["warnings"] = [w for w in warnings if isinstance(w, str)] if isinstance(warnings, list) else []
+    found["warnings"] = _strings(found.get("warnings"))
     return found
 
 
@@ -423,10 +422,14 @@ def _shell(steps):
 def _warnings_of(image):
     labels = (image.get("Config") or {}).get("Labels") or {}
     try:
-        warnings = json.loads(labels.get(WARNINGS_LABEL) or "[]")
+        return _strings(json.loads(labels.get(WARNINGS_LABEL) or "[]"))
     except ValueError:
         return []
-    return [w for w in warnings if isinstance(w, str)] if isinstance(warnings, list) else []
+
+
+def _strings(value):
+    """The strings of a list read back from a file or a label (anything else: none)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _image_path(image):
