@@ -90,39 +90,31 @@ class EnvironmentImage:
             return {"image": self.base, "python": "python3"}
         settings = pip_settings()
         key = environment_key(self.environment, base["Id"], settings)[:20]
-        if self.environment.conda_packages:
-            prepared = self._committed(base, key, settings, log, should_stop)
-        else:
-            prepared = self._mounted(base, key, settings, log, should_stop)
-        mark_used("image", key)
-        return prepared
-
-    def _mounted(self, base, key, settings, log, should_stop):
-        found = read_environment(key)
+        mounted = not self.environment.conda_packages
+        find = (lambda: read_environment(key)) if mounted else (lambda: self.api.inspect_image(f"{REPOSITORY}:{key}"))
+        found = find()
         if found is None:
             with build_lock(f"image-{key}"):
-                found = read_environment(key)  # another run may have built it while this one waited
+                found = find()  # another run may have built it while this one waited
                 if found is None:
-                    self._build(base, key, settings, log, should_stop, mounted=True)
-                    found = read_environment(key) or {}
+                    self._build(base, key, settings, log, should_stop, mounted)
+                    found = find() or {}
+        mark_used("image", key)
+        return self._mounted(base, key, found) if mounted else self._committed(key, found)
+
+    def _mounted(self, base, key, metadata):
+        """What a container of the mounted environment ``key`` (``metadata``: read_environment's) needs."""
         prepared = {"image": base["Id"], "python": f"{ENV_PREFIX}/bin/python", "key": key,
                     "mounts": [{"Type": "bind", "Source": str(environments_root() / key), "Target": ENV_PREFIX,
                                 "ReadOnly": True}],
                     "env": {"PATH": f"{ENV_PREFIX}/bin:{_image_path(base)}", "VIRTUAL_ENV": ENV_PREFIX}}
-        if found.get("warnings"):
-            prepared["warnings"] = found["warnings"]
+        if metadata.get("warnings"):
+            prepared["warnings"] = metadata["warnings"]
         return prepared
 
-    def _committed(self, base, key, settings, log, should_stop):
-        tag = f"{REPOSITORY}:{key}"
-        image = self.api.inspect_image(tag)
-        if image is None:
-            with build_lock(f"image-{key}"):
-                image = self.api.inspect_image(tag)  # another run may have built it while this one waited
-                if image is None:
-                    self._build(base, key, settings, log, should_stop, mounted=False)
-                    image = self.api.inspect_image(tag) or {}
-        prepared = {"image": tag, "python": f"{ENV_PREFIX}/bin/python", "key": key}
+    def _committed(self, key, image):
+        """What a container of the committed environment image ``key`` (``image``: its inspect) needs."""
+        prepared = {"image": f"{REPOSITORY}:{key}", "python": f"{ENV_PREFIX}/bin/python", "key": key}
         warnings = _warnings_of(image)
         if warnings:
             prepared["warnings"] = warnings
