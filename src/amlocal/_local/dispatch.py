@@ -181,20 +181,17 @@ def take_next_queued(layout, history, target, freed=None):
         return None
     run_id = queued[0]["run_id"]
     if freed is not None:
-        lock = liveness.hold(layout.supervisor_lock(run_id), wait=0)
-        if lock is None:  # another process is starting it meanwhile
-            freed.release()
+        slot = freed
+        slot.assign(run_id)  # it stays locked: no other process can claim it, before or after
+    else:
+        try:
+            compute = json.loads(layout.run_spec(run_id).read_text()).get("compute")
+        except (OSError, ValueError, AttributeError):
+            compute = None
+        slot = claim_node(layout, history, run_id, compute) if compute else None
+        if slot is None:
+            ensure_dispatcher(layout)
             return None
-        freed.assign(run_id)
-        return run_id, lock, freed
-    try:
-        compute = json.loads(layout.run_spec(run_id).read_text()).get("compute")
-    except (OSError, ValueError, AttributeError):
-        compute = None
-    slot = claim_node(layout, history, run_id, compute) if compute else None
-    if slot is None:
-        ensure_dispatcher(layout)
-        return None
     lock = liveness.hold(layout.supervisor_lock(run_id), wait=0)
     if lock is None:  # another process is starting it meanwhile
         slot.release()
